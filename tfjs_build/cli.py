@@ -1,0 +1,98 @@
+"""Command-line entry point: global options, a table of sub-commands, error-to-exit-code mapping.
+
+Each sub-command lives in ``tfjs_build.commands.<name>`` and exposes
+``add_arguments(parser)`` and ``run(args, ctx) -> int``. Modules are imported only
+when their command runs, so ``tfjs-build status`` loads nothing it does not need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfjs_build import __version__
+from tfjs_build.config import Config, find_config, load_config
+from tfjs_build.console import Console
+from tfjs_build.errors import EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, EXIT_USER_ERROR, TfjsBuildError
+
+COMMANDS: dict[str, str] = {
+    "init": "scan a folder for models and write a commented tfjs.yaml",
+    "build": "convert the models that changed (or those named)",
+    "status": "show which models are fresh or stale, and why",
+    "plan": "print the stale models as JSON (for a CI matrix)",
+    "check": "check op support, size budgets and accuracy from tfjs.lock (no rebuild)",
+    "diff": "compare sizes with tfjs.lock at another git ref",
+    "verify": "run the built models in TF.js and compare with TensorFlow",
+    "publish": "upload built models to a publish target",
+    "cache": "manage the local build cache (gc)",
+}
+
+
+@dataclass
+class Context:
+    """What every command gets: where the project is, its config, and the console."""
+
+    directory: Path
+    config_path: Path
+    console: Console
+
+    def load_config(self) -> Config:
+        return load_config(self.config_path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tfjs-build",
+        description="Incremental, checked builds of TensorFlow.js models from tfjs.yaml.",
+        epilog="Exit codes: 0 ok, 1 a check failed, 2 user error, 3 internal error, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"tfjs-build {__version__}")
+    parser.add_argument("-C", dest="directory", type=Path, default=Path("."), metavar="DIR",
+                        help="run as if started in DIR")
+    parser.add_argument("-c", "--config", type=Path, metavar="FILE", help="config file (default: tfjs.yaml)")
+    parser.add_argument("-q", "--quiet", action="count", default=0, help="print less")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="print more")
+    parser.add_argument("--no-color", action="store_true", help="no colour (also: NO_COLOR=1)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        _command_module(name).add_arguments(command)
+    return parser
+
+
+def _command_module(name: str):
+    return importlib.import_module(f"tfjs_build.commands.{name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console(verbosity=args.verbose - args.quiet, color=False if args.no_color else None)
+    directory = args.directory
+    if not directory.is_dir():
+        console.error(f"-C {directory}: no such directory")
+        return EXIT_USER_ERROR
+    ctx = Context(directory=directory.resolve(), config_path=find_config(directory.resolve(), args.config),
+                  console=console)
+    try:
+        return _command_module(args.command).run(args, ctx)
+    except TfjsBuildError as exc:
+        console.error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        sys.stderr.close()
+        return EXIT_USER_ERROR
+    except Exception:  # a bug in tfjs-build, not something the user did
+        console.error("internal error in tfjs-build (please report it with this output):")
+        traceback.print_exc()
+        return EXIT_INTERNAL_ERROR
+
+
