@@ -1,0 +1,17 @@
+"""``tfjs-build verify``: run built models in real TF.js and compare with TensorFlow's outputs."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("models", nargs="*", metavar="MODEL", help="models to verify (default: all)")
+    parser.add_argument("--backend", action="append", choices=("cpu", "wasm", "webgl"),
+                        help="TF.js backend to run on (default: the model's backends that run under node)")
+
+
+def run(args: argparse.Namespace, ctx) -> int:
+    from tfjs_build.verify import verify_models
+
+    return verify_models(ctx.load_config(), args.models, args.backend, ctx.console)
