@@ -36,3 +36,15 @@ def format_size(n: int | float) -> str:
             return f"{int(n)} B" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     raise AssertionError("unreachable")
+
+
+def format_size_delta(n: int) -> str:
+    """A signed, compact size change ("+120 kB", "-1.5 MB", "+0 B"): deltas read best short."""
+    sign = "-" if n < 0 else "+"
+    value = float(abs(n))
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 999.5 or unit == "GB":  # 999999 B is "1 MB", not "1000 kB"
+            break
+        value /= 1000
+    text = f"{value:.0f}" if value >= 100 or unit == "B" else f"{value:.1f}".removesuffix(".0")
+    return f"{sign}{text} {unit}"
