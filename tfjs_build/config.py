@@ -220,8 +220,13 @@ def _read_yaml(path: Path) -> tuple[Any, _Doc]:
     return data, doc
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _to_python(loader: yaml.SafeLoader, node: yaml.Node, path: str, doc: _Doc) -> Any:
     doc.value_marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+        raise doc.error(path, f"YAML tag {node.tag!r} is not allowed; use plain mappings and lists")
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -331,6 +336,8 @@ def _existing_path(doc: _Doc, path: str, value: Any, project: Path) -> Path:
 
 
 def _sha256(doc: _Doc, path: str, value: Any, project: Path) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise doc.error(path, "YAML read this digest as a number; put it in quotes")
     if not isinstance(value, str) or not SHA256.match(value.lower()):
         raise doc.error(path, f"expected 64 hexadecimal digits (sha256sum of the file), got {_describe(value)}")
     return value.lower()
