@@ -129,6 +129,16 @@ class PublishTarget:
     name: str
     type: str
     options: tuple[tuple[str, Any], ...]
+    # "publish.NAME.key" -> "tfjs.yaml:LINE:COL", for option errors raised by the target's module.
+    locations: dict[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def where(self, key: str = "") -> str:
+        """``file:line:col: publish.NAME.key`` for a message about this target's ``key``."""
+        path = f"publish.{self.name}" + (f".{key}" if key else "")
+        for candidate in (path, f"publish.{self.name}"):
+            if candidate in self.locations:
+                return f"{self.locations[candidate]}: {path}"
+        return path
 
 
 @dataclass(frozen=True)
@@ -654,7 +664,9 @@ def _parse_publish(doc: _Doc, raw: Any, project: Path) -> tuple[PublishTarget, .
             raise doc.error(path, f"missing required key 'type' (one of {', '.join(PUBLISH_TYPES)})")
         kind = _choice(PUBLISH_TYPES)(doc, f"{path}.type", settings["type"], project)
         options = tuple(sorted((k, v) for k, v in settings.items() if k != "type"))
-        targets.append(PublishTarget(name=name, type=kind, options=options))
+        locations = {key: doc.where(key) for key in doc.value_marks if key.startswith(f"{path}.")}
+        locations[path] = doc.where(path, at_key=True)
+        targets.append(PublishTarget(name=name, type=kind, options=options, locations=locations))
     return tuple(targets)
 
 
