@@ -1,0 +1,139 @@
+"""Weight quantization exactly as TF.js dequantizes it, and which weights get which dtype.
+
+TF.js decodes an affine-quantized weight as ``Float32Array[i] = v * scale + min``: the
+product and sum are JavaScript doubles, rounded once more when stored as float32.
+``dequantize`` does the same arithmetic in float64 and then casts, so numpy and TF.js
+agree bit for bit. ``min`` and ``scale`` are Python floats, written to JSON with their
+shortest round-trip repr, so the doubles TF.js parses are the doubles computed here.
+
+The affine range follows the reference converter (TF-Lite's nudging): when 0 lies in
+[min, max] the range is shifted so that 0 is exactly representable (zero padding must
+stay zero), a constant tensor is stored as zeros with ``scale`` 1 and ``min`` = the value.
+
+Pattern specificity (``resolve_quantization``): a pattern's specificity is the number of
+literal (non-wildcard) characters it has; more literal characters win. ``conv1/kernel``
+beats ``*/kernel`` beats ``*``. Two patterns of different dtypes matching a weight with
+equal specificity are ambiguous and a config error; equal patterns of the same dtype are
+harmless. ``*`` matches across ``/`` (fnmatch semantics).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from tfjs_build.config import Quantize
+from tfjs_build.errors import ConfigError, TfjsBuildError
+
+AFFINE_DTYPES = {"uint8": np.dtype("<u1"), "uint16": np.dtype("<u2")}
+FLOAT16 = np.dtype("<f2")
+# Elements per vectorised step: a float64 work buffer of this size stays in L2 cache.
+CHUNK = 1 << 16
+# The smallest float32 magnitude that float16 rounds to infinity (65504 + half an ulp).
+FLOAT16_OVERFLOW = 65520.0
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """How one weight is stored: ``dtype`` plus affine ``min``/``scale`` (None for float16)."""
+
+    dtype: str
+    min: float | None = None
+    scale: float | None = None
+
+    def manifest_entry(self) -> dict[str, object]:
+        """The manifest ``quantization`` object, keys in the reference converter's order."""
+        entry: dict[str, object] = {"dtype": self.dtype}
+        if self.scale is not None:
+            entry["min"] = self.min
+            entry["scale"] = self.scale
+        entry["original_dtype"] = "float32"
+        return entry
+
+
+def plan_quantization(values: np.ndarray, dtype: str, name: str) -> Quantization:
+    """Choose the parameters for quantizing the float32 ``values`` of weight ``name``.
+
+    Raises TfjsBuildError for NaN/Infinity, or ranges the target dtype cannot hold.
+    """
+    lo, hi = float(values.min()), float(values.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise TfjsBuildError(
+            f"weight {name!r} contains NaN or Infinity (min {lo}, max {hi}), so it cannot be "
+            f"quantized to {dtype}; fix the source weights, or exclude {name!r} from `quantize:` "
+            "with a more specific pattern"
+        )
+    if dtype == "float16":
+        if max(-lo, hi) >= FLOAT16_OVERFLOW:
+            raise TfjsBuildError(
+                f"weight {name!r} has values up to {max(-lo, hi):g}, beyond float16's range "
+                f"(±65504); quantize it to uint8 or uint16 instead, or exclude it from `quantize:`"
+            )
+        return Quantization("float16")
+    if dtype not in AFFINE_DTYPES:
+        raise ValueError(f"unknown quantization dtype {dtype!r}")
+    if lo == hi:
+        return Quantization(dtype, lo + 0.0, 1.0)
+    qmax = float(np.iinfo(AFFINE_DTYPES[dtype]).max)
+    scale = (hi - lo) / qmax
+    if lo <= 0.0 <= hi:
+        lo = -float(np.round(-lo / scale)) * scale + 0.0  # + 0.0 turns -0.0 into 0.0
+    if max(abs(lo), abs(qmax * scale + lo)) > FLOAT32_MAX:
+        raise TfjsBuildError(
+            f"weight {name!r} spans [{float(values.min()):g}, {float(values.max()):g}], too close to "
+            f"float32's limit for {dtype}: its dequantized range would overflow; exclude it from "
+            "`quantize:` or use float16"
+        )
+    return Quantization(dtype, lo, scale)
+
+
+def quantize_chunks(values: np.ndarray, q: Quantization) -> Iterator[np.ndarray]:
+    """Yield the stored (little-endian) values of flat float32 ``values``, chunk by chunk.
+
+    Chunked so the float64 work buffer stays small and cache-resident whatever the
+    weight's size. The yielded array is reused: consume it before the next step.
+    """
+    if q.dtype == "float16":
+        out16 = np.empty(min(CHUNK, values.size), FLOAT16)
+        for start in range(0, values.size, CHUNK):
+            part = values[start:start + CHUNK]
+            view = out16[:part.size]
+            view[...] = part
+            yield view
+        return
+    assert q.min is not None and q.scale is not None
+    qmax = float(np.iinfo(AFFINE_DTYPES[q.dtype]).max)
+    work = np.empty(min(CHUNK, values.size), np.float64)
+    out = np.empty(work.size, AFFINE_DTYPES[q.dtype])
+    for start in range(0, values.size, CHUNK):
+        part = values[start:start + CHUNK]
+        buf = work[:part.size]
+        buf[...] = part
+        np.subtract(buf, q.min, out=buf)
+        np.divide(buf, q.scale, out=buf)
+        np.rint(buf, out=buf)
+        np.clip(buf, 0.0, qmax, out=buf)
+        view = out[:part.size]
+        view[...] = buf
+        yield view
+
+
+def dequantize(stored: np.ndarray, q: Quantization) -> np.ndarray:
+    """The float32 values TF.js decodes from ``stored`` (bit-exact, see module docstring)."""
+    if q.dtype == "float16":
+        return stored.astype(np.float32)
+    assert q.min is not None and q.scale is not None
+    return (stored.astype(np.float64) * q.scale + q.min).astype(np.float32)
+
+
+def quantization_from_manifest(entry: dict[str, object]) -> Quantization:
+    """Read back a manifest ``quantization`` object."""
+    dtype = str(entry["dtype"])
+    if dtype == "float16":
+        return Quantization(dtype)
+    return Quantization(dtype, float(entry["min"]), float(entry["scale"]))  # type: ignore[arg-type]
