@@ -19,6 +19,7 @@ harmless. ``*`` matches across ``/`` (fnmatch semantics).
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 from dataclasses import dataclass
@@ -137,3 +138,56 @@ def quantization_from_manifest(entry: dict[str, object]) -> Quantization:
     if dtype == "float16":
         return Quantization(dtype)
     return Quantization(dtype, float(entry["min"]), float(entry["scale"]))  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- which weights, which dtype
+
+_WILDCARD = re.compile(r"\*|\?|\[[^\]]*\]")
+
+
+def specificity(pattern: str) -> int:
+    """How specific a glob is: its number of literal characters (outside ``*``, ``?``, ``[..]``)."""
+    return len(_WILDCARD.sub("", pattern))
+
+
+def resolve_quantization(quantize: Quantize, names: list[str], where: str) -> tuple[dict[str, str], list[str]]:
+    """Map each weight name to its quantization dtype; return the map and warnings.
+
+    The most specific matching pattern wins (see ``specificity``); equally specific
+    patterns with different dtypes raise ConfigError naming both. Names no pattern
+    matches are left out (they stay float32). Patterns that match nothing are warned
+    about, so a typo cannot silently disable quantization. ``where`` locates the
+    ``quantize:`` key in tfjs.yaml for messages.
+    """
+    best: dict[str, tuple[int, str, str]] = {}  # name -> (specificity, pattern, dtype)
+    warnings = []
+    for dtype, patterns in quantize.patterns:
+        for pattern in patterns:
+            matcher = re.compile(fnmatch.translate(pattern))
+            matched = [name for name in names if matcher.match(name)]
+            if not matched:
+                warnings.append(_unmatched_warning(pattern, dtype, names, where))
+            for name in matched:
+                _choose(best, name, (specificity(pattern), pattern, dtype), where)
+    return {name: dtype for name, (_, _, dtype) in sorted(best.items())}, warnings
+
+
+def _choose(best: dict[str, tuple[int, str, str]], name: str, candidate: tuple[int, str, str], where: str) -> None:
+    current = best.get(name)
+    if current is None or candidate[0] > current[0]:
+        best[name] = candidate
+    elif candidate[0] == current[0] and candidate[2] != current[2]:
+        raise ConfigError(
+            f"{where}: weight {name!r} matches {current[1]!r} ({current[2]}) and {candidate[1]!r} "
+            f"({candidate[2]}) equally specifically ({candidate[0]} literal characters each); "
+            f"make one pattern more specific, e.g. list {name!r} under the dtype you want"
+        )
+
+
+def _unmatched_warning(pattern: str, dtype: str, names: list[str], where: str) -> str:
+    close = difflib.get_close_matches(pattern, names, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"{where}: {dtype} pattern {pattern!r} matches no float32 weight{hint}; "
+        "weights it was meant for stay float32"
+    )
