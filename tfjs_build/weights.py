@@ -98,6 +98,7 @@ def write_weights(
                     raise ValueError(f"duplicate weight name {name!r}")
                 seen.add(name)
                 entry, info, before = _write_weight(name, np.asarray(value), quantize.get(name), shards)
+                del value  # let a lazy group free this weight before it makes the next one
                 entries.append(entry)
                 infos.append(info)
                 sums = totals.setdefault(entry["dtype"], [0, 0])
