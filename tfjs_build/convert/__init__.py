@@ -1,0 +1,25 @@
+"""The only entry into TensorFlow: convert one model's source into a TF.js model folder.
+
+Importing this package does not import tensorflow (a no-op build must stay fast):
+the converters are imported inside ``convert_model``, in the worker that runs it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tfjs_build.config import ModelConfig
+from tfjs_build.records import ConvertResult
+
+
+def convert_model(model: ModelConfig, source: Path, out_dir: Path, work_dir: Path) -> ConvertResult:
+    """Fill the empty ``out_dir`` with model.json and shards; ``format`` picks graph or layers."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter is not ours to print
+    if model.format == "layers":
+        from tfjs_build.convert.layers import convert_layers_model  # noqa: PLC0415
+
+        return convert_layers_model(model, source, out_dir, work_dir)
+    from tfjs_build.convert.graph import convert_graph_model  # noqa: PLC0415
+
+    return convert_graph_model(model, source, out_dir, work_dir)
