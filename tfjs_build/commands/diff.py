@@ -1,0 +1,24 @@
+"""``tfjs-build diff --base REF``: sizes, transfer, params and accuracy against tfjs.lock at a git ref."""
+
+from __future__ import annotations
+
+import argparse
+
+from tfjs_build.errors import EXIT_OK
+from tfjs_build.report.output import add_output_arguments, emit
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_output_arguments(parser)
+    parser.set_defaults(base="HEAD")
+
+
+def run(args: argparse.Namespace, ctx) -> int:
+    from tfjs_build.gitrefs import read_lock_at
+    from tfjs_build.lock import LOCK_NAME, read_lock
+    from tfjs_build.report.compare import diff_locks
+
+    lock_path = ctx.load_config().root / LOCK_NAME
+    report = diff_locks(read_lock(lock_path), read_lock_at(args.base, lock_path))
+    emit(report, args, ctx.console, ctx.directory)
+    return EXIT_OK

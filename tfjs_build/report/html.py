@@ -1,0 +1,118 @@
+"""A self-contained HTML page: per model, where the bytes go (heaviest layer first) and budget bars.
+
+No scripts, fonts or images from anywhere: CSS bars only, so the page renders offline,
+as a CI artifact, and byte-identically for the same report.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from html import escape
+
+from tfjs_build.budgets import BudgetLine
+from tfjs_build.report.cells import HEADERS, rows, summary
+from tfjs_build.report.record import ModelReport, Report
+from tfjs_build.units import format_size
+
+MAX_BARS = 30  # layers drawn one by one; the rest share one bar
+COLORS = {"weight": "#2563eb", "ok": "#16a34a", "over": "#dc2626"}
+
+_CSS = f"""
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #111; background: #fff; }}
+h1 {{ font-size: 22px; }} h2 {{ font-size: 18px; margin-top: 28px; }} h3 {{ font-size: 15px; }}
+table {{ border-collapse: collapse; }} td, th {{ padding: 3px 10px; border-bottom: 1px solid #ddd; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.status {{ font-weight: bold; }} .st-FAIL {{ color: {COLORS["over"]}; }} .st-ok, .st-added {{ color: {COLORS["ok"]}; }}
+.bars {{ display: grid; grid-template-columns: minmax(120px, 28%) 1fr minmax(180px, auto); gap: 4px 10px;
+         align-items: center; max-width: 1100px; }}
+.label {{ overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: monospace; }}
+.track {{ background: #eef0f3; height: 16px; border-radius: 3px; overflow: hidden; }}
+.bar {{ height: 100%; }} .bar-weight {{ background: {COLORS["weight"]}; }}
+.bar-ok {{ background: {COLORS["ok"]}; }} .bar-over {{ background: {COLORS["over"]}; }}
+.value {{ font-variant-numeric: tabular-nums; white-space: nowrap; }}
+.failures li {{ color: {COLORS["over"]}; font-family: monospace; }}
+"""
+
+
+def render_html(report: Report) -> str:
+    title = f"tfjs-build {report.command}"
+    parts = [
+        "<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        f"<title>{escape(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+        f"<h1>{escape(title)}</h1>", f"<p>{escape(summary(report))}</p>", _overview(report),
+    ]
+    parts += [_model_section(model) for model in report.models if model.figures or model.failures]
+    parts += ["</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+def _overview(report: Report) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in HEADERS)
+    body = []
+    for row in rows(report):
+        cells = "".join(f'<td class="num">{escape(c)}</td>' for c in row.cells)
+        body.append(f'<tr><td><a href="#m-{escape(row.name)}">{escape(row.name)}</a></td>{cells}'
+                    f'<td class="status st-{row.status}">{escape(row.status)}</td></tr>')
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _model_section(model: ModelReport) -> str:
+    state = "ok" if model.ok else "FAIL"
+    parts = [f'<section id="m-{escape(model.name)}">',
+             f'<h2>{escape(model.name)} <span class="status st-{state}">{state}</span></h2>']
+    if model.failures:
+        items = "".join(f"<li>{escape(message)}</li>" for message in model.failures)
+        parts.append(f'<ul class="failures">{items}</ul>')
+    if model.budgets:
+        parts += ["<h3>Budgets</h3>", '<div class="bars">', *map(_budget_bar, model.budgets), "</div>"]
+    if model.weights:
+        parts += ["<h3>Where the bytes go (by layer, heaviest first)</h3>", _weight_chart(model.weights)]
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _bar(label: str, fraction: float, kind: str, value: str, tip: str = "") -> str:
+    width = f"{max(0.0, min(fraction, 1.0)) * 100:.2f}%"
+    return (f'<span class="label" title="{escape(tip or label)}">{escape(label)}</span>'
+            f'<div class="track"><div class="bar bar-{kind}" style="width:{width}"></div></div>'
+            f'<span class="value">{escape(value)}</span>')
+
+
+def _budget_bar(line: BudgetLine) -> str:
+    actual, limit = line.shown
+    value = f"{actual} of {limit} ({line.used * 100:.0f}%)"
+    return _bar(line.budget, line.used, "ok" if line.ok else "over", value, line.where)
+
+
+def layer_bytes(weights: tuple[tuple[str, str, int], ...]) -> list[tuple[str, str, int]]:
+    """(layer, dtypes, bytes), heaviest first; a layer is a weight name up to its last '/'."""
+    sizes: dict[str, int] = defaultdict(int)
+    dtypes: dict[str, set[str]] = defaultdict(set)
+    for name, dtype, nbytes in weights:
+        layer = name.rpartition("/")[0] or name
+        sizes[layer] += nbytes
+        dtypes[layer].add(dtype)
+    ranked = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
+    return [(layer, ",".join(sorted(dtypes[layer])), size) for layer, size in ranked]
+
+
+def _weight_chart(weights: tuple[tuple[str, str, int], ...]) -> str:
+    layers = layer_bytes(weights)
+    total = sum(size for _, _, size in layers) or 1
+    shown, rest = layers[:MAX_BARS], layers[MAX_BARS:]
+    if rest:
+        shown.append((f"{len(rest)} more layers", "", sum(size for _, _, size in rest)))
+    top = shown[0][2] or 1
+    bars = [
+        _bar(layer, size / top, "weight", f"{format_size(size)} · {size / total * 100:.1f}%"
+             + (f" · {dtypes}" if dtypes else ""))
+        for layer, dtypes, size in shown
+    ]
+    table = "".join(
+        f'<tr><td>{escape(name)}</td><td>{escape(dtype)}</td><td class="num">{nbytes:,}</td></tr>'
+        for name, dtype, nbytes in weights
+    )
+    return (f'<div class="bars">{"".join(bars)}</div>'
+            f"<details><summary>All {len(weights)} weights, in manifest order</summary>"
+            f"<table><thead><tr><th>Weight</th><th>Stored dtype</th><th>Bytes</th></tr></thead>"
+            f"<tbody>{table}</tbody></table></details>")
