@@ -31,7 +31,7 @@ class OutputFile:
 class LockEntry:
     fingerprint: str
     converter: str  # CONVERTER_VERSION that built it
-    inputs: dict[str, str]  # input file (relative to project, "/"-separated) -> digest
+    inputs: dict[str, str]  # input role ("source/variables/variables.index", "metadata/labels") -> sha256
     settings: dict[str, Any]  # ModelConfig.output_settings() at build time
     files: tuple[OutputFile, ...]
     size: int  # bytes of model.json + shards

@@ -1,0 +1,31 @@
+"""``tfjs-build build``: convert the stale models (or those named), restoring from the cache when it can."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("models", nargs="*", metavar="MODEL", help="models to build (default: all)")
+    parser.add_argument("-j", "--jobs", type=_positive, metavar="N",
+                        help="convert up to N models at once (default: number of CPUs)")
+    parser.add_argument("--force", action="store_true",
+                        help="convert even fresh models, without using the cache")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
+
+
+def run(args: argparse.Namespace, ctx) -> int:
+    from tfjs_build.builder import build
+
+    summary = build(ctx.load_config(), ctx.console, args.models, force=args.force, jobs=args.jobs)
+    for name, message, _ in summary.failed:
+        ctx.console.error(f"{name}: {message}")
+    counts = [(len(summary.fresh), "fresh"), (len(summary.restored), "restored from cache"),
+              (len(summary.built), "built"), (len(summary.failed), "failed")]
+    ctx.console.info(", ".join(f"{n} {what}" for n, what in counts if n) or "no models")
+    return summary.exit_code

@@ -1,0 +1,26 @@
+"""``tfjs-build status``: which models are fresh or stale, and why (reads files, converts nothing)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("models", nargs="*", metavar="MODEL", help="models to show (default: all)")
+    parser.add_argument("--json", action="store_true", help="print JSON: one object per model")
+
+
+def run(args: argparse.Namespace, ctx) -> int:
+    from tfjs_build.plan import current_plan
+
+    steps = current_plan(ctx.load_config(), names=args.models)
+    if args.json:
+        ctx.console.out(json.dumps({"models": [s.to_json() for s in steps]}, indent=2, sort_keys=True))
+        return 0
+    width = max((len(s.model) for s in steps), default=0)
+    for step in steps:
+        state = ctx.console.paint("fresh", "green") if step.fresh else ctx.console.paint("stale", "yellow")
+        why = f"  {'; '.join(step.reasons)}" if step.reasons else ""
+        ctx.console.out(f"{state}  {step.model.ljust(width)}{why}".rstrip())
+    return 0

@@ -1,0 +1,147 @@
+"""Content digests of a model's inputs, and the model fingerprint built from them.
+
+A fingerprint hashes what decides the output and nothing else: the source content
+(a file, or every file of a SavedModel tree), metadata files, the accuracy inputs,
+``ModelConfig.output_settings()`` and ``tfjs_build.CONVERTER_VERSION``. Inputs are keyed by
+their *role* ("source/variables/variables.index", "metadata/labels"), never by an
+absolute path, so moving the project or cloning it elsewhere keeps models fresh.
+
+sha256 is the hash: on this CPU (SHA-NI) hashlib's sha256 runs at ~1.4 GB/s against
+~0.75 GB/s for blake2b, and the lock needs sha256 of outputs anyway. Unchanged files
+are never re-read thanks to the stat cache (``statcache.py``); files that must be
+read are hashed on a thread pool, since hashlib releases the GIL on large buffers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import tfjs_build
+from tfjs_build.config import ModelConfig
+from tfjs_build.errors import SourceError
+from tfjs_build.statcache import STAT_CACHE_NAME, StatCache
+
+HASH_NAME = "sha256"
+STATE_DIR = ".tfjs-build"  # per-project, not committed: stat cache, build lock
+_BUFFER = 1 << 20
+FINGERPRINT_FORMAT = 1  # bumped if the fingerprint's own layout changes
+
+
+def open_stat_cache(root: Path) -> StatCache:
+    return StatCache(root / STATE_DIR / STAT_CACHE_NAME, HASH_NAME)
+
+
+def hash_file(path: Path) -> str:
+    """Hex digest of one file, read in 1 MiB blocks into one reused buffer."""
+    digest = hashlib.new(HASH_NAME)
+    buffer = bytearray(_BUFFER)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while count := handle.readinto(buffer):
+            digest.update(view[:count])
+    return digest.hexdigest()
+
+
+def hash_json(data: Any) -> str:
+    """Digest of canonical JSON (sorted keys, no spaces): equal data, equal digest."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.new(HASH_NAME, text.encode("utf-8")).hexdigest()
+
+
+def digest_files(paths: Iterable[Path], stats: StatCache) -> dict[Path, str]:
+    """Digest of each path: from the stat cache when its stat is unchanged, else hashed in parallel."""
+    digests: dict[Path, str] = {}
+    misses: list[tuple[Path, os.stat_result]] = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise SourceError(f"{path}: cannot read: {exc.strerror}") from None
+        known = stats.lookup(path, stat)
+        if known is None:
+            misses.append((path, stat))
+        else:
+            digests[path] = known
+    # Largest first, so one big file started last does not leave a core idle.
+    misses.sort(key=lambda item: -item[1].st_size)
+    for (path, stat), digest in zip(misses, _hash_all([path for path, _ in misses])):
+        stats.record(path, stat, digest)
+        digests[path] = digest
+    return digests
+
+
+def _hash_all(paths: list[Path]) -> list[str]:
+    workers = min(len(paths), os.cpu_count() or 1)
+    if workers <= 1:
+        return [hash_file(path) for path in paths]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(hash_file, paths))
+
+
+# ---------------------------------------------------------------- model inputs
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """What a model's output depends on: role -> digest (stored in the lock), and the fingerprint."""
+
+    model: str
+    digests: dict[str, str]  # "source", "source/<rel>", "metadata/<key>", "accuracy.inputs"
+    fingerprint: str
+
+
+def input_paths(model: ModelConfig) -> list[tuple[str, Path]]:
+    """(role, absolute path) of every local file the model depends on, in a stable order."""
+    found: list[tuple[str, Path]] = []
+    if model.source_path is not None:
+        found.extend(_source_files(model, model.source_path))
+    found.extend((f"metadata/{key}", path) for key, path in model.metadata)
+    if model.accuracy.inputs is not None:
+        found.append(("accuracy.inputs", model.accuracy.inputs))
+    return found
+
+
+def _source_files(model: ModelConfig, source: Path) -> list[tuple[str, Path]]:
+    if source.is_file():
+        return [("source", source)]
+    if not source.is_dir():
+        raise SourceError(
+            f"{model.where('source')}: {source} no longer exists; restore it or fix the path in tfjs.yaml"
+        )
+    files = []
+    for folder, dirs, names in os.walk(source):
+        dirs.sort()
+        base = Path(folder)
+        for name in sorted(names):
+            path = base / name
+            files.append(("source/" + path.relative_to(source).as_posix(), path))
+    return files
+
+
+def model_inputs(models: Iterable[ModelConfig], stats: StatCache) -> dict[str, ModelInputs]:
+    """Inputs and fingerprint of each model; every file is hashed at most once, all in one pool."""
+    models = list(models)
+    listed = {model.name: input_paths(model) for model in models}
+    digests = digest_files(sorted({path for files in listed.values() for _, path in files}), stats)
+    result = {}
+    for model in models:
+        roles = {role: digests[path] for role, path in listed[model.name]}
+        if model.source_url is not None:
+            roles["source"] = model.sha256 or ""
+        result[model.name] = ModelInputs(model.name, roles, fingerprint(model, roles))
+    return result
+
+
+def fingerprint(model: ModelConfig, roles: dict[str, str]) -> str:
+    return hash_json({
+        "format": FINGERPRINT_FORMAT,
+        "converter": tfjs_build.CONVERTER_VERSION,
+        "settings": model.output_settings(),
+        "inputs": roles,
+    })

@@ -1,0 +1,96 @@
+"""The stat cache: (path, size, mtime_ns, inode, ctime_ns) -> digest, in SQLite under .tfjs-build/.
+
+It is what makes a no-op build instant: a file whose stat is unchanged is not re-read.
+Following git's "racily clean" rule, a file modified shortly before this process
+started is not recorded, since a later write within the same timestamp tick would
+leave its stat unchanged. The hash name is stored, and a different one empties the
+cache. It is only a cache: an unreadable database is deleted and started afresh.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+STAT_CACHE_NAME = "stat.sqlite"
+RACY_NS = 1_000_000_000  # coarser than any timestamp tick of the filesystems we run on
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, inode INTEGER, ctime_ns INTEGER,
+    digest TEXT NOT NULL
+);
+"""
+
+
+def _key(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
+
+
+class StatCache:
+    """Open with ``with StatCache(path, "sha256") as stats:``; new digests are saved on exit."""
+
+    def __init__(self, path: Path, algorithm: str) -> None:
+        self.path = path
+        self.algorithm = algorithm
+        self.started_ns = time.time_ns()
+        self._pending: dict[str, tuple[int, int, int, int, str]] = {}
+        self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError:
+            self.path.unlink(missing_ok=True)
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.executescript(_SCHEMA)
+        row = db.execute("SELECT value FROM meta WHERE key = 'algorithm'").fetchone()
+        if row is None or row[0] != self.algorithm:
+            with db:
+                db.execute("DELETE FROM files")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('algorithm', ?)", (self.algorithm,))
+        return db
+
+    def lookup(self, path: Path, stat: os.stat_result) -> str | None:
+        """The recorded digest if ``path`` still has exactly the recorded stat, else None."""
+        row = self._db.execute(
+            "SELECT size, mtime_ns, inode, ctime_ns, digest FROM files WHERE path = ?", (str(path),)
+        ).fetchone()
+        if row is None or tuple(row[:4]) != _key(stat):
+            return None
+        return row[4]
+
+    def record(self, path: Path, stat: os.stat_result, digest: str) -> None:
+        """Remember ``digest`` for this stat, unless the file is too recent to trust its stat."""
+        if max(stat.st_mtime_ns, stat.st_ctime_ns) > self.started_ns - RACY_NS:
+            return
+        self._pending[str(path)] = (*_key(stat), digest)
+
+    def save(self) -> None:
+        if not self._pending:
+            return
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                [(path, *row) for path, row in self._pending.items()],
+            )
+        self._pending.clear()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "StatCache":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.save()  # digests are right even if the command failed later: keep them
+        finally:
+            self.close()
