@@ -1,0 +1,119 @@
+// One request in, one response out: load a converted model in TF.js, run it, encode the results.
+// Shared by the node runner (cpu, wasm) and the Chromium page (webgl), so all backends are
+// driven by exactly the same code. `codec` turns base64 into bytes and back on each platform.
+
+const TYPED = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
+
+function decodeTensor(tf, codec, spec) {
+  if (spec.dtype === 'string') {
+    return tf.tensor(spec.strings.map((s) => codec.decode(s)), spec.shape, 'string');
+  }
+  const Typed = TYPED[spec.dtype];
+  if (Typed == null) throw new Error(`input '${spec.name}': unsupported dtype ${spec.dtype}`);
+  const bytes = codec.decode(spec.data);
+  return tf.tensor(new Typed(bytes.buffer, bytes.byteOffset, bytes.length / Typed.BYTES_PER_ELEMENT), spec.shape, spec.dtype);
+}
+
+async function encodeTensor(codec, name, tensor) {
+  const out = { name, dtype: tensor.dtype, shape: tensor.shape };
+  if (tensor.dtype === 'string') {
+    out.strings = (await tensor.bytes()).map((b) => codec.encode(b));
+  } else if (TYPED[tensor.dtype] != null) {
+    const data = await tensor.data();
+    out.data = codec.encode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  } else {
+    throw new Error(`output '${name}': unsupported dtype ${tensor.dtype}`);
+  }
+  return out;
+}
+
+function asList(result) {
+  return Array.isArray(result) ? result : [result];
+}
+
+function isDynamicOpError(err) {
+  return /dynamic op|executeAsync/.test(String(err && err.message));
+}
+
+// Graph models: inputs keyed by signature key; outputs requested and returned by signature key.
+async function runGraph(tf, model, inputs, req) {
+  const names = req.outputs || model.outputNodes;
+  let mode = req.executeAsync === true ? 'executeAsync' : 'execute';
+  let result;
+  try {
+    result = mode === 'execute' ? model.execute(inputs, names) : await model.executeAsync(inputs, names);
+  } catch (err) {
+    if (req.executeAsync !== null || mode !== 'execute' || !isDynamicOpError(err)) throw err;
+    mode = 'executeAsync';
+    result = await model.executeAsync(inputs, names);
+  }
+  return { mode, named: asList(result).map((t, i) => [names[i], t]) };
+}
+
+// Layers models are keyed by the names of their input and output layers (what Keras users
+// named them; Sequential models leave model.inputNames empty, so read the symbolic tensors).
+function layersNames(symbolic) {
+  const names = symbolic.map((t) => t.sourceLayer.name);
+  return new Set(names).size === names.length ? names : symbolic.map((t) => t.name);
+}
+
+function orderedLayersInputs(model, inputs) {
+  const names = layersNames(model.inputs);
+  return names.map((name) => {
+    if (inputs[name] == null) throw new Error(`layers model expects inputs [${names}], got [${Object.keys(inputs)}]`);
+    return inputs[name];
+  });
+}
+
+async function runLayers(tf, model, inputs, req) {
+  const xs = orderedLayersInputs(model, inputs);
+  const result = model.predict(xs.length === 1 ? xs[0] : xs);
+  const outputNames = layersNames(model.outputs);
+  const named = asList(result).map((t, i) => [outputNames[i], t]);
+  const wanted = req.outputs;
+  return { mode: 'predict', named: wanted ? named.filter(([n]) => wanted.includes(n)) : named };
+}
+
+// One optimizer step of model.fit, to prove a converted layers model trains in TF.js.
+async function fitOneStep(tf, model, inputs, req, codec) {
+  const xs = orderedLayersInputs(model, inputs);
+  const ys = layersNames(model.outputs).map((name) => {
+    const spec = req.fit.targets.find((t) => t.name === name);
+    if (spec == null) throw new Error(`fit_one_step: no target for output '${name}'`);
+    return decodeTensor(tf, codec, spec);
+  });
+  model.compile({ optimizer: tf.train.sgd(req.fit.learningRate), loss: req.fit.loss });
+  const x = xs.length === 1 ? xs[0] : xs;
+  const y = ys.length === 1 ? ys[0] : ys;
+  const history = await model.fit(x, y, { epochs: 1, batchSize: xs[0].shape[0], shuffle: false, verbose: 0 });
+  const after = asList(model.evaluate(x, y, { batchSize: xs[0].shape[0] }))[0];
+  const named = model.weights.map((w) => [w.originalName || w.name, w.read()]);
+  named.push(['loss_before', tf.scalar(history.history.loss[0])]);
+  named.push(['loss_after', after]);
+  return { mode: 'fit', named };
+}
+
+async function load(tf, req) {
+  return req.format === 'layers' ? tf.loadLayersModel(req.modelUrl) : tf.loadGraphModel(req.modelUrl);
+}
+
+export async function run(tf, req, codec) {
+  let stage = 'backend';
+  try {
+    if (!(await tf.setBackend(req.backend))) throw new Error(`backend '${req.backend}' failed to initialise`);
+    await tf.ready();
+    stage = 'load';
+    const model = await load(tf, req);
+    stage = 'execute';
+    const inputs = Object.fromEntries(req.inputs.map((spec) => [spec.name, decodeTensor(tf, codec, spec)]));
+    let ran;
+    if (req.action === 'fit_one_step') ran = await fitOneStep(tf, model, inputs, req, codec);
+    else if (req.format === 'layers') ran = await runLayers(tf, model, inputs, req);
+    else ran = await runGraph(tf, model, inputs, req);
+    const outputs = [];
+    for (const [name, t] of ran.named) outputs.push(await encodeTensor(codec, name, t));
+    return { ok: true, backend: tf.getBackend(), mode: ran.mode, outputs };
+  } catch (err) {
+    return { ok: false, stage, error: String((err && err.message) || err) };
+  }
+}

@@ -1,0 +1,252 @@
+"""Run a built model in real TF.js and get its outputs back as numpy arrays.
+
+Why real TF.js: a converted model is only correct if TF.js itself loads and computes it, so
+checks and tests run the model exactly as users will: fetched over HTTP by
+``tf.loadGraphModel``/``tf.loadLayersModel`` in node (cpu, wasm) or in headless Chromium
+(webgl, through SwiftShader). One JSON request goes to a JS runner on stdin and one JSON
+response comes back on stdout; tensor bytes travel base64-encoded. numpy only, no tensorflow.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tfjs_build.errors import TfjsBuildError
+
+JS_DIR = Path(__file__).parent / "js"
+NODE_DIR_ENV = "TFJS_BUILD_NODE_DIR"
+CHROMIUM_ENV = "TFJS_BUILD_CHROMIUM"
+NODE_BACKENDS = ("cpu", "wasm")
+BROWSER_BACKENDS = ("webgl",)
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+INT32 = np.iinfo(np.int32)
+
+
+class TfjsRuntimeError(TfjsBuildError):
+    """TF.js could not load or run the model; ``js_message`` is TF.js's own error text."""
+
+    def __init__(self, message: str, *, backend: str, stage: str, js_message: str) -> None:
+        super().__init__(message)
+        self.backend = backend
+        self.stage = stage
+        self.js_message = js_message
+
+
+@dataclass(frozen=True)
+class TfjsResponse:
+    """What one run returned: outputs by key, the backend TF.js really used, and how it ran
+    (``execute``, ``executeAsync``, ``predict`` or ``fit``)."""
+
+    outputs: dict[str, np.ndarray]
+    backend: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """One ``model.fit`` step in TF.js: the loss before and after, and the weights after."""
+
+    loss_before: float
+    loss_after: float
+    weights: dict[str, np.ndarray]
+
+
+def node_modules_dir() -> Path:
+    """The node_modules holding @tensorflow/tfjs; a missing install is a user error with its fix."""
+    configured = os.environ.get(NODE_DIR_ENV)
+    path = Path(configured) if configured else JS_DIR / "node_modules"
+    if not (path / "@tensorflow" / "tfjs" / "package.json").is_file():
+        where = f"${NODE_DIR_ENV}={configured}" if configured else str(path)
+        raise TfjsBuildError(
+            f"TF.js runtime not installed: no @tensorflow/tfjs in {where}; "
+            f"run `npm ci --prefix {JS_DIR}` (or point {NODE_DIR_ENV} at a node_modules folder that has it)"
+        )
+    return path
+
+
+def chromium_path() -> str:
+    """Chromium for the webgl backend: $TFJS_BUILD_CHROMIUM, else the first browser on PATH."""
+    configured = os.environ.get(CHROMIUM_ENV)
+    found = configured or next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+    if not found or not Path(found).exists():
+        raise TfjsBuildError(
+            f"webgl backend needs Chromium: {configured or 'none of ' + ', '.join(CHROMIUM_NAMES)} found; "
+            f"install it (`apt-get install -y chromium`) or set {CHROMIUM_ENV} to its path"
+        )
+    return found
+
+
+def run_in_tfjs(
+    model_dir: Path,
+    inputs: dict[str, np.ndarray],
+    backend: str,
+    *,
+    format: str = "graph",
+    outputs: list[str] | None = None,
+    execute_async: bool | None = None,
+    timeout: float = 300.0,
+) -> dict[str, np.ndarray]:
+    """Outputs of the model in ``model_dir`` on ``backend``, keyed by signature key (graph) or
+    output name (layers). ``execute_async=None`` uses ``execute`` and falls back to
+    ``executeAsync`` when TF.js reports dynamic ops."""
+    request = {"action": "predict", "format": format, "outputs": outputs, "executeAsync": execute_async}
+    return run_request(model_dir, inputs, backend, request, timeout=timeout).outputs
+
+
+def fit_in_tfjs(
+    model_dir: Path,
+    inputs: dict[str, np.ndarray],
+    targets: dict[str, np.ndarray],
+    backend: str,
+    *,
+    loss: str = "meanSquaredError",
+    learning_rate: float = 0.01,
+    timeout: float = 300.0,
+) -> FitResult:
+    """Compile a layers model with SGD and ``loss``, run one ``fit`` step on ``inputs``/``targets``
+    (keyed by output name) and report the losses and updated weights."""
+    fit = {"targets": encode_tensors(targets), "loss": loss, "learningRate": learning_rate}
+    request = {"action": "fit_one_step", "format": "layers", "outputs": None, "executeAsync": None, "fit": fit}
+    got = dict(run_request(model_dir, inputs, backend, request, timeout=timeout).outputs)
+    before, after = got.pop("loss_before"), got.pop("loss_after")
+    return FitResult(loss_before=float(before), loss_after=float(after), weights=got)
+
+
+def run_request(
+    model_dir: Path, inputs: dict[str, np.ndarray], backend: str, request: dict[str, Any], *, timeout: float
+) -> TfjsResponse:
+    """The one mechanism behind every entry point: serve, run the JS runner, decode its answer."""
+    if backend not in NODE_BACKENDS + BROWSER_BACKENDS:
+        raise TfjsBuildError(f"unknown TF.js backend {backend!r}: expected one of cpu, wasm, webgl")
+    if not (Path(model_dir) / "model.json").is_file():
+        raise TfjsBuildError(f"{model_dir}: no model.json to run in TF.js; build the model first")
+    node_dir = node_modules_dir()
+    request = {**request, "backend": backend, "nodeDir": str(node_dir.resolve()), "inputs": encode_tensors(inputs)}
+    with _serve({"model": Path(model_dir), "node_modules": node_dir, "runner": JS_DIR}) as base:
+        request["modelUrl"] = f"{base}/model/model.json"
+        if backend in NODE_BACKENDS:
+            response = _run_node(JS_DIR / "run_model.mjs", request, timeout)
+        else:
+            with tempfile.TemporaryDirectory(prefix="tfjs-chromium-") as profile:
+                request |= {"pageUrl": f"{base}/runner/page.html", "chromium": chromium_path(), "userDataDir": profile}
+                response = _run_node(JS_DIR / "run_webgl.mjs", request, timeout)
+    if not response.get("ok"):
+        stage, js_message = response.get("stage", "?"), response.get("error", "")
+        raise TfjsRuntimeError(
+            f"{model_dir}: TF.js 4.22 ({backend}) failed to {stage} the model: {js_message}",
+            backend=backend,
+            stage=stage,
+            js_message=js_message,
+        )
+    outputs = {spec["name"]: decode_tensor(spec) for spec in response["outputs"]}
+    return TfjsResponse(outputs=outputs, backend=response["backend"], mode=response["mode"])
+
+
+# ---------------------------------------------------------------- tensors <-> JSON
+
+
+def encode_tensors(arrays: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """JSON specs of numpy inputs, narrowed to the dtypes TF.js has (float32, int32, bool, string)."""
+    return [_encode_tensor(name, np.asarray(value)) for name, value in arrays.items()]
+
+
+def _encode_tensor(name: str, array: np.ndarray) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": name, "shape": list(array.shape)}
+    kind = array.dtype.kind
+    if kind in "SUO":
+        items = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in array.reshape(-1).tolist()]
+        return spec | {"dtype": "string", "strings": [base64.b64encode(b).decode("ascii") for b in items]}
+    if kind in "iu" and array.size and (array.min() < INT32.min or array.max() > INT32.max):
+        raise TfjsBuildError(f"input {name!r}: integer values outside int32, which is the only integer dtype TF.js has")
+    targets = {"f": ("float32", "<f4"), "i": ("int32", "<i4"), "u": ("int32", "<i4"), "b": ("bool", "u1")}
+    if kind not in targets:
+        raise TfjsBuildError(f"input {name!r}: dtype {array.dtype} has no TF.js equivalent (float32, int32, bool, string)")
+    dtype, np_dtype = targets[kind]
+    data = np.ascontiguousarray(array, dtype=np_dtype).tobytes()
+    return spec | {"dtype": dtype, "data": base64.b64encode(data).decode("ascii")}
+
+
+def decode_tensor(spec: dict[str, Any]) -> np.ndarray:
+    """A numpy array from a runner's output spec; strings come back as an object array of bytes."""
+    shape = tuple(spec["shape"])
+    if spec["dtype"] == "string":
+        items = [base64.b64decode(s) for s in spec["strings"]]
+        out = np.empty(len(items), dtype=object)
+        out[:] = items
+        return out.reshape(shape)
+    np_dtype = {"float32": "<f4", "int32": "<i4", "bool": "u1"}[spec["dtype"]]
+    array = np.frombuffer(base64.b64decode(spec["data"]), dtype=np_dtype).reshape(shape)
+    return array.astype(bool) if spec["dtype"] == "bool" else array.astype(np_dtype[1:])
+
+
+# ---------------------------------------------------------------- processes and serving
+
+
+def _run_node(script: Path, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    node = shutil.which("node")
+    if node is None:
+        raise TfjsBuildError("TF.js runtime needs node (>= 18) on PATH; install Node.js")
+    # A session of its own, so a timeout also ends the Chromium that run_webgl.mjs started.
+    proc = subprocess.Popen(
+        [node, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        stdout, stderr = proc.communicate(json.dumps(request).encode(), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise TfjsBuildError(f"TF.js runner {script.name} ({request['backend']}) timed out after {timeout:.0f}s") from None
+    try:
+        return json.loads(stdout)
+    except json.JSONDecodeError:
+        tail = stderr.decode("utf-8", "replace").strip()[-2000:]
+        raise TfjsBuildError(f"TF.js runner {script.name} exited {proc.returncode} without a result:\n{tail}") from None
+
+
+class _MountHandler(SimpleHTTPRequestHandler):
+    """Static files from several folders, chosen by the first path segment (/model/, /runner/, ...)."""
+
+    mounts: dict[str, Path] = {}
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript", ".wasm": "application/wasm"}
+
+    def translate_path(self, path: str) -> str:
+        mount, _, rest = path.lstrip("/").partition("/")
+        root = self.mounts.get(mount)
+        if root is None:
+            return ""
+        self.directory = str(root)
+        return super().translate_path("/" + rest)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: a test run must not fill stderr with access logs."""
+
+
+@contextmanager
+def _serve(mounts: dict[str, Path]) -> Iterator[str]:
+    """An HTTP server on a random loopback port, in a thread, for the duration of one run."""
+    handler = type("Handler", (_MountHandler,), {"mounts": {k: v.resolve() for k, v in mounts.items()}})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="tfjs-model-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
