@@ -1,0 +1,29 @@
+"""``tfjs-build check``: op support, budgets and accuracy from tfjs.lock and the outputs; exit 1 on failure."""
+
+from __future__ import annotations
+
+import argparse
+
+from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK
+from tfjs_build.report.output import add_output_arguments, emit
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("models", nargs="*", metavar="MODEL", help="models to check (default: all)")
+    add_output_arguments(parser)
+
+
+def run(args: argparse.Namespace, ctx) -> int:
+    from tfjs_build.checks import run_checks
+    from tfjs_build.lock import LOCK_NAME, read_lock
+
+    config = ctx.load_config()
+    lock_path = config.root / LOCK_NAME
+    report = run_checks(config, read_lock(lock_path), args.models)
+    if args.base is not None:
+        from tfjs_build.gitrefs import read_lock_at
+        from tfjs_build.report.compare import compare
+
+        report = compare(report, read_lock_at(args.base, lock_path), include_removed=not args.models)
+    emit(report, args, ctx.console, ctx.directory)
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
