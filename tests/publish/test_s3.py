@@ -1,0 +1,148 @@
+"""Publishing to a real S3 API (moto's ThreadedMotoServer on 127.0.0.1) through the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tfjs_build.publish.bundle import model_digest
+from tfjs_build.lock import read_lock
+from tfjs_build.publish.s3 import S3Target
+
+KEYS = {"TEST_S3_KEY_ID": "testing-key", "TEST_S3_SECRET": "s3cr3t-value-never-printed"}
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def bucket(endpoint: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    for name, value in KEYS.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing-key", aws_secret_access_key="x")
+    name = request.node.name.replace("_", "-").lower()[:50]
+    client.create_bucket(Bucket=name)
+    yield client, name
+    client.close()
+
+
+@pytest.fixture
+def puts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A spy on S3Target.put (the real upload still happens): the keys, in upload order."""
+    seen: list[str] = []
+    real = S3Target.put
+
+    def spy(self, key, data, content_type, cache_control):
+        seen.append(key)
+        real(self, key, data, content_type, cache_control)
+
+    monkeypatch.setattr(S3Target, "put", spy)
+    return seen
+
+
+def target_yaml(endpoint: str, bucket: str, extra: str = "") -> str:
+    return (f"  cdn:\n    type: s3\n    bucket: {bucket}\n    prefix: models/\n    endpoint_url: {endpoint}\n"
+            f"    region: us-east-1\n    access_key_id_env: TEST_S3_KEY_ID\n    secret_access_key_env: TEST_S3_SECRET\n"
+            + extra)
+
+
+def digest(project, name: str) -> str:
+    return model_digest(read_lock(project.root / "tfjs.lock").models[name])
+
+
+def test_publish_uploads_every_file_with_headers_then_nothing_the_second_time(project, endpoint, bucket, puts, capsys):
+    client, name = bucket
+    project.write_config(target_yaml(endpoint, name))
+    built = {model: project.build(model) for model in ("alpha", "beta")}
+
+    assert project.publish() == 0
+    first = capsys.readouterr()
+    for model, files in built.items():
+        base = f"models/{model}/{digest(project, model)}"
+        for file_name, data in files.items():
+            obj = client.get_object(Bucket=name, Key=f"{base}/{file_name}")
+            assert obj["Body"].read() == data
+            assert obj["CacheControl"] == "public, max-age=31536000, immutable"
+            assert obj["ContentType"] == ("application/json" if file_name.endswith(".json") else "application/octet-stream")
+        pointer = client.get_object(Bucket=name, Key=f"models/{model}/latest.json")
+        assert pointer["CacheControl"] == "no-cache"
+        assert f'"model_json": "{digest(project, model)}/model.json"' in pointer["Body"].read().decode()
+    assert len(puts) == 8  # (2 shards + model.json + pointer) x 2 models
+    assert "3 uploaded" not in first.out and "4 uploaded" in first.out
+    assert KEYS["TEST_S3_SECRET"] not in first.out + first.err
+
+    puts.clear()
+    assert project.publish() == 0
+    assert puts == []
+    assert capsys.readouterr().out.count("0 uploaded") == 2
+
+
+def test_shards_go_first_model_json_after_them_pointer_last(project, endpoint, bucket, puts):
+    client, name = bucket
+    project.write_config(target_yaml(endpoint, name), models=("alpha",))
+    project.build("alpha", shards=3)
+    assert project.publish("cdn", "alpha") == 0
+    names = [key.rsplit("/", 1)[1] for key in puts]
+    assert names[:3] == [f"group1-shard{i}of3.bin" for i in (1, 2, 3)]
+    assert names[3:] == ["model.json", "latest.json"]
+
+
+def test_a_rebuilt_model_gets_a_new_immutable_folder_and_only_it_is_uploaded(project, endpoint, bucket, puts):
+    client, name = bucket
+    project.write_config(target_yaml(endpoint, name))
+    project.build("alpha")
+    project.build("beta")
+    assert project.publish() == 0
+    old_beta = digest(project, "beta")
+    project.build("beta", seed=1)
+    new_beta = digest(project, "beta")
+    assert new_beta != old_beta
+    puts.clear()
+
+    assert project.publish() == 0
+    assert all(key.startswith(f"models/beta/{new_beta}/") for key in puts[:-1])
+    assert puts[-1] == "models/beta/latest.json" and len(puts) == 4
+    # The old version stays where it was: URLs handed out earlier keep working.
+    client.head_object(Bucket=name, Key=f"models/beta/{old_beta}/model.json")
+
+
+def test_an_output_that_no_longer_matches_the_lock_stops_before_any_upload(project, endpoint, bucket, puts, capsys):
+    client, name = bucket
+    project.write_config(target_yaml(endpoint, name))
+    project.build("alpha")
+    project.build("beta")
+    (project.root / "dist/tfjs/beta/group1-shard2of2.bin").write_bytes(b"tampered")
+    assert project.publish() == 2
+    err = capsys.readouterr().err
+    assert "dist/tfjs/beta/group1-shard2of2.bin: does not match tfjs.lock" in err
+    assert "run `tfjs-build build beta`" in err
+    assert puts == []  # alpha was fine, but nothing goes out when any model is wrong
+
+
+def test_a_missing_credential_variable_is_named_and_nothing_is_printed_of_secrets(project, endpoint, bucket, monkeypatch, capsys):
+    client, name = bucket
+    monkeypatch.delenv("TEST_S3_SECRET")
+    project.write_config(target_yaml(endpoint, name), models=("alpha",))
+    project.build("alpha")
+    assert project.publish() == 2
+    err = capsys.readouterr().err
+    assert "tfjs.yaml:13:28: publish.cdn.secret_access_key_env: environment variable TEST_S3_SECRET is not set" in err
+
+
+def test_an_unreachable_endpoint_is_a_clear_error(project, bucket, capsys):
+    project.write_config(target_yaml("http://127.0.0.1:9", "nothing-here"), models=("alpha",))
+    project.build("alpha")
+    assert project.publish() == 2
+    err = capsys.readouterr().err
+    assert "publish.cdn: HEAD s3://nothing-here/models/alpha/" in err
+    assert "Traceback" not in err

@@ -1,0 +1,66 @@
+"""``tfjs-build publish [TARGET] [MODEL...] [--dry-run]``: upload built models to a publish target.
+
+Every model is checked against tfjs.lock before the first byte goes out, so a stale or
+tampered output stops the whole publish instead of leaving half of it online.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from tfjs_build.config import Config, PublishTarget, did_you_mean, display_path
+from tfjs_build.errors import EXIT_OK, ConfigError
+from tfjs_build.lock import LOCK_NAME, read_lock
+from tfjs_build.units import format_size
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("names", nargs="*", metavar="[TARGET] MODEL",
+                        help="a target from `publish:` (optional when there is one), then models (default: all)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print every upload (destination, size, Cache-Control) without contacting the target")
+
+
+def run(args: argparse.Namespace, ctx) -> int:
+    from tfjs_build.publish import open_target
+    from tfjs_build.publish.bundle import collect_bundle
+
+    config = ctx.load_config()
+    target, names = select_target(config, args.names)
+    models = [config.model(name) for name in names] if names else list(config.models)
+    lock = read_lock(config.root / LOCK_NAME)
+    bundles = [collect_bundle(config, model, lock.models.get(model.name)) for model in models]
+    publisher = open_target(target)
+    try:
+        for bundle in bundles:
+            if args.dry_run:
+                ctx.console.out(f"{target.name}: {bundle.model} {bundle.digest} (dry run, nothing uploaded)")
+                for item in publisher.plan(bundle):
+                    ctx.console.out(f"  would upload {item.destination} ({item.size} bytes, {item.cache_control})")
+                continue
+            outcome = publisher.publish(bundle, ctx.console.detail)
+            ctx.console.out(
+                f"{target.name}: {bundle.model} -> {outcome.location} ({len(outcome.uploaded)} uploaded, "
+                f"{format_size(outcome.uploaded_bytes)}; {len(outcome.skipped)} already there)"
+            )
+    finally:
+        publisher.close()
+    return EXIT_OK
+
+
+def select_target(config: Config, names: list[str]) -> tuple[PublishTarget, list[str]]:
+    """The first name is a target when it names one; with a single target it may be left out."""
+    targets = {t.name: t for t in config.publish}
+    where = display_path(config.path)
+    if not targets:
+        raise ConfigError(f"{where}: no `publish:` targets; add one, e.g. `publish: {{cdn: {{type: s3, bucket: NAME}}}}`")
+    if names and names[0] in targets:
+        return targets[names[0]], names[1:]
+    if len(targets) == 1:
+        return next(iter(targets.values())), names
+    hint = did_you_mean(names[0], list(targets)) if names else ""
+    first = f"{names[0]!r} is not a target{hint}; " if names else ""
+    raise ConfigError(
+        f"{where}: {first}several publish targets ({', '.join(targets)}): name one first, "
+        "as in `tfjs-build publish TARGET [MODEL...]`"
+    )

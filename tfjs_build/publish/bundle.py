@@ -1,0 +1,105 @@
+"""What gets published for one model: the built files that tfjs.lock vouches for, in upload order.
+
+Publishing never rebuilds and never trusts the output folder alone: every file is checked
+against its sha256 in tfjs.lock, so what lands on a CDN is byte for byte what was built,
+checked and committed. The model's digest (a hash of its files' hashes) names the
+immutable folder or release it goes to, which is what makes re-publishing a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfjs_build.config import Config, ModelConfig, display_path
+from tfjs_build.errors import TfjsBuildError
+from tfjs_build.lock import LOCK_NAME, LockEntry
+
+MODEL_JSON = "model.json"
+DIGEST_CHARS = 16  # 64 bits: plenty to tell one model's versions apart, short enough for URLs
+IMMUTABLE = "public, max-age=31536000, immutable"
+NO_CACHE = "no-cache"
+_CONTENT_TYPES = {".json": "application/json", ".bin": "application/octet-stream"}
+
+
+@dataclass(frozen=True)
+class PublishFile:
+    """One built file: ``name`` is its path inside the model folder ("/"-separated)."""
+
+    name: str
+    path: Path
+    size: int
+    sha256: str
+
+    @property
+    def content_type(self) -> str:
+        return _CONTENT_TYPES.get(Path(self.name).suffix, "application/octet-stream")
+
+    def read(self) -> bytes:
+        return self.path.read_bytes()
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A model ready to publish: ``files`` are ordered shards first, model.json last."""
+
+    model: str
+    digest: str
+    files: tuple[PublishFile, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    def pointer(self) -> bytes:
+        """The mutable ``latest.json``: which immutable version is current (deterministic bytes)."""
+        data = {
+            "model": self.model,
+            "digest": self.digest,
+            "model_json": f"{self.digest}/{MODEL_JSON}",
+            "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in self.files],
+        }
+        return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def model_digest(entry: LockEntry) -> str:
+    """A hash of the output files' names and hashes: changes exactly when the output does."""
+    lines = "".join(f"{f.path}\0{f.sha256}\n" for f in sorted(entry.files, key=lambda f: f.path))
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()[:DIGEST_CHARS]
+
+
+def collect_bundle(config: Config, model: ModelConfig, entry: LockEntry | None) -> Bundle:
+    """Check the built files of ``model`` against tfjs.lock and return them in upload order."""
+    if entry is None:
+        raise TfjsBuildError(
+            f"{model.where()}: not in {LOCK_NAME}, so there is nothing built to publish; "
+            f"run `tfjs-build build {model.name}` first"
+        )
+    if entry.settings != model.output_settings():
+        raise TfjsBuildError(
+            f"{model.where()}: tfjs.yaml changed since {model.name} was built ({LOCK_NAME} records other "
+            f"settings); run `tfjs-build build {model.name}` so what you publish matches the config"
+        )
+    folder = config.model_output_dir(model.name)
+    files = [_checked_file(model, folder, item.path, item.size, item.sha256) for item in entry.files]
+    if not any(f.name == MODEL_JSON for f in files):
+        raise TfjsBuildError(f"{model.where()}: {LOCK_NAME} lists no {MODEL_JSON}; run `tfjs-build build {model.name}`")
+    ordered = [f for f in files if f.name != MODEL_JSON] + [f for f in files if f.name == MODEL_JSON]
+    return Bundle(model=model.name, digest=model_digest(entry), files=tuple(ordered))
+
+
+def _checked_file(model: ModelConfig, folder: Path, name: str, size: int, sha256: str) -> PublishFile:
+    path = folder / name
+    fix = f"run `tfjs-build build {model.name}` to rebuild it"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise TfjsBuildError(f"{display_path(path)}: missing, but {LOCK_NAME} lists it for {model.name}; {fix}") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise TfjsBuildError(
+            f"{display_path(path)}: does not match {LOCK_NAME} (its sha256 changed since the build "
+            f"of {model.name}); {fix}"
+        )
+    return PublishFile(name=name, path=path, size=size, sha256=sha256)

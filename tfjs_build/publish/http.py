@@ -1,0 +1,84 @@
+"""Publish to a plain HTTP origin that accepts PUT (WebDAV: nginx ``dav_methods PUT``, Apache, ...).
+
+HEAD says whether an immutable object is already there; PUT uploads. A PUT carries no
+lasting headers, so Cache-Control is the origin's job: serve ``*/<16 hex>/*`` with
+``public, max-age=31536000, immutable`` and ``latest.json`` with ``no-cache``.
+
+    publish:
+      origin:
+        type: http
+        url: https://models.example.com/tfjs     # objects go to URL/MODEL/DIGEST/FILE
+        token_env: ORIGIN_TOKEN                   # optional: Authorization: Bearer $ORIGIN_TOKEN
+        basic_auth_env: ORIGIN_AUTH               # optional: user:password for Basic auth
+"""
+
+from __future__ import annotations
+
+import base64
+
+from tfjs_build.config import PublishTarget
+from tfjs_build.publish.base import Log, Outcome, Planned, plan_store, publish_to_store
+from tfjs_build.publish.bundle import Bundle
+from tfjs_build.publish.options import Options
+from tfjs_build.publish.transport import PublishError, Transport
+
+KEYS = ("url", "token_env", "basic_auth_env")
+
+
+class HttpTarget:
+    def __init__(self, target: PublishTarget) -> None:
+        self.options = Options(target, KEYS)
+        self.where = target.where()
+        self.base = self.options.url("url", required=True)
+        self.options.env_name("token_env")
+        self.options.env_name("basic_auth_env")
+        self._transport: Transport | None = None
+
+    def url(self, key: str) -> str:
+        return f"{self.base}/{key}"
+
+    def plan(self, bundle: Bundle) -> list[Planned]:
+        return plan_store(self, "", bundle)
+
+    def publish(self, bundle: Bundle, log: Log) -> Outcome:
+        return publish_to_store(self, "", bundle, log)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+    # ------------------------------------------------------------ ObjectStore
+
+    def size(self, key: str) -> int | None:
+        response = self._request("HEAD", key, ok=(200, 404))
+        if response.status_code == 404:
+            return None
+        return int(response.headers.get("content-length", -1))
+
+    def read(self, key: str) -> bytes | None:
+        response = self._request("GET", key, ok=(200, 404))
+        return None if response.status_code == 404 else response.content
+
+    def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
+        self._request("PUT", key, ok=(200, 201, 204), data=data,
+                      headers={"Content-Type": content_type, "Cache-Control": cache_control})
+
+    def _request(self, method: str, key: str, **kwargs):
+        try:
+            return self._connect().request(method, self.url(key), **kwargs)
+        except PublishError as exc:
+            raise PublishError(f"{self.where}: {exc}; check `url` and that the origin accepts PUT") from None
+
+    def _connect(self) -> Transport:
+        if self._transport is None:
+            self._transport = Transport(self._auth_headers())
+        return self._transport
+
+    def _auth_headers(self) -> dict[str, str]:
+        token = self.options.secret("token_env", required="token_env" in self.options.values)
+        if token:
+            return {"Authorization": f"Bearer {token}"}
+        basic = self.options.secret("basic_auth_env", required="basic_auth_env" in self.options.values)
+        if basic:
+            return {"Authorization": "Basic " + base64.b64encode(basic.encode("utf-8")).decode("ascii")}
+        return {}

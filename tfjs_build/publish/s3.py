@@ -1,0 +1,130 @@
+"""Publish to S3 or any S3-compatible store (Cloudflare R2, MinIO, GCS XML API) with boto3.
+
+boto3 is an optional extra (``pip install 'tfjs-build[s3]'``), imported only when an s3
+target is used. Credentials come from boto3's usual chain (AWS_* variables, profiles,
+instance roles) or from variables named by ``access_key_id_env`` / ``secret_access_key_env``.
+
+    publish:
+      cdn:
+        type: s3
+        bucket: my-models
+        prefix: models/            # optional
+        endpoint_url: https://ACCOUNT.r2.cloudflarestorage.com   # optional
+        region: auto               # optional
+        addressing_style: path     # optional: auto | path | virtual
+        public_url: https://cdn.example.com/   # optional: printed instead of s3://
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfjs_build.config import PublishTarget
+from tfjs_build.errors import ConfigError
+from tfjs_build.publish.base import Log, Outcome, Planned, plan_store, publish_to_store
+from tfjs_build.publish.bundle import Bundle
+from tfjs_build.publish.options import Options
+from tfjs_build.publish.transport import PublishError
+
+KEYS = ("bucket", "prefix", "endpoint_url", "region", "addressing_style", "public_url",
+        "access_key_id_env", "secret_access_key_env")
+ADDRESSING = ("auto", "path", "virtual")
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+class S3Target:
+    def __init__(self, target: PublishTarget) -> None:
+        options = Options(target, KEYS)
+        self.where = target.where()
+        self.bucket = options.string("bucket", required=True)
+        self.prefix = _prefix(options.string("prefix", ""))
+        self.endpoint_url = options.url("endpoint_url")
+        self.region = options.string("region")
+        self.addressing_style = options.string("addressing_style", "auto")
+        if self.addressing_style not in ADDRESSING:
+            raise options.error("addressing_style", f"expected one of {', '.join(ADDRESSING)}, got {self.addressing_style!r}")
+        self.public_url = options.url("public_url")
+        self._options = options
+        self._client: Any = None
+
+    def url(self, key: str) -> str:
+        return f"{self.public_url}/{key}" if self.public_url else f"s3://{self.bucket}/{key}"
+
+    def plan(self, bundle: Bundle) -> list[Planned]:
+        return plan_store(self, self.prefix, bundle)
+
+    def publish(self, bundle: Bundle, log: Log) -> Outcome:
+        return publish_to_store(self, self.prefix, bundle, log)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    # ------------------------------------------------------------ ObjectStore
+
+    def size(self, key: str) -> int | None:
+        try:
+            return int(self._call("HEAD", key, "head_object")["ContentLength"])
+        except _NotFound:
+            return None
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            return self._call("GET", key, "get_object")["Body"].read()
+        except _NotFound:
+            return None
+
+    def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
+        self._call("PUT", key, "put_object", Body=data, ContentType=content_type, CacheControl=cache_control)
+
+    # ------------------------------------------------------------ boto3
+
+    def _call(self, verb: str, key: str, method: str, **kwargs: Any) -> Any:
+        client = self._connect()
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(client, method)(Bucket=self.bucket, Key=key, **kwargs)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            if code in _MISSING and verb in ("HEAD", "GET"):
+                raise _NotFound() from None
+            raise PublishError(
+                f"{self.where}: {verb} s3://{self.bucket}/{key}: {code} {error.get('Message', '')}".rstrip()
+                + "; check the bucket name, the endpoint_url and that the credentials may write to it"
+            ) from None
+        except BotoCoreError as exc:
+            raise PublishError(f"{self.where}: {verb} s3://{self.bucket}/{key}: {exc}") from None
+
+    def _connect(self) -> Any:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    def _make_client(self) -> Any:
+        try:
+            import boto3
+            from botocore.config import Config as BotoConfig
+        except ImportError:
+            raise ConfigError(
+                f"{self.where}: type s3 needs boto3; install it with `pip install 'tfjs-build[s3]'`"
+            ) from None
+        named = "access_key_id_env" in self._options.values or "secret_access_key_env" in self._options.values
+        key_id = self._options.secret("access_key_id_env", required=named)
+        secret = self._options.secret("secret_access_key_env", required=named)
+        config = BotoConfig(retries={"max_attempts": 5, "mode": "standard"},
+                            s3={"addressing_style": self.addressing_style})
+        return boto3.session.Session().client(
+            "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=config,
+            aws_access_key_id=key_id, aws_secret_access_key=secret,
+        )
+
+
+class _NotFound(Exception):
+    """HEAD/GET found no object (an expected answer, not an error)."""
+
+
+def _prefix(prefix: str | None) -> str:
+    prefix = (prefix or "").strip("/")
+    return f"{prefix}/" if prefix else ""

@@ -1,0 +1,94 @@
+"""The one choke point for HTTP in publishing: retries with back-off, and no secrets in errors.
+
+Rate limits (429, or 403 with ``retry-after`` / ``x-ratelimit-remaining: 0``) and
+transient server errors are retried after the wait the server asks for, capped, so a
+CI job slows down instead of failing. Error messages name the method, the URL without
+credentials and the status, never a request header (where tokens live).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from tfjs_build.errors import TfjsBuildError
+
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+MAX_ATTEMPTS = 5
+MAX_WAIT = 60.0
+
+
+class PublishError(TfjsBuildError):
+    """A publish target refused or failed a request; the message says what to check."""
+
+
+class Transport:
+    def __init__(self, headers: dict[str, str], *, timeout: float = 60.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.session = requests.Session()
+        self.session.headers.update(headers)
+        self.session.trust_env = False  # no ~/.netrc credentials sneaking in; auth is explicit
+        self.timeout = timeout
+        self.sleep = sleep
+
+    def request(self, method: str, url: str, *, ok: tuple[int, ...] = (200,), **kwargs: Any) -> requests.Response:
+        """Send, retrying rate limits and transient failures; raise PublishError unless status in ``ok``."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            except requests.RequestException as exc:
+                if attempt == MAX_ATTEMPTS:
+                    raise PublishError(f"{method} {redact(url)}: {type(exc).__name__}: cannot reach the server") from None
+                self.sleep(_backoff(attempt))
+                continue
+            if response.status_code in ok:
+                return response
+            wait = retry_wait(response, attempt)
+            if wait is None or attempt == MAX_ATTEMPTS:
+                raise PublishError(describe_failure(method, url, response))
+            self.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def retry_wait(response: requests.Response, attempt: int) -> float | None:
+    """Seconds to wait before retrying ``response``, or None when retrying cannot help."""
+    headers = response.headers
+    rate_limited = response.status_code == 429 or (
+        response.status_code == 403 and ("retry-after" in headers or headers.get("x-ratelimit-remaining") == "0")
+    )
+    if not rate_limited and response.status_code not in RETRY_STATUSES:
+        return None
+    if "retry-after" in headers:
+        try:
+            return min(max(float(headers["retry-after"]), 0.0), MAX_WAIT)
+        except ValueError:
+            pass
+    if "x-ratelimit-reset" in headers:
+        try:
+            return min(max(float(headers["x-ratelimit-reset"]) - time.time(), 0.0) + 1.0, MAX_WAIT)
+        except ValueError:
+            pass
+    return _backoff(attempt)
+
+
+def _backoff(attempt: int) -> float:
+    return min(2.0 ** (attempt - 1), MAX_WAIT)
+
+
+def describe_failure(method: str, url: str, response: requests.Response) -> str:
+    body = " ".join(response.text.split())[:300]
+    return f"{method} {redact(url)}: HTTP {response.status_code} {response.reason}" + (f": {body}" if body else "")
+
+
+def redact(url: str) -> str:
+    """The URL without user:password@ and without a query (pre-signed URLs carry secrets there)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
