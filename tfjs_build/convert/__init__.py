@@ -6,16 +6,20 @@ the converters are imported inside ``convert_model``, in the worker that runs it
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from tfjs_build.config import ModelConfig
+from tfjs_build.detect import detect_input_format
+from tfjs_build.errors import SourceError
 from tfjs_build.records import ConvertResult
 
 
 def convert_model(model: ModelConfig, source: Path, out_dir: Path, work_dir: Path) -> ConvertResult:
     """Fill the empty ``out_dir`` with model.json and shards; ``format`` picks graph or layers."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter is not ours to print
+    model = _resolve_input_format(model, source)
     if model.format == "layers":
         from tfjs_build.convert.layers import convert_layers_model  # noqa: PLC0415
 
@@ -23,3 +27,13 @@ def convert_model(model: ModelConfig, source: Path, out_dir: Path, work_dir: Pat
     from tfjs_build.convert.graph import convert_graph_model  # noqa: PLC0415
 
     return convert_graph_model(model, source, out_dir, work_dir)
+
+
+def _resolve_input_format(model: ModelConfig, source: Path) -> ModelConfig:
+    """URL sources keep ``input_format: auto`` until their archive is extracted: decide now."""
+    if model.input_format != "auto":
+        return model
+    detected, found = detect_input_format(source)
+    if detected is None:
+        raise SourceError(f"{model.where('source')}: cannot tell the input format: found {found}; set `input_format:`")
+    return dataclasses.replace(model, input_format=detected)
