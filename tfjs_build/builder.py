@@ -96,8 +96,9 @@ def run_job(job: Job) -> Outcome:
         return Outcome(job.model.name, error=traceback.format_exc(), exit_code=EXIT_INTERNAL_ERROR)
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: if the build is killed (even -9), its workers go too, not on converting."""
+def _init_worker() -> None:
+    """Worker initializer: quiet TF's C++ logs; if the build is killed (even -9), its workers die too."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     prctl = getattr(ctypes.CDLL(None), "prctl", None)
     if prctl is not None:
         prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -296,7 +297,7 @@ class _Build:
         progress = Progress(self.console, len(steps))
         context = multiprocessing.get_context("spawn")
         workers = max(1, min(jobs, len(steps)))
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
             pending: dict[Future[Outcome], tuple[Step, Job]] = {}
             for step in steps:
                 job = self._job(step, convert_fn)

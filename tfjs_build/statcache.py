@@ -69,7 +69,7 @@ class StatCache:
 
     def record(self, path: Path, stat: os.stat_result, digest: str) -> None:
         """Remember ``digest`` for this stat, unless the file is too recent to trust its stat."""
-        if max(stat.st_mtime_ns, stat.st_ctime_ns) > self.started_ns - RACY_NS:
+        if stat.st_mtime_ns > self.started_ns - RACY_NS:
             return
         self._pending[str(path)] = (*_key(stat), digest)
 

@@ -1,0 +1,93 @@
+"""A small project on disk (two SavedModel-shaped sources) and helpers to build it with the stand-in converter."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+import stand_in_converter
+from tfjs_build.builder import BuildSummary, build
+from tfjs_build.config import load_config
+from tfjs_build.console import Console
+
+HERE = Path(__file__).parent
+DATA_FILE = "variables/variables.data-00000-of-00001"
+CONFIG = """\
+version: 1
+models:
+  alpha:
+    source: models/alpha
+  beta:
+    source: models/beta
+    quantize: {quantize}
+"""
+
+
+def age(path: Path, seconds: float = 60) -> None:
+    """Date every file below ``path`` back, so the stat cache trusts them (not "racily clean")."""
+    past = time.time() - seconds
+    for file in [path, *path.rglob("*")] if path.is_dir() else [path]:
+        os.utime(file, (past, past))
+
+
+def write_config(root: Path, quantize: str = "uint8") -> None:
+    (root / "tfjs.yaml").write_text(CONFIG.format(quantize=quantize), encoding="utf-8")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    for name, size in (("alpha", 200_000), ("beta", 50_000)):
+        folder = root / "models" / name
+        (folder / "variables").mkdir(parents=True)
+        (folder / "saved_model.pb").write_bytes(name.encode() * 100)
+        (folder / "variables" / "variables.index").write_bytes(b"index-" + name.encode())
+        (folder / DATA_FILE).write_bytes(os.urandom(size))
+    write_config(root)
+    age(root)
+    return root
+
+
+def run_build(root: Path, *names: str, **options) -> BuildSummary:
+    """The builder, in this process, with the stand-in converter in its spawned workers."""
+    console = Console(verbosity=-1, color=False)
+    return build(load_config(root / "tfjs.yaml"), console, names, convert_fn=stand_in_converter.convert, **options)
+
+
+@pytest.fixture
+def conversions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[str]]:
+    """Call it to get the models converted so far, in order (the stand-in logs each conversion)."""
+    log = tmp_path / "conversions.log"
+    log.touch()
+    monkeypatch.setenv("STAND_IN_LOG", str(log))
+    return lambda: log.read_text(encoding="utf-8").split()
+
+
+def build_process(root: Path, env: dict[str, str]) -> subprocess.Popen:
+    """A separate build process (build_script.py) using the stand-in converter."""
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "build_script.py"), str(root / "tfjs.yaml")],
+        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file of the lock and the output folder, by relative path."""
+    files = {"tfjs.lock": (root / "tfjs.lock").read_bytes()}
+    out = root / "dist" / "tfjs"
+    files.update({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    return files
+
+
+def copy_project(root: Path, dest: Path) -> Path:
+    shutil.copytree(root / "models", dest / "models")
+    shutil.copy(root / "tfjs.yaml", dest / "tfjs.yaml")
+    age(dest)
+    return dest
