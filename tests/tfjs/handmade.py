@@ -140,3 +140,20 @@ def dense_layers_model(out: Path, kernel: np.ndarray, bias: np.ndarray) -> Path:
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode("ascii")
+
+
+def two_input_graph_model(out: Path) -> Path:
+    """Two inputs of different dtypes (float32, int32) and two outputs, one of them int32."""
+    f, i = {"type": "DT_FLOAT"}, {"type": "DT_INT32"}
+    nodes = [
+        placeholder("a", "float32", [-1, 3]),
+        placeholder("n", "int32", [-1, 3]),
+        op("Cast", "Cast", ["n"], SrcT=i, DstT=f, Truncate={"b": False}),
+        op("Add", "AddV2", ["a", "Cast"], T=f),
+        op("Twice", "AddV2", ["n", "n"], T=i),
+    ]
+    return write_graph_model(
+        out, nodes, {},
+        inputs={"values": ("a:0", "float32", [-1, 3]), "counts": ("n:0", "int32", [-1, 3])},
+        outputs={"sum": ("Add:0", "float32"), "twice": ("Twice:0", "int32")},
+    )

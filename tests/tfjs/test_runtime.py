@@ -11,7 +11,14 @@ import pytest
 
 from tfjs_build.tfjs_runtime import TfjsRuntimeError, fit_in_tfjs, run_request
 
-from .handmade import dense_graph_model, dense_layers_model, erfc_graph_model, regex_graph_model, where_graph_model
+from .handmade import (
+    dense_graph_model,
+    dense_layers_model,
+    erfc_graph_model,
+    regex_graph_model,
+    two_input_graph_model,
+    where_graph_model,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.node]
 RNG = np.random.default_rng(7)
@@ -38,6 +45,24 @@ def test_graph_model_on_webgl_in_chromium(dense_dir: Path, chromium: str, assert
     response = run_request(dense_dir, {"features": X}, "webgl", {"action": "predict", "format": "graph"}, timeout=180)
     assert response.backend == "webgl"
     assert_close(response.outputs["logits"], X @ KERNEL + BIAS)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "wasm"])
+def test_several_inputs_by_signature_key_with_int32(tmp_path: Path, backend: str, run_tfjs: Callable) -> None:
+    values = RNG.standard_normal((2, 3))  # float64: the harness narrows it to float32
+    counts = np.array([[1, -2, 3], [40000, 5, -6]], dtype=np.int64)
+    got = run_tfjs(two_input_graph_model(tmp_path), {"counts": counts, "values": values}, backend)
+    assert sorted(got) == ["sum", "twice"]
+    assert got["twice"].dtype == np.int32
+    np.testing.assert_array_equal(got["twice"], 2 * counts)
+    np.testing.assert_array_equal(got["sum"], values.astype(np.float32) + counts.astype(np.float32))
+
+
+def test_execute_async_on_request(dense_dir: Path, tfjs_available: Path) -> None:
+    request = {"action": "predict", "format": "graph", "executeAsync": True}
+    response = run_request(dense_dir, {"features": X}, "cpu", request, timeout=120)
+    assert response.mode == "executeAsync"
+    np.testing.assert_allclose(response.outputs["logits"], X @ KERNEL + BIAS, rtol=1e-6, atol=1e-6)
 
 
 WORDS = np.array([["banana", "aardvark"], ["ünïcödé a", ""]], dtype=object)

@@ -32,7 +32,7 @@ function asList(result) {
 }
 
 function isDynamicOpError(err) {
-  return /dynamic op|executeAsync/.test(String(err && err.message));
+  return /use model\.executeAsync\(\)/.test(String(err && err.message));
 }
 
 // Graph models: inputs keyed by signature key; outputs requested and returned by signature key.
