@@ -51,13 +51,15 @@ def check_model(config: Config, model: ModelConfig, entry: LockEntry | None) -> 
 
 
 def _op_support(config: Config, model: ModelConfig, entry: LockEntry) -> tuple[list[Unsupported], list[str]]:
-    """Ops from the lock; node names and fused activations from model.json when it is here."""
+    """Ops and fused activations with node names from model.json; from the lock's op list when it is absent
+    (e.g. CI checking a committed lock without building: fused activations were checked at build time)."""
     out_dir = config.model_output_dir(model.name)
     topology = _read_topology(out_dir / "model.json")
-    notes = [] if topology is not None else [
-        f"{model.name}: no model.json at {_shown(config, out_dir)}; op support checked from tfjs.lock "
-        "without node names or fused activations"]
-    return _unsupported_ops(entry, model.backends, topology) + _unsupported_fusions(topology, model.backends), notes
+    unsupported = _unsupported_ops(entry, model.backends, topology) + _unsupported_fusions(topology, model.backends)
+    notes = [] if topology is not None or not unsupported else [
+        f"{model.name}: no model.json at {_shown(config, out_dir)} to name the nodes; "
+        f"run `tfjs-build build {model.name}` to see them"]
+    return unsupported, notes
 
 
 def _shown(config: Config, path: Path) -> str:

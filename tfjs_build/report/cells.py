@@ -1,7 +1,8 @@
 """Table cells shared by the console and markdown renderers: values with deltas against a base.
 
 A cell reads ``3.4 MB (+120 kB, +3.6%)`` when the figure moved, ``1.0 MB (new)`` for an
-added model and ``removed (was 2.0 MB)`` for a removed one, so both tables agree.
+added model and ``– (was 2.0 MB)`` for a removed one, so both tables agree. A check
+report adds a Budgets column: how much of each limit is in use (``size 88%``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from typing import Callable
 from tfjs_build.report.record import Figures, ModelReport, Report
 from tfjs_build.units import format_size, format_size_delta
 
-HEADERS = ("Model", "Size", "Transfer (gzip)", "Shards", "Params", "Max error", "Status")
+FIGURE_HEADERS = ("Size", "Transfer (gzip)", "Shards", "Params", "Max error")
 
 
 @dataclass(frozen=True)
 class Row:
     name: str
-    cells: tuple[str, ...]  # one per HEADERS[1:-1]
+    cells: tuple[str, ...]  # one per headers(report)[1:-1]
     status: str  # ok, FAIL, or against a base: added, removed, changed, same (when ok)
 
 
@@ -53,7 +54,7 @@ def _cell(column: int, now: Figures | None, base: Figures | None, compared: bool
     value = getattr(now, figure) if now else None
     before = getattr(base, figure) if base else None
     if value is None:
-        return f"removed (was {show(before)})" if now is None and before is not None else "–"
+        return f"– (was {show(before)})" if now is None and before is not None else "–"
     if not compared or before == value:
         return show(value)
     if before is None:
@@ -67,12 +68,22 @@ def status(model: ModelReport, compared: bool) -> str:
     return model.change if compared else "ok"
 
 
+def headers(report: Report) -> tuple[str, ...]:
+    budgets = ("Budgets",) if report.command == "check" else ()
+    return ("Model", *FIGURE_HEADERS, *budgets, "Status")
+
+
+def _budgets_cell(model: ModelReport) -> str:
+    return ", ".join(f"{line.budget} {line.used * 100:.0f}%" for line in model.budgets) or "–"
+
+
 def rows(report: Report) -> list[Row]:
     compared = report.base_ref is not None
     return [
         Row(
             name=model.name,
-            cells=tuple(_cell(i, model.figures, model.base, compared) for i in range(len(_COLUMNS))),
+            cells=tuple(_cell(i, model.figures, model.base, compared) for i in range(len(_COLUMNS)))
+            + ((_budgets_cell(model),) if report.command == "check" else ()),
             status=status(model, compared),
         )
         for model in report.models
@@ -80,11 +91,15 @@ def rows(report: Report) -> list[Row]:
 
 
 def summary(report: Report) -> str:
-    """One line: how many models, how many failed, and what they were compared with."""
-    failed = sum(not model.ok for model in report.models)
-    text = f"{len(report.models)} model{'s' if len(report.models) != 1 else ''}"
+    """One line: how many models, how many failed, and how they moved against the base."""
+    current = [model for model in report.models if model.figures is not None or model.failures]
+    text = f"{len(current)} model{'s' if len(current) != 1 else ''}"
     if report.command == "check":
+        failed = sum(not model.ok for model in current)
         text += f", {failed} failed" if failed else ", all checks passed"
     if report.base_ref is not None:
-        text += f"; compared with {report.base_ref} ({report.base_commit})"
+        changes = [model.change for model in report.models]
+        moved = ", ".join(f"{changes.count(kind)} {kind}" for kind in ("changed", "added", "removed")
+                          if kind in changes)
+        text += f"; against {report.base_ref} ({report.base_commit}): {moved or 'no changes'}"
     return text

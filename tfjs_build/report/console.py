@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tfjs_build.console import Console
-from tfjs_build.report.cells import HEADERS, rows, summary
+from tfjs_build.report.cells import headers, rows, summary
 from tfjs_build.report.record import Report
 
 _STYLE = {"ok": "green", "FAIL": "red", "added": "green", "removed": "yellow", "changed": "blue", "same": "dim"}
@@ -14,8 +14,8 @@ FIX_HINT = (
 
 
 def render_console(report: Report, console: Console) -> None:
-    table = [HEADERS] + [(row.name, *row.cells, row.status) for row in rows(report)]
-    widths = [max(len(line[i]) for line in table) for i in range(len(HEADERS))]
+    table = [headers(report)] + [(row.name, *row.cells, row.status) for row in rows(report)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for number, line in enumerate(table):
         padded = [cell.ljust(width) if i == 0 else cell.rjust(width)
                   for i, (cell, width) in enumerate(zip(line[:-1], widths))]

@@ -10,7 +10,7 @@ from collections import defaultdict
 from html import escape
 
 from tfjs_build.budgets import BudgetLine
-from tfjs_build.report.cells import HEADERS, rows, summary
+from tfjs_build.report.cells import headers, rows, summary
 from tfjs_build.report.record import ModelReport, Report
 from tfjs_build.units import format_size
 
@@ -47,7 +47,7 @@ def render_html(report: Report) -> str:
 
 
 def _overview(report: Report) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in HEADERS)
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers(report))
     body = []
     for row in rows(report):
         cells = "".join(f'<td class="num">{escape(c)}</td>' for c in row.cells)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tfjs_build.report.cells import HEADERS, rows, summary
+from tfjs_build.report.cells import headers, rows, summary
 from tfjs_build.report.record import Report
 
 _ICON = {"ok": "✅ ok", "FAIL": "❌ fail", "added": "🆕 added", "removed": "🗑️ removed",
@@ -17,8 +17,9 @@ def _escape(text: str) -> str:
 def render_markdown(report: Report) -> str:
     title = "tfjs-build check" if report.command == "check" else "tfjs-build diff"
     lines = [f"### {title}: {summary(report)}", ""]
-    lines.append("| " + " | ".join(HEADERS) + " |")
-    lines.append("|:---|" + "---:|" * (len(HEADERS) - 2) + ":---|")
+    titles = headers(report)
+    lines.append("| " + " | ".join(titles) + " |")
+    lines.append("|:---|" + "---:|" * (len(titles) - 2) + ":---|")
     for row in rows(report):
         name = f"~~{row.name}~~" if row.status == "removed" else f"`{row.name}`"
         cells = [name, *(_escape(cell) for cell in row.cells), _ICON[row.status]]
