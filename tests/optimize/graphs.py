@@ -1,0 +1,80 @@
+"""Test helpers: freeze tiny tf.functions, run Grappler like the converter does, run GraphDefs in TF."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.framework import graph_pb2
+from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+from tensorflow.python.grappler import tf_optimizer
+
+
+class Frozen:
+    """A frozen graph with its input and output tensor names."""
+
+    def __init__(self, graph_def: graph_pb2.GraphDef, inputs: list[str], outputs: list[str]) -> None:
+        self.graph_def = graph_def
+        self.inputs = inputs
+        self.outputs = outputs
+
+    @property
+    def output_nodes(self) -> list[str]:
+        return [name.split(":")[0] for name in self.outputs]
+
+
+def freeze(fn: Callable, specs: Sequence[tf.TensorSpec], *, grappler: bool = True) -> Frozen:
+    """Freeze ``fn`` and (by default) run Grappler's generic passes, as the converter core does."""
+    concrete = tf.function(fn, autograph=False).get_concrete_function(*specs)
+    frozen = convert_variables_to_constants_v2(concrete)
+    graph_def = frozen.graph.as_graph_def()
+    inputs = [t.name for t in frozen.inputs]
+    outputs = [t.name for t in frozen.outputs]
+    if grappler:
+        graph_def = _grappler(graph_def, frozen.graph, outputs)
+    return Frozen(graph_def, inputs, outputs)
+
+
+def _grappler(graph_def: graph_pb2.GraphDef, graph: tf.Graph, outputs: list[str]) -> graph_pb2.GraphDef:
+    meta = tf.compat.v1.train.export_meta_graph(graph_def=graph_def, graph=graph)
+    fetch = meta.collection_def["train_op"]
+    fetch.node_list.value.extend(outputs)
+    config = config_pb2.ConfigProto()
+    rewrite = config.graph_options.rewrite_options
+    rewrite.optimizers.extend(["constfold", "arithmetic", "dependency", "pruning"])
+    rewrite.meta_optimizer_iterations = rewriter_config_pb2.RewriterConfig.ONE
+    return tf_optimizer.OptimizeGraph(config, meta)
+
+
+def run_graph(graph_def: graph_pb2.GraphDef, inputs: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
+    """Execute a GraphDef in TensorFlow (the reference for every numeric check)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(graph_def, name="")
+    with tf.compat.v1.Session(graph=graph) as session:
+        return session.run(outputs, feed_dict=inputs)
+
+
+def defuse_depthwise(graph_def: graph_pb2.GraphDef) -> graph_pb2.GraphDef:
+    """Map TF.js's FusedDepthwiseConv2dNative to TF's own _FusedDepthwiseConv2dNative so TF can run it."""
+    copy = graph_pb2.GraphDef()
+    copy.CopyFrom(graph_def)
+    for node in copy.node:
+        if node.op == "FusedDepthwiseConv2dNative":
+            node.op = "_FusedDepthwiseConv2dNative"
+            del node.attr["explicit_paddings"]
+    return copy
+
+
+def ops_of(graph_def: graph_pb2.GraphDef) -> list[str]:
+    return [node.op for node in graph_def.node]
+
+
+def randomize(model: object, seed: int) -> None:
+    """Random weights and batch-norm statistics (variance > 0), so folding is really exercised."""
+    rng = np.random.default_rng(seed)
+    for weight in model.weights:  # type: ignore[attr-defined]
+        low = 0.5 if "variance" in weight.path else -1.0
+        weight.assign(rng.uniform(low, 1.5, weight.shape).astype("float32"))

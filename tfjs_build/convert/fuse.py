@@ -1,0 +1,88 @@
+"""Fuse conv/depthwise/matmul + BiasAdd (+ activation) into the fused ops TF.js executes.
+
+TF.js runs ``_FusedConv2D``, ``FusedDepthwiseConv2dNative`` and ``_FusedMatMul`` in one kernel; its
+converter executors read ``fused_ops`` (lower-cased: ``[biasadd, relu]``), ``num_args`` (1: the bias)
+and ``leakyrelu_alpha``. Backends differ in which activations they run inside those kernels (none
+runs tanh), so a fusion, and its activation, is only emitted when every target backend has both
+the fused kernel and the activation (``tfjs_build.ops``); otherwise the ops stay unfused and the
+reason is reported.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tensorflow.core.framework import attr_value_pb2, node_def_pb2
+
+from tfjs_build import ops
+from tfjs_build.convert.graphedit import GraphEditor, is_float32, nhwc
+
+FUSED_OP = {"Conv2D": "_FusedConv2D", "DepthwiseConv2dNative": "FusedDepthwiseConv2dNative", "MatMul": "_FusedMatMul"}
+# TF activation op -> the name TF.js's fused kernels know it by.
+ACTIVATIONS = {"Relu": "relu", "Relu6": "relu6", "Elu": "elu", "LeakyRelu": "leakyrelu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
+# The attrs each fused op carries (the TF op's attrs; TF.js ignores the ones it does not read).
+FUSED_ATTRS = {
+    "_FusedConv2D": ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations", "use_cudnn_on_gpu"),
+    "FusedDepthwiseConv2dNative": ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations"),
+    "_FusedMatMul": ("T", "transpose_a", "transpose_b"),
+}
+DEFAULT_LEAKY_ALPHA = 0.2
+
+
+def _fusable_linear(ed: GraphEditor, bias_add: node_def_pb2.NodeDef) -> node_def_pb2.NodeDef | None:
+    linear = ed.producer(bias_add, 0)
+    if linear is None or linear.op not in FUSED_OP or ed.sole_data_consumer(linear.name) is not bias_add:
+        return None
+    if not (is_float32(linear) and nhwc(linear) and nhwc(bias_add)):
+        return None
+    return linear
+
+
+def _make_fused(linear: node_def_pb2.NodeDef, bias_ref: str, activation: node_def_pb2.NodeDef | None) -> None:
+    """Turn ``linear`` in place into its fused op with the bias and optional activation."""
+    fused_op = FUSED_OP[linear.op]
+    kept = {key: linear.attr[key] for key in FUSED_ATTRS[fused_op] if key in linear.attr}
+    data = [ref for ref in linear.input if not ref.startswith("^")][:2]
+    controls = [ref for ref in linear.input if ref.startswith("^")]
+    fused_ops = [b"BiasAdd"] + ([activation.op.encode()] if activation is not None else [])
+    alpha = activation.attr["alpha"].f if activation is not None and activation.op == "LeakyRelu" else DEFAULT_LEAKY_ALPHA
+    linear.op = fused_op
+    linear.ClearField("attr")
+    for key, value in kept.items():
+        linear.attr[key].CopyFrom(value)
+    linear.attr["fused_ops"].list.s.extend(fused_ops)
+    linear.attr["num_args"].i = 1
+    linear.attr["epsilon"].f = 0.0
+    linear.attr["leakyrelu_alpha"].f = alpha
+    if fused_op == "_FusedConv2D":  # TF's own op needs these to import; TF.js ignores them
+        linear.attr["TArgs"].CopyFrom(attr_value_pb2.AttrValue(list=attr_value_pb2.AttrValue.ListValue(type=[kept["T"].type])))
+        linear.attr["num_host_args"].i = 0
+    del linear.input[:]
+    linear.input.extend([*data, bias_ref, *controls])
+
+
+def fuse_for_tfjs(ed: GraphEditor, backends: tuple[str, ...]) -> tuple[Counter[str], Counter[str]]:
+    """Fuse every allowed pattern; returns (fused op counts, unfused-activation counts by TF.js name)."""
+    allowed_ops = {op for op in FUSED_OP.values() if ops.is_supported(op, backends)}
+    allowed_acts = ops.common_fused_activations(backends)
+    fused: Counter[str] = Counter()
+    refused: Counter[str] = Counter()
+    for bias_add in ed:
+        if not ed.alive(bias_add) or bias_add.op != "BiasAdd" or not is_float32(bias_add):
+            continue
+        linear = _fusable_linear(ed, bias_add)
+        if linear is None or FUSED_OP[linear.op] not in allowed_ops:
+            continue
+        activation = ed.sole_data_consumer(bias_add.name)
+        if activation is not None and (activation.op not in ACTIVATIONS or not is_float32(activation)):
+            activation = None
+        if activation is not None and ACTIVATIONS[activation.op] not in allowed_acts:
+            refused[ACTIVATIONS[activation.op]] += 1
+            activation = None
+        bias_ref = [ref for ref in bias_add.input if not ref.startswith("^")][1]
+        fused[FUSED_OP[linear.op]] += 1
+        _make_fused(linear, bias_ref, activation)
+        ed.absorb(linear, bias_add)
+        if activation is not None:
+            ed.absorb(linear, activation)
+    return fused, refused

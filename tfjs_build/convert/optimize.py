@@ -1,0 +1,102 @@
+"""The TF.js-specific graph passes that run after Grappler's generic ones.
+
+Order matters: exact rewrites of unsupported ops first (so nothing later sees an op TF.js lacks),
+then Identity chains go (they would hide a conv from the batch norm after it), then batch norms
+and channel scales fold into weights (leaving conv + BiasAdd), then conv + BiasAdd (+ activation)
+fuse into the ops every target backend runs. Output node names never change; the same input
+gives the same GraphDef bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from tensorflow.core.framework import graph_pb2
+
+from tfjs_build import ops
+from tfjs_build.convert.fold import fold_into_weights
+from tfjs_build.convert.fuse import fuse_for_tfjs
+from tfjs_build.convert.graphedit import GraphEditor, split_input
+from tfjs_build.convert.rewrites import apply_rewrites, rewrite_for
+from tfjs_build.errors import UnsupportedModelError
+
+# Identity nodes after these carry control-flow meaning (branch pivots, loop frames): keep them.
+CONTROL_FLOW_OPS = frozenset({"Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond", "RefSwitch", "RefEnter"})
+OPAQUE_DTYPES = frozenset({20, 21})  # DT_RESOURCE, DT_VARIANT
+
+
+def node_names(outputs: Iterable[str]) -> set[str]:
+    """``"a:0"``/``"^a"``/``"a"`` -> ``"a"``."""
+    return {split_input(ref)[0] for ref in outputs}
+
+
+def remove_identities(ed: GraphEditor) -> int:
+    """Bypass Identity nodes that only forward a value; returns how many went."""
+    removed = 0
+    for node in ed:
+        if node.op != "Identity" or node.name in ed.protected or node.attr["T"].type in OPAQUE_DTYPES:
+            continue
+        if len(node.input) != 1 or node.input[0].startswith("^"):
+            continue
+        source = ed.nodes.get(split_input(node.input[0])[0])
+        uses = ed.uses(node.name)
+        if source is None or source.op in CONTROL_FLOW_OPS or any(control for _, _, control in uses):
+            continue
+        for consumer, _, _ in uses:
+            consumer.input[:] = [node.input[0] if split_input(ref)[0] == node.name else ref for ref in consumer.input]
+        ed.remove([node.name])
+        removed += 1
+    return removed
+
+
+def optimize_for_tfjs(
+    graph_def: graph_pb2.GraphDef, *, backends: Sequence[str], output_nodes: Iterable[str]
+) -> tuple[graph_pb2.GraphDef, list[str]]:
+    """Rewrite, fold and fuse for ``backends``; returns the new graph and what was done, for the log."""
+    targets = tuple(backends)
+    ed = GraphEditor(graph_def, node_names(output_nodes))
+    report = apply_rewrites(ed, targets)
+    identities = remove_identities(ed)
+    if identities:
+        report.append(f"removed {identities} Identity node{'s' if identities != 1 else ''}")
+    folded = fold_into_weights(ed)
+    if folded:
+        report.append(f"folded {len(folded)} batch norm/scale/shift node{'s' if len(folded) != 1 else ''} into weights")
+    fused, refused = fuse_for_tfjs(ed, targets)
+    if fused:
+        report.append("fused " + ", ".join(f"{count} {op}" for op, count in sorted(fused.items())))
+    for activation, count in sorted(refused.items()):
+        report.append(
+            f"kept {count} {activation} activation{'s' if count != 1 else ''} unfused: not implemented inside "
+            f"fused ops on every backend of {', '.join(targets)} (TF.js {ops.tfjs_version()})"
+        )
+    return ed.to_graph_def(), report
+
+
+def function_nodes(graph_def: graph_pb2.GraphDef) -> list[tuple[str, str]]:
+    """(``function/node``, op) of every node inside the function library."""
+    return [
+        (f"{function.signature.name}/{node.name}", node.op)
+        for function in graph_def.library.function
+        for node in function.node_def
+    ]
+
+
+def check_supported(graph_def: graph_pb2.GraphDef, backends: Sequence[str], where: str) -> None:
+    """Raise UnsupportedModelError naming every op ``backends`` cannot run.
+
+    Main-graph ops that ``optimize_for_tfjs`` will rewrite exactly do not count.
+    """
+    targets = tuple(backends)
+    nodes = [(node.name, node.op) for node in graph_def.node if rewrite_for(node.op, targets) is None]
+    nodes += function_nodes(graph_def)
+    findings = ops.find_unsupported(nodes, targets)
+    if not findings:
+        return
+    count = len(findings)
+    raise UnsupportedModelError(
+        f"{where}: TF.js {ops.tfjs_version()} cannot run {count} op{'s' if count != 1 else ''} of this model "
+        f"on {', '.join(targets)}:\n{ops.format_unsupported(findings)}\n"
+        "Fix: change the model to avoid these ops (e.g. another activation or layer), or remove the "
+        "backends that lack them from this model's `backends:` in tfjs.yaml."
+    )
