@@ -32,11 +32,15 @@ from tfjs_build.errors import ConfigError, TfjsBuildError
 
 AFFINE_DTYPES = {"uint8": np.dtype("<u1"), "uint16": np.dtype("<u2")}
 FLOAT16 = np.dtype("<f2")
-# Elements per vectorised step: a float64 work buffer of this size stays in L2 cache.
+# Elements per vectorised step: a work buffer of this size stays in L2 cache.
 CHUNK = 1 << 16
 # The smallest float32 magnitude that float16 rounds to infinity (65504 + half an ulp).
 FLOAT16_OVERFLOW = 65520.0
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+# uint8 steps between these are computed in float32: 1/scale and range + scale stay finite
+# and normal in float32 with room to spare.
+FAST_MIN_SCALE = 1e-30
+FAST_MAX_SCALE = 1e35
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,10 @@ def plan_quantization(values: np.ndarray, dtype: str, name: str) -> Quantization
 def quantize_chunks(values: np.ndarray, q: Quantization) -> Iterator[np.ndarray]:
     """Yield the stored (little-endian) values of flat float32 ``values``, chunk by chunk.
 
-    Chunked so the float64 work buffer stays small and cache-resident whatever the
-    weight's size. The yielded array is reused: consume it before the next step.
+    Chunked so the work buffer stays small and cache-resident whatever the weight's
+    size. Each value goes to the nearest level (ties upwards): ``floor((x - min) / scale
+    + 0.5)``, computed as one subtraction and one multiplication. The yielded array is
+    reused: consume it before the next step.
     """
     if q.dtype == "float16":
         out16 = np.empty(min(CHUNK, values.size), FLOAT16)
@@ -108,20 +114,30 @@ def quantize_chunks(values: np.ndarray, q: Quantization) -> Iterator[np.ndarray]
             yield view
         return
     assert q.min is not None and q.scale is not None
+    work_dtype = _work_dtype(q)
     qmax = float(np.iinfo(AFFINE_DTYPES[q.dtype]).max)
-    work = np.empty(min(CHUNK, values.size), np.float64)
+    lowest = work_dtype.type(q.min - q.scale / 2)  # a value here lands on level 0 after truncation
+    inverse = work_dtype.type(1.0 / q.scale)
+    work = np.empty(min(CHUNK, values.size), work_dtype)
     out = np.empty(work.size, AFFINE_DTYPES[q.dtype])
     for start in range(0, values.size, CHUNK):
         part = values[start:start + CHUNK]
         buf = work[:part.size]
-        buf[...] = part
-        np.subtract(buf, q.min, out=buf)
-        np.divide(buf, q.scale, out=buf)
-        np.rint(buf, out=buf)
-        np.clip(buf, 0.0, qmax, out=buf)
+        np.subtract(part, lowest, out=buf)
+        np.multiply(buf, inverse, out=buf)
+        np.minimum(buf, qmax, out=buf)
         view = out[:part.size]
-        view[...] = buf
+        view[...] = buf  # truncation; values in (-1, 0) from rounding noise become 0
         yield view
+
+
+def _work_dtype(q: Quantization) -> np.dtype:
+    """float32 arithmetic for uint8 of ordinary ranges (twice as fast, at most ~5e-5 of a
+    step off the exact level); float64 for uint16 and for ranges near float32's limits,
+    where float32 would overflow, underflow or lose whole levels."""
+    assert q.scale is not None
+    ordinary = FAST_MIN_SCALE < q.scale < FAST_MAX_SCALE
+    return np.dtype(np.float32 if q.dtype == "uint8" and ordinary else np.float64)
 
 
 def dequantize(stored: np.ndarray, q: Quantization) -> np.ndarray:
