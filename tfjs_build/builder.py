@@ -370,4 +370,8 @@ def build(
             run.convert_all(to_convert, jobs or os.cpu_count() or 1, convert_fn)
         if run.stored:
             run.cache.gc(config.cache.max_size)
+        order = {m.name: i for i, m in enumerate(config.models)}
+        for names_done in (run.summary.restored, run.summary.built):
+            names_done.sort(key=order.__getitem__)  # workers finish in any order; report in tfjs.yaml's
+        run.summary.failed.sort(key=lambda failure: order[failure[0]])
         return run.summary

@@ -79,10 +79,13 @@ def build_process(root: Path, env: dict[str, str]) -> subprocess.Popen:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file of the lock and the output folder, by relative path."""
+    """The lock and every file of the model folders (not the builder's hidden temp folders), by path."""
     files = {"tfjs.lock": (root / "tfjs.lock").read_bytes()}
     out = root / "dist" / "tfjs"
-    files.update({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out).as_posix()
+        if path.is_file() and not rel.startswith("."):
+            files[rel] = path.read_bytes()
     return files
 
 

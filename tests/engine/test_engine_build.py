@@ -1,0 +1,160 @@
+"""The builder: cache restore, corrupt entries, failures, concurrency, kill -9, determinism, gc."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA_FILE, build_process, copy_project, run_build, snapshot, write_config
+from tfjs_build.cache import LocalCache
+from tfjs_build.errors import EXIT_USER_ERROR
+
+
+def test_rebuild_is_byte_identical_across_runs_and_folders(project: Path, tmp_path: Path) -> None:
+    run_build(project)
+    first = snapshot(project)
+    assert run_build(project, force=True).built == ["alpha", "beta"]
+    assert snapshot(project) == first
+    other = copy_project(project, tmp_path / "other")
+    run_build(other)
+    assert snapshot(other) == first
+
+
+def test_noop_build_converts_nothing_and_leaves_the_lock_alone(project: Path, conversions) -> None:
+    run_build(project)
+    lock = project / "tfjs.lock"
+    before = (lock.stat().st_ino, lock.stat().st_mtime_ns)
+    summary = run_build(project)
+    assert summary.fresh == ["alpha", "beta"] and not summary.built and not summary.restored
+    assert (lock.stat().st_ino, lock.stat().st_mtime_ns) == before
+    assert sorted(conversions()) == ["alpha", "beta"]
+
+
+def test_switching_back_restores_from_cache_without_converting(project: Path, conversions) -> None:
+    run_build(project)
+    original = snapshot(project)
+    write_config(project, quantize="float16")
+    assert run_build(project).built == ["beta"]
+    write_config(project, quantize="uint8")
+    summary = run_build(project)
+    assert summary.restored == ["beta"] and not summary.built
+    assert sorted(conversions()) == ["alpha", "beta", "beta"]
+    assert snapshot(project) == original
+
+
+def test_only_named_models_are_built(project: Path, conversions) -> None:
+    assert run_build(project, "beta").built == ["beta"]
+    lock = json.loads((project / "tfjs.lock").read_text())
+    assert sorted(lock["models"]) == ["beta"]
+    assert not (project / "dist/tfjs/alpha").exists()
+
+
+def test_corrupt_cache_entry_is_discarded_and_rebuilt(project: Path, conversions, capsys) -> None:
+    run_build(project)
+    original = snapshot(project)
+    entry = json.loads((project / "tfjs.lock").read_text())["models"]["beta"]
+    shard = next(f for f in entry["files"] if f["path"].endswith(".bin"))
+    blob = project / ".tfjs-build/cache/blobs" / shard["sha256"][:2] / shard["sha256"]
+    with open(blob, "r+b") as handle:
+        handle.write(b"rot")
+    write_config(project, quantize="float16")
+    run_build(project)
+    write_config(project, quantize="uint8")
+    summary = run_build(project)
+    assert summary.built == ["beta"] and not summary.restored
+    assert "is corrupt" in capsys.readouterr().err
+    assert snapshot(project) == original
+    assert sorted(conversions()) == ["alpha", "beta", "beta", "beta"]
+
+
+def test_a_failing_model_does_not_lose_the_others(project: Path) -> None:
+    (project / "models/alpha" / DATA_FILE).write_bytes(b"FAIL")
+    summary = run_build(project)
+    assert summary.built == ["beta"]
+    [(name, message, code)] = summary.failed
+    assert (name, code) == ("alpha", EXIT_USER_ERROR)
+    assert "tfjs.yaml:4:13: models.alpha.source: the stand-in refuses sources containing FAIL" in message
+    assert sorted(json.loads((project / "tfjs.lock").read_text())["models"]) == ["beta"]
+    assert (project / "dist/tfjs/beta/model.json").is_file()
+    assert not list((project / "dist/tfjs").glob(".*"))  # no temp folder left behind
+
+
+def test_removed_model_leaves_the_lock(project: Path) -> None:
+    run_build(project)
+    text = (project / "tfjs.yaml").read_text()
+    (project / "tfjs.yaml").write_text(text.split("  beta:")[0])
+    run_build(project)
+    assert sorted(json.loads((project / "tfjs.lock").read_text())["models"]) == ["alpha"]
+
+
+def _wait_for(path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_kill_9_mid_build_keeps_previous_outputs_and_lock(project: Path, tmp_path: Path) -> None:
+    run_build(project)
+    before = snapshot(project)
+    (project / "models/alpha" / DATA_FILE).write_bytes(os.urandom(1000))
+    write_config(project, quantize="float16")
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    process = build_process(project, {"STAND_IN_GATE": str(gate)})
+    _wait_for(gate / "alpha.started")
+    _wait_for(gate / "beta.started")  # both workers are mid-conversion, temp folders half written
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert snapshot(project) == before
+    (gate / "release").touch()  # were the workers still alive, they would now finish model.json
+    time.sleep(1.0)
+    assert not list((project / "dist/tfjs").glob(".*/model.json"))  # they died with the build
+    summary = run_build(project)  # recovers: converts both, cleans the killed build's temp folders
+    assert summary.built == ["alpha", "beta"]
+    assert not [p for p in (project / "dist/tfjs").iterdir() if p.name.startswith(".")]
+    assert snapshot(project) != before
+
+
+def test_concurrent_builds_wait_for_each_other(project: Path, tmp_path: Path, conversions) -> None:
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    first = build_process(project, {"STAND_IN_GATE": str(gate)})
+    _wait_for(gate / "alpha.started")
+    second = build_process(project, {"STAND_IN_GATE": str(gate)})
+    time.sleep(1.0)  # the second is now blocked on the build lock, not converting
+    assert sorted(conversions()) == ["alpha", "beta"]
+    (gate / "release").touch()
+    out1, _ = first.communicate(timeout=60)
+    out2, err2 = second.communicate(timeout=60)
+    assert (first.returncode, second.returncode) == (0, 0)
+    assert "built: alpha beta" in out1
+    assert "waiting for another build" in out2 and "built:  restored:" in out2
+    assert sorted(conversions()) == ["alpha", "beta"]
+
+
+def test_cache_gc_keeps_the_budget(project: Path) -> None:
+    run_build(project)
+    write_config(project, quantize="float16")
+    run_build(project)
+    cache = LocalCache(project / ".tfjs-build/cache")
+    blobs = project / ".tfjs-build/cache/blobs"
+    total = sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file())
+    result = cache.gc(total - 1)
+    assert result.removed_entries >= 1 and result.kept_bytes <= total - 1
+    assert sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file()) == result.kept_bytes
+    # the most recent build (float16 beta) survives gc and still restores
+    assert run_build(project, force=False).fresh == ["alpha", "beta"]
+    assert cache.gc(0).kept_bytes == 0
+    assert not [p for p in blobs.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_jobs_setting_gives_same_result(project: Path, jobs: int) -> None:
+    summary = run_build(project, jobs=jobs)
+    assert summary.built == ["alpha", "beta"]

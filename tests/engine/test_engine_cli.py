@@ -1,0 +1,86 @@
+"""The build, status, plan and cache commands through the real CLI, in fresh processes.
+
+A no-op build and status run with a ``tensorflow`` package first on PYTHONPATH whose
+import raises, so any import of TensorFlow on those paths fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA_FILE, run_build, write_config
+from tfjs_build.errors import EXIT_USER_ERROR
+
+
+@pytest.fixture
+def poisoned_tensorflow(tmp_path: Path) -> Path:
+    package = tmp_path / "poison" / "tensorflow"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("raise ImportError('tensorflow was imported on a no-op path')\n")
+    return package.parent
+
+
+def cli(root: Path, *args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1"}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    return subprocess.run([sys.executable, "-m", "tfjs_build", "-C", str(root), *args],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_noop_build_and_status_never_import_tensorflow(project: Path, poisoned_tensorflow: Path) -> None:
+    run_build(project)
+    # Prove the poison works: importing tensorflow under it fails.
+    probe = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": str(poisoned_tensorflow)})
+    assert "tensorflow was imported on a no-op path" in probe.stderr
+    build = cli(project, "build", pythonpath=poisoned_tensorflow)
+    assert (build.returncode, build.stdout.strip()) == (0, "2 fresh"), build.stderr
+    status = cli(project, "status", pythonpath=poisoned_tensorflow)
+    assert (status.returncode, status.stdout) == (0, "fresh  alpha\nfresh  beta\n"), status.stderr
+    for args in (("plan", "--json"), ("status", "--json")):
+        assert cli(project, *args, pythonpath=poisoned_tensorflow).returncode == 0
+
+
+def test_status_and_plan_report_reasons(project: Path) -> None:
+    run_build(project)
+    (project / "models/alpha" / DATA_FILE).write_bytes(b"new weights")
+    write_config(project, quantize="uint16")
+    status = cli(project, "status")
+    assert status.stdout == (
+        f"stale  alpha  source changed: {DATA_FILE}\n"
+        "stale  beta   config changed: quantize\n"
+    )
+    data = json.loads(cli(project, "status", "--json").stdout)
+    assert [(m["model"], m["state"], m["reasons"]) for m in data["models"]] == [
+        ("alpha", "stale", [f"source changed: {DATA_FILE}"]),
+        ("beta", "stale", ["config changed: quantize"]),
+    ]
+    matrix = json.loads(cli(project, "plan", "--json").stdout)
+    assert matrix == {"include": [
+        {"model": "alpha", "reasons": f"source changed: {DATA_FILE}"},
+        {"model": "beta", "reasons": "config changed: quantize"},
+    ]}
+    assert cli(project, "plan", "beta").stdout == "beta\n"
+
+
+def test_build_failure_exit_code_and_message(project: Path) -> None:
+    result = cli(project, "build", "nope")
+    assert result.returncode == EXIT_USER_ERROR
+    assert "no model named 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cache_gc_command(project: Path) -> None:
+    run_build(project)
+    result = cli(project, "cache", "gc", "--max-size", "0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("removed 2 entries")
+    assert not [p for p in (project / ".tfjs-build/cache/blobs").rglob("*") if p.is_file()]
+    bad = cli(project, "cache", "gc", "--max-size", "lots")
+    assert bad.returncode == EXIT_USER_ERROR and "--max-size" in bad.stderr
