@@ -1,0 +1,146 @@
+"""``format: layers``: a Keras 2 or Keras 3 model -> a folder ``tf.loadLayersModel`` loads.
+
+Steps: read the file's config (``layers_read``), translate and check it against what
+tfjs-layers 4.22 supports (``layers_translate``; fails before anything is written), get
+the weights under tfjs-layers' names (``layers_weights``), write them with the shared
+writer (``tfjs_build.weights``), and, when quantizing a Keras 3 model, measure the
+accuracy of Keras with the dequantized weights against Keras with the original ones.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from tfjs_build import __version__
+from tfjs_build.accuracy import compare_outputs, sample_inputs
+from tfjs_build.config import ModelConfig
+from tfjs_build.convert.layers_read import KerasFile, read_keras_file
+from tfjs_build.convert.layers_translate import Context, translate_model
+from tfjs_build.convert.layers_weights import NamedWeight, keras2_h5_weights, keras3_weights
+from tfjs_build.errors import SourceError, TfjsBuildError, UnsupportedModelError
+from tfjs_build.quantize import resolve_quantization
+from tfjs_build.records import AccuracyFigures, ConvertResult
+from tfjs_build.weights import WrittenWeights, write_model_json, write_weights
+
+
+def convert_layers_model(model: ModelConfig, source: Path, out_dir: Path, work_dir: Path) -> ConvertResult:
+    """Write model.json and shards for ``source`` (a .keras or .h5 file) into ``out_dir``."""
+    where = model.where("source")
+    keras_file = read_keras_file(source, where)
+    topology = translate_model(keras_file.model_config, Context(where, keras_file.keras3))
+    metadata = _user_metadata(model)
+    keras_model = _load_keras3(source, where) if keras_file.keras3 else None
+    weights = keras3_weights(keras_model) if keras_model is not None else keras2_h5_weights(source, topology, where)
+    _check_unique(weights, where)
+    quantize, warnings = resolve_quantization(model.quantize, [w.name for w in weights], model.where("quantize"))
+    written = write_weights(_groups(weights, model.split_weights_by_layer), out_dir,
+                            shard_size=model.shard_size, quantize=quantize)
+    accuracy = None
+    if written.quantized:
+        if keras_model is None:
+            warnings.append(f"{model.where('quantize')}: accuracy not measured: a Keras 2 .h5 model is not run "
+                            "here; save it as .keras with Keras 3 to get accuracy figures")
+        else:
+            accuracy = _accuracy(model, keras_model, weights, written, topology)
+    write_model_json(out_dir, _model_json(keras_file, topology, metadata, written))
+    return ConvertResult(
+        params=sum(int(w.value.size) for w in weights),
+        ops=(),  # a layers model runs tfjs-layers classes, not TF ops
+        weights=written.weights,
+        quantization=written.quantization,
+        accuracy=accuracy,
+        warnings=tuple(warnings),
+    )
+
+
+def _model_json(keras_file: KerasFile, topology: dict[str, Any], metadata: dict[str, Any],
+                written: WrittenWeights) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "format": "layers-model",
+        "generatedBy": f"keras v{keras_file.keras_version}",
+        "convertedBy": f"tfjs-build {__version__}",
+    }
+    if metadata:
+        data["userDefinedMetadata"] = metadata
+    data["modelTopology"] = {
+        "keras_version": keras_file.keras_version,
+        "backend": "tensorflow",
+        "model_config": topology,
+    }
+    data["weightsManifest"] = written.manifest
+    return data
+
+
+def _user_metadata(model: ModelConfig) -> dict[str, Any]:
+    metadata: dict[str, Any] = {}
+    for key, path in model.metadata:
+        try:
+            metadata[key] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise TfjsBuildError(f"{model.where(f'metadata.{key}')}: cannot read {path} as JSON ({exc}); "
+                                 "metadata values must be JSON files") from None
+    return metadata
+
+
+def _load_keras3(source: Path, where: str) -> Any:
+    import keras  # noqa: PLC0415  (tensorflow only inside convert/, and only when converting)
+
+    try:
+        return keras.saving.load_model(str(source), compile=False, safe_mode=True)
+    except (ValueError, TypeError, OSError, KeyError) as exc:
+        raise SourceError(f"{where}: Keras cannot load {source}: {exc}; check that it loads with "
+                          "keras.saving.load_model in the Keras version that saved it") from None
+
+
+def _check_unique(weights: list[NamedWeight], where: str) -> None:
+    seen: set[str] = set()
+    for weight in weights:
+        if weight.name in seen:
+            raise UnsupportedModelError(
+                f"{where}: two weights would both be named {weight.name!r}: tfjs-layers names weights by layer "
+                f"name only, so layers in nested models must have unique names. Fix: rename one of the "
+                f"{weight.layer!r} layers (name=...) and save the model again")
+        seen.add(weight.name)
+
+
+def _groups(weights: list[NamedWeight], by_layer: bool) -> list[Iterator[tuple[str, np.ndarray]]]:
+    if not by_layer:
+        return [iter([(w.name, w.value) for w in weights])]
+    layers: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for weight in weights:
+        layers.setdefault(weight.layer, []).append((weight.name, weight.value))
+    return [iter(group) for group in layers.values()]
+
+
+def _accuracy(model: ModelConfig, keras_model: Any, weights: list[NamedWeight], written: WrittenWeights,
+              topology: dict[str, Any]) -> AccuracyFigures:
+    """Keras with TF.js's dequantized weights vs Keras with the originals, on sample inputs."""
+    specs = _input_specs(keras_model)
+    samples = sample_inputs(specs, model.accuracy.samples, npz=model.accuracy.inputs)
+    reference = [_predict(keras_model, sample, specs) for sample in samples]
+    variables = {w.name: w.variable for w in weights}
+    for name, value in written.dequantized().items():
+        variables[name].assign(value.astype(np.float32))
+    try:
+        candidate = [_predict(keras_model, sample, specs) for sample in samples]
+    finally:
+        for weight in weights:
+            variables[weight.name].assign(weight.value)
+    return compare_outputs(reference, candidate)
+
+
+def _input_specs(keras_model: Any) -> list[tuple[str, str, list[int | None]]]:
+    return [(t.name, str(t.dtype), list(t.shape)) for t in keras_model.inputs]
+
+
+def _predict(keras_model: Any, sample: dict[str, np.ndarray], specs: list[tuple[str, str, list[int | None]]]
+             ) -> dict[str, np.ndarray]:
+    inputs = [sample[name] for name, _, _ in specs]
+    outputs = keras_model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return {f"output_{i}": np.asarray(out) for i, out in enumerate(outputs)}
+
