@@ -1,58 +1,12 @@
-"""A project on disk (tfjs.yaml, stand-in sources, tfjs.lock written with lock.write_lock), no TF needed."""
+"""Fixtures for the checks and reports tests."""
 
 from __future__ import annotations
 
-import argparse
-import io
-import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tfjs_build.cli import Context
-from tfjs_build.console import Console
-from tfjs_build.lock import LOCK_NAME, Lock, LockEntry, OutputFile, write_lock
-
-
-def entry(size: int = 3_400_000, transfer: int = 3_100_000, shards: int = 1, params: int = 850_000,
-          ops: tuple[str, ...] = ("Conv2D", "Identity", "MatMul", "Relu"), accuracy: dict | None = None,
-          quantize: dict | None = None, weights: tuple[tuple[str, str, int], ...] = (),
-          files: tuple[OutputFile, ...] = (), fmt: str = "graph") -> LockEntry:
-    """A lock entry with the figures a build would record; every figure can be overridden."""
-    return LockEntry(
-        fingerprint="f" * 64, converter="1", inputs={}, settings={"format": fmt, "quantize": quantize or {}},
-        files=files, size=size, transfer=transfer, transfer_brotli=transfer - 100_000, shards=shards,
-        params=params, ops=ops, weights=weights, accuracy=accuracy,
-    )
-
-
-@dataclass
-class Project:
-    root: Path
-
-    def write_config(self, text: str) -> None:
-        (self.root / "tfjs.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
-
-    def write_lock(self, models: dict[str, LockEntry]) -> None:
-        write_lock(self.root / LOCK_NAME, Lock(models))
-
-    def source(self, name: str) -> str:
-        """A stand-in SavedModel folder: config validation only looks for saved_model.pb."""
-        folder = self.root / "models" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "saved_model.pb").write_bytes(b"")
-        return f"models/{name}"
-
-    def run(self, command: str, *argv: str) -> tuple[int, str]:
-        """Run a command module as the CLI does (parser from its add_arguments), capturing stdout."""
-        module = __import__(f"tfjs_build.commands.{command}", fromlist=["run"])
-        parser = argparse.ArgumentParser()
-        module.add_arguments(parser)
-        out = io.StringIO()
-        ctx = Context(directory=self.root, config_path=self.root / "tfjs.yaml", console=Console(stream=out))
-        code = module.run(parser.parse_args(list(argv)), ctx)
-        return code, out.getvalue()
+from checkproject import Project
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Project, entry
+from checkproject import Project, entry
 from tfjs_build.budgets import evaluate_budgets
 from tfjs_build.config import load_config
 

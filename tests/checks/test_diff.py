@@ -8,7 +8,7 @@ from pathlib import Path
 import git
 import pytest
 
-from conftest import Project, entry
+from checkproject import Project, entry
 from tfjs_build.errors import TfjsBuildError
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

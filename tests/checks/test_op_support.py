@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import Project, entry
+from checkproject import Project, entry
 from tfjs_build.lock import OutputFile
 
 

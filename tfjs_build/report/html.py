@@ -23,7 +23,7 @@ h1 {{ font-size: 22px; }} h2 {{ font-size: 18px; margin-top: 28px; }} h3 {{ font
 table {{ border-collapse: collapse; }} td, th {{ padding: 3px 10px; border-bottom: 1px solid #ddd; }}
 td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 .status {{ font-weight: bold; }} .st-FAIL {{ color: {COLORS["over"]}; }} .st-ok, .st-added {{ color: {COLORS["ok"]}; }}
-.bars {{ display: grid; grid-template-columns: minmax(120px, 28%) 1fr minmax(180px, auto); gap: 4px 10px;
+.bars {{ display: grid; grid-template-columns: minmax(120px, 26%) 1fr 300px; gap: 4px 10px;
          align-items: center; max-width: 1100px; }}
 .label {{ overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: monospace; }}
 .track {{ background: #eef0f3; height: 16px; border-radius: 3px; overflow: hidden; }}
