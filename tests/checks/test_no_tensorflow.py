@@ -1,0 +1,68 @@
+"""`tfjs-build check` on 50 built models never imports tensorflow (a stand-in that explodes proves it)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from checkproject import Project, entry
+from tfjs_build.lock import OutputFile
+
+MODELS = 50
+NODES = 300  # per model.json: the check reads every topology for node names and fused ops
+WEIGHTS = 100
+
+
+def _output(folder: Path, name: str, data: bytes) -> OutputFile:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    return OutputFile(name, len(data), hashlib.sha256(data).hexdigest())
+
+
+def _build_outputs(project: Project, name: str) -> tuple[OutputFile, ...]:
+    """What a build leaves: a graph model.json and one shard (contents irrelevant to check)."""
+    folder = project.root / "dist" / "tfjs" / name
+    nodes = [{"name": f"layer{i}/Conv2D", "op": "Conv2D"} for i in range(NODES)]
+    model = json.dumps({"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": []})
+    return _output(folder, "model.json", model.encode()), _output(folder, "group1-shard1of1.bin", bytes(4096))
+
+
+def test_check_of_50_models_runs_without_tensorflow(project: Project, tmp_path_factory) -> None:
+    names = [f"model-{i:02d}" for i in range(MODELS)]
+    models = "".join(f"  {name}:\n    source: {project.source(name)}\n" for name in names)
+    project.write_config(f"version: 1\ndefaults:\n  budgets:\n    size: 5MB\n    params: 2000000\nmodels:\n{models}")
+    weights = tuple((f"layer{i}/kernel", "float32", 4000) for i in range(WEIGHTS))
+    project.write_lock({
+        name: entry(ops=("Conv2D", "Identity", "Placeholder"), weights=weights, files=_build_outputs(project, name))
+        for name in names
+    })
+    fake = tmp_path_factory.mktemp("fake_tensorflow")
+    (fake / "tensorflow").mkdir()
+    (fake / "tensorflow" / "__init__.py").write_text(
+        "raise RuntimeError('tensorflow was imported by tfjs-build check')\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(fake), "NO_COLOR": "1"}
+
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "tfjs_build", "-C", str(project.root), "check",
+                             "--html", "report.html"], env=env, capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - start
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(" ok\n") == MODELS
+    assert "50 models, all checks passed" in result.stdout
+    print(f"\ncheck of {MODELS} models (no tensorflow): {elapsed:.2f} s wall")
+    assert elapsed < 30, f"check took {elapsed:.1f} s"
+
+
+def test_the_stand_in_tensorflow_does_explode(tmp_path: Path) -> None:
+    """Guards the test above: the fake package really is what `import tensorflow` finds."""
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text("raise RuntimeError('boom')\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=60)
+    assert result.returncode != 0 and "boom" in result.stderr
