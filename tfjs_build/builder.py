@@ -354,10 +354,11 @@ def build(
         run = _Build(config, console, read_lock(config.root / LOCK_NAME))
         _remove_leftovers(config.output_dir, run.work_root)
         steps = current_plan(config, Lock(dict(run.entries)), names, force)
-        if not names:  # a full build also forgets models removed from tfjs.yaml
-            for gone in set(run.entries) - {m.name for m in config.models}:
-                del run.entries[gone]
-        run.write_lock()
+        gone = set(run.entries) - {m.name for m in config.models}
+        if gone and not names:  # a full build also forgets models removed from tfjs.yaml
+            for name in gone:
+                del run.entries[name]
+            run.write_lock()
         to_convert = []
         for step in steps:
             if step.fresh:
