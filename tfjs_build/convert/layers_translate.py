@@ -251,12 +251,28 @@ def _functional(config: dict[str, Any], ctx: Context, path: str) -> dict[str, An
             "inbound_nodes": [_node(node, ctx, layer_path, translated["class_name"])
                               for node in entry.get("inbound_nodes", [])],
         })
-    return {
+    result = {
         "name": config.get("name"),
         "layers": layers,
         "input_layers": _tensor_refs(config.get("input_layers")),
         "output_layers": _tensor_refs(config.get("output_layers")),
     }
+    if ctx.keras3:
+        _count_model_self_nodes(result)
+    return result
+
+
+def _count_model_self_nodes(config: dict[str, Any]) -> None:
+    """Shift references to calls of nested models by one (in place).
+
+    A tfjs-layers (and Keras 2) model owns a node 0 linking its own inputs to its outputs,
+    so its first call is node 1; Keras 3 models have no such node and number calls from 0.
+    """
+    models = {layer["name"] for layer in config["layers"] if layer["class_name"] in S.MODEL_CLASSES}
+    refs = [ref for layer in config["layers"] for node in layer["inbound_nodes"] for ref in node]
+    for ref in refs + config["input_layers"] + config["output_layers"]:
+        if ref[0] in models:
+            ref[1] += 1
 
 
 def _sequential(config: dict[str, Any], obj: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
