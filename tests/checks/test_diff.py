@@ -10,17 +10,22 @@ import pytest
 
 from checkproject import Project, entry
 from tfjs_build.errors import TfjsBuildError
+from tfjs_build.report.layers import layer_changes
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
+W_BEFORE = (("conv1/kernel", "float32", 100_000), ("conv1/bias", "float32", 400), ("head/kernel", "uint8", 300_000),
+            ("gone/kernel", "float32", 8_000))
+W_AFTER = (("conv1/kernel", "float32", 100_000), ("conv1/bias", "float32", 400), ("head/kernel", "uint8", 420_000),
+           ("extra/kernel", "float32", 12_000))
 ACCURACY = {"max_abs_error": 0.004, "max_rel_error": 0.02, "top1_agreement": 1.0, "samples": 8}
 BEFORE = {
-    "mobilenet": entry(size=3_400_000, transfer=3_100_000, params=850_000, accuracy=ACCURACY),
+    "mobilenet": entry(size=3_400_000, transfer=3_100_000, params=850_000, accuracy=ACCURACY, weights=W_BEFORE),
     "posenet": entry(size=1_000_000, transfer=900_000, params=250_000),
     "old-model": entry(size=2_000_000, transfer=1_800_000, params=500_000),
 }
 AFTER = {
     "mobilenet": entry(size=3_520_000, transfer=3_200_000, shards=2, params=880_000,
-                       accuracy={**ACCURACY, "max_abs_error": 0.006}),
+                       accuracy={**ACCURACY, "max_abs_error": 0.006}, weights=W_AFTER),
     "posenet": entry(size=1_000_000, transfer=900_000, params=250_000),
     "new-model": entry(size=640_000, transfer=600_000, params=160_000),
 }
@@ -95,6 +100,13 @@ def test_check_base_markdown_matches_snapshot(history: Project) -> None:
     code, out = history.run("check", "--base", "HEAD~1", "--format", "markdown")
     assert code == 0
     assert out == (SNAPSHOTS / "check_base.md").read_text(encoding="utf-8")
+
+
+def test_layer_changes_name_what_grew_and_what_went(history: Project) -> None:
+    code, out = history.run("diff", "--base", "HEAD~1", "--json")
+    mobilenet = json.loads(out)["models"][0]
+    assert [w[0] for w in mobilenet["base_weights"]] == [w[0] for w in W_BEFORE]
+    assert layer_changes(W_AFTER, W_BEFORE) == [("head", 300_000, 420_000), ("extra", 0, 12_000), ("gone", 8_000, 0)]
 
 
 def test_unknown_ref_is_a_user_error(history: Project) -> None:

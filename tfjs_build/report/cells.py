@@ -13,7 +13,6 @@ from typing import Callable
 from tfjs_build.report.record import Figures, ModelReport, Report
 from tfjs_build.units import format_size, format_size_delta
 
-FIGURE_HEADERS = ("Size", "Transfer (gzip)", "Shards", "Params", "Max error")
 
 
 @dataclass(frozen=True)
@@ -39,18 +38,27 @@ def _error_delta(now: float, base: float) -> str:
     return f" (was {base:.3g})"
 
 
-# column -> (figure, how a value reads, how a change reads)
-_COLUMNS: tuple[tuple[str, Callable[[float], str], Callable[[float, float], str]], ...] = (
-    ("size", format_size, _size_delta),
-    ("transfer", format_size, _size_delta),
-    ("shards", lambda n: f"{int(n):,}", _count_delta),
-    ("params", lambda n: f"{int(n):,}", _count_delta),
-    ("max_abs_error", lambda n: f"{n:.3g}", _error_delta),
+Column = tuple[str, str, Callable[[float], str], Callable[[float, float], str]]
+# (title, figure, how a value reads, how a change reads)
+_COLUMNS: tuple[Column, ...] = (
+    ("Size", "size", format_size, _size_delta),
+    ("Transfer (gzip)", "transfer", format_size, _size_delta),
+    ("Brotli", "transfer_brotli", format_size, _size_delta),
+    ("Shards", "shards", lambda n: f"{int(n):,}", _count_delta),
+    ("Params", "params", lambda n: f"{int(n):,}", _count_delta),
+    ("Max error", "max_abs_error", lambda n: f"{n:.3g}", _error_delta),
 )
 
 
-def _cell(column: int, now: Figures | None, base: Figures | None, compared: bool) -> str:
-    figure, show, delta = _COLUMNS[column]
+def _columns(report: Report) -> tuple[Column, ...]:
+    """Every figure column; Brotli only when some build measured it (it needs the brotli module)."""
+    figures = [f for model in report.models for f in (model.figures, model.base) if f is not None]
+    brotli = any(f.transfer_brotli is not None for f in figures)
+    return tuple(column for column in _COLUMNS if brotli or column[1] != "transfer_brotli")
+
+
+def _cell(column: Column, now: Figures | None, base: Figures | None, compared: bool) -> str:
+    _, figure, show, delta = column
     value = getattr(now, figure) if now else None
     before = getattr(base, figure) if base else None
     if value is None:
@@ -70,7 +78,7 @@ def status(model: ModelReport, compared: bool) -> str:
 
 def headers(report: Report) -> tuple[str, ...]:
     budgets = ("Budgets",) if report.command == "check" else ()
-    return ("Model", *FIGURE_HEADERS, *budgets, "Status")
+    return ("Model", *(column[0] for column in _columns(report)), *budgets, "Status")
 
 
 def _budgets_cell(model: ModelReport) -> str:
@@ -78,11 +86,11 @@ def _budgets_cell(model: ModelReport) -> str:
 
 
 def rows(report: Report) -> list[Row]:
-    compared = report.base_ref is not None
+    compared, columns = report.base_ref is not None, _columns(report)
     return [
         Row(
             name=model.name,
-            cells=tuple(_cell(i, model.figures, model.base, compared) for i in range(len(_COLUMNS)))
+            cells=tuple(_cell(column, model.figures, model.base, compared) for column in columns)
             + ((_budgets_cell(model),) if report.command == "check" else ()),
             status=status(model, compared),
         )

@@ -12,11 +12,11 @@ from tfjs_build.report.record import Figures, ModelReport, Report
 def compare(report: Report, base: BaseLock, include_removed: bool = True) -> Report:
     """Attach base figures to every model; models only the base has are appended as removed."""
     before = base.lock.models
-    models = [replace(m, base=Figures.from_entry(before[m.name]) if m.name in before else None)
-              for m in report.models]
+    models = [replace(m, base=Figures.from_entry(before[m.name]), base_weights=before[m.name].weights)
+              if m.name in before else m for m in report.models]
     if include_removed:
         present = {m.name for m in report.models}
-        models += [ModelReport(name, None, base=Figures.from_entry(entry))
+        models += [ModelReport(name, None, base=Figures.from_entry(entry), base_weights=entry.weights)
                    for name, entry in sorted(before.items()) if name not in present]
     notes = () if base.found else (f"no tfjs.lock at {base.ref} ({base.commit}): every model counts as added",)
     return replace(report, models=tuple(models), base_ref=base.ref, base_commit=base.commit,

@@ -6,13 +6,13 @@ as a CI artifact, and byte-identically for the same report.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from html import escape
 
 from tfjs_build.budgets import BudgetLine
 from tfjs_build.report.cells import headers, rows, summary
+from tfjs_build.report.layers import Weights, layer_bytes, layer_changes
 from tfjs_build.report.record import ModelReport, Report
-from tfjs_build.units import format_size
+from tfjs_build.units import format_size, format_size_delta
 
 MAX_BARS = 30  # layers drawn one by one; the rest share one bar
 COLORS = {"weight": "#2563eb", "ok": "#16a34a", "over": "#dc2626"}
@@ -67,6 +67,9 @@ def _model_section(model: ModelReport) -> str:
         parts += ["<h3>Budgets</h3>", '<div class="bars">', *map(_budget_bar, model.budgets), "</div>"]
     if model.weights:
         parts += ["<h3>Where the bytes go (by layer, heaviest first)</h3>", _weight_chart(model.weights)]
+    changes = layer_changes(model.weights, model.base_weights) if model.base is not None else []
+    if changes:
+        parts += ["<h3>Layers that changed against the base</h3>", _changes_table(changes)]
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -84,19 +87,7 @@ def _budget_bar(line: BudgetLine) -> str:
     return _bar(line.budget, line.used, "ok" if line.ok else "over", value, line.where)
 
 
-def layer_bytes(weights: tuple[tuple[str, str, int], ...]) -> list[tuple[str, str, int]]:
-    """(layer, dtypes, bytes), heaviest first; a layer is a weight name up to its last '/'."""
-    sizes: dict[str, int] = defaultdict(int)
-    dtypes: dict[str, set[str]] = defaultdict(set)
-    for name, dtype, nbytes in weights:
-        layer = name.rpartition("/")[0] or name
-        sizes[layer] += nbytes
-        dtypes[layer].add(dtype)
-    ranked = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
-    return [(layer, ",".join(sorted(dtypes[layer])), size) for layer, size in ranked]
-
-
-def _weight_chart(weights: tuple[tuple[str, str, int], ...]) -> str:
+def _weight_chart(weights: Weights) -> str:
     layers = layer_bytes(weights)
     total = sum(size for _, _, size in layers) or 1
     shown, rest = layers[:MAX_BARS], layers[MAX_BARS:]
@@ -116,3 +107,12 @@ def _weight_chart(weights: tuple[tuple[str, str, int], ...]) -> str:
             f"<details><summary>All {len(weights)} weights, in manifest order</summary>"
             f"<table><thead><tr><th>Weight</th><th>Stored dtype</th><th>Bytes</th></tr></thead>"
             f"<tbody>{table}</tbody></table></details>")
+
+
+def _changes_table(changes: list[tuple[str, int, int]]) -> str:
+    body = "".join(
+        f'<tr><td>{escape(layer)}</td><td class="num">{format_size(before)}</td>'
+        f'<td class="num">{format_size(after)}</td><td class="num">{format_size_delta(after - before)}</td></tr>'
+        for layer, before, after in changes
+    )
+    return f"<table><thead><tr><th>Layer</th><th>Before</th><th>After</th><th>Change</th></tr></thead><tbody>{body}</tbody></table>"

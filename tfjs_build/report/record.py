@@ -66,6 +66,7 @@ class ModelReport:
     failures: tuple[str, ...] = ()  # every failed check, as a message naming file:line and fix
     notes: tuple[str, ...] = ()  # worth knowing, not failing
     weights: tuple[tuple[str, str, int], ...] = ()  # (name, stored dtype, bytes), from the lock
+    base_weights: tuple[tuple[str, str, int], ...] = ()  # the same at the base ref
 
     @property
     def ok(self) -> bool:
@@ -92,6 +93,7 @@ class ModelReport:
             "failures": list(self.failures),
             "notes": list(self.notes),
             "weights": [list(w) for w in self.weights],
+            "base_weights": [list(w) for w in self.base_weights],
         }
 
 
