@@ -1,67 +1,12 @@
-"""A tiny built project (tfjs.yaml, dist/tfjs/NAME files, tfjs.lock) made by hand, no converter.
-
-Publishing reads only what a build leaves behind, so tests write exactly that: the
-output files and a lock entry whose hashes match them.
-"""
+"""Fixtures of the publish tests: a hand-made built project (see built_project.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import random
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tfjs_build.cli import main
-from tfjs_build.config import load_config
-from tfjs_build.lock import Lock, LockEntry, OutputFile, write_lock
-
-
-@dataclass
-class Project:
-    root: Path
-
-    def write_config(self, publish_yaml: str, models: tuple[str, ...] = ("alpha", "beta")) -> None:
-        lines = ["version: 1", "models:"]
-        for name in models:
-            lines += [f"  {name}:", "    source: model.keras"]
-        (self.root / "model.keras").write_bytes(b"not read by publish")
-        (self.root / "tfjs.yaml").write_text("\n".join(lines) + "\npublish:\n" + publish_yaml)
-
-    def build(self, name: str, seed: int = 0, shards: int = 2) -> dict[str, bytes]:
-        """Write NAME's output folder and its lock entry; return {file name: bytes}."""
-        rng = random.Random(f"{name}-{seed}")
-        files = {f"group1-shard{i}of{shards}.bin": rng.randbytes(1000 + 37 * i) for i in range(1, shards + 1)}
-        manifest = [{"paths": sorted(files), "weights": [{"name": "w", "shape": [1], "dtype": "float32"}]}]
-        files["model.json"] = json.dumps({"format": "graph-model", "seed": seed, "weightsManifest": manifest}).encode()
-        out = self.root / "dist" / "tfjs" / name
-        out.mkdir(parents=True, exist_ok=True)
-        for old in out.iterdir():
-            old.unlink()
-        for file_name, data in files.items():
-            (out / file_name).write_bytes(data)
-        config = load_config(self.root / "tfjs.yaml")
-        lock_path = self.root / "tfjs.lock"
-        from tfjs_build.lock import read_lock
-
-        models = dict(read_lock(lock_path).models)
-        models[name] = lock_entry(config.model(name).output_settings(), files)
-        write_lock(lock_path, Lock(models))
-        return files
-
-    def publish(self, *args: str) -> int:
-        return main(["-C", str(self.root), "publish", *args])
-
-
-def lock_entry(settings: dict, files: dict[str, bytes]) -> LockEntry:
-    outputs = tuple(OutputFile(path=n, size=len(d), sha256=hashlib.sha256(d).hexdigest()) for n, d in sorted(files.items()))
-    return LockEntry(
-        fingerprint="0" * 64, converter="1", inputs={}, settings=settings, files=outputs,
-        size=sum(len(d) for d in files.values()), transfer=0, transfer_brotli=None,
-        shards=len(files) - 1, params=1, ops=(),
-    )
+from built_project import Project
 
 
 @pytest.fixture
