@@ -57,15 +57,43 @@ def run_graph(graph_def: graph_pb2.GraphDef, inputs: dict[str, np.ndarray], outp
         return session.run(outputs, feed_dict=inputs)
 
 
-def defuse_depthwise(graph_def: graph_pb2.GraphDef) -> graph_pb2.GraphDef:
-    """Map TF.js's FusedDepthwiseConv2dNative to TF's own _FusedDepthwiseConv2dNative so TF can run it."""
-    copy = graph_pb2.GraphDef()
-    copy.CopyFrom(graph_def)
-    for node in copy.node:
-        if node.op == "FusedDepthwiseConv2dNative":
-            node.op = "_FusedDepthwiseConv2dNative"
-            del node.attr["explicit_paddings"]
-    return copy
+def unfuse(graph_def: graph_pb2.GraphDef) -> graph_pb2.GraphDef:
+    """Expand TF.js fused ops back into linear op + BiasAdd + activation, so TensorFlow can run them.
+
+    TF's CPU kernels only fuse some activations, and FusedDepthwiseConv2dNative is a TF.js name;
+    the expansion is written independently of the code under test.
+    """
+    linear_of = {"_FusedConv2D": "Conv2D", "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative", "_FusedMatMul": "MatMul"}
+    linear_attrs = {
+        "Conv2D": ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations"),
+        "DepthwiseConv2dNative": ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations"),
+        "MatMul": ("T", "transpose_a", "transpose_b"),
+    }
+    out = graph_pb2.GraphDef()
+    out.CopyFrom(graph_def)
+    del out.node[:]
+    for node in graph_def.node:
+        if node.op not in linear_of:
+            out.node.add().CopyFrom(node)
+            continue
+        fused_ops = [s.decode() for s in node.attr["fused_ops"].list.s]
+        assert fused_ops[0] == "BiasAdd" and node.attr["num_args"].i == 1
+        data = [ref for ref in node.input if not ref.startswith("^")]
+        linear = out.node.add(name=f"{node.name}/unfused_linear", op=linear_of[node.op], input=data[:2])
+        for key in linear_attrs[linear.op]:
+            if key in node.attr:
+                linear.attr[key].CopyFrom(node.attr[key])
+        names = [linear.name]
+        steps = [("BiasAdd", [linear.name, data[2]])] + [(op, []) for op in fused_ops[1:]]
+        for i, (op, inputs) in enumerate(steps):
+            last = i == len(steps) - 1
+            step = out.node.add(name=node.name if last else f"{node.name}/unfused_{op}", op=op)
+            step.input.extend(inputs or [names[-1]])
+            step.attr["T"].CopyFrom(node.attr["T"])
+            if op == "LeakyRelu":
+                step.attr["alpha"].f = node.attr["leakyrelu_alpha"].f
+            names.append(step.name)
+    return out
 
 
 def ops_of(graph_def: graph_pb2.GraphDef) -> list[str]:

@@ -147,8 +147,8 @@ class GraphEditor:
             self.remove(dead)
 
 def dtype_of(node: node_def_pb2.NodeDef) -> int:
-    """The ``T`` attr (the element type of most math ops)."""
-    return node.attr["T"].type
+    """The ``T`` attr (the element type of most math ops); 0 when absent (reading never adds it)."""
+    return node.attr["T"].type if "T" in node.attr else 0
 
 
 def is_float32(node: node_def_pb2.NodeDef) -> bool:

@@ -1,0 +1,56 @@
+"""Session-built tiny graphs for the optimisation tests (TensorFlow imported lazily, built once)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+LEAKY_ALPHA = 0.3
+
+
+def build_convnet() -> Any:
+    """Every conv flavour followed by a BN and each activation, then a GELU dense head."""
+    import keras
+
+    layers = keras.layers
+    image = keras.Input((6, 6, 3), name="image")
+    x = layers.Conv2D(4, 3, padding="same", name="conv_relu")(image)
+    x = layers.BatchNormalization(name="bn1")(x)
+    x = layers.ReLU(name="relu")(x)
+    x = layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2, use_bias=False, name="dw")(x)
+    x = layers.BatchNormalization(name="bn2")(x)
+    x = layers.Activation("relu6", name="relu6")(x)
+    x = layers.Conv2D(4, 1, use_bias=False, name="conv_sigmoid")(x)
+    x = layers.BatchNormalization(name="bn3")(x)
+    x = layers.Activation("sigmoid", name="sigmoid")(x)
+    x = layers.Conv2D(4, 1, name="conv_elu", activation="elu")(x)
+    x = layers.Conv2D(4, 1, name="conv_leaky")(x)
+    x = layers.LeakyReLU(negative_slope=LEAKY_ALPHA, name="leaky")(x)
+    x = layers.Conv2D(4, 1, name="conv_tanh", activation="tanh")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.Dense(6, activation="gelu", name="dense_gelu")(x)
+    out = layers.Dense(3, name="logits")(x)
+    return keras.Model(image, out)
+
+
+@pytest.fixture(scope="session")
+def convnet() -> tuple[Any, Any]:
+    """(Keras model with random weights and BN statistics, frozen + Grappler-optimised graph)."""
+    import tensorflow as tf
+
+    from .graphs import freeze, randomize
+
+    model = build_convnet()
+    randomize(model, seed=0)
+    frozen = freeze(lambda t: model(t, training=False), [tf.TensorSpec([None, 6, 6, 3], tf.float32)])
+    return model, frozen
+
+
+@pytest.fixture(scope="session")
+def image_batch() -> np.ndarray:
+    return np.random.default_rng(1).normal(size=(2, 6, 6, 3)).astype(np.float32)
