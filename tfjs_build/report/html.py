@@ -11,7 +11,7 @@ from html import escape
 from tfjs_build.budgets import BudgetLine
 from tfjs_build.report.cells import headers, rows, summary
 from tfjs_build.report.layers import Weights, layer_bytes, layer_changes
-from tfjs_build.report.record import ModelReport, Report
+from tfjs_build.report.record import Figures, ModelReport, Report
 from tfjs_build.units import format_size, format_size_delta
 
 MAX_BARS = 30  # layers drawn one by one; the rest share one bar
@@ -60,6 +60,8 @@ def _model_section(model: ModelReport) -> str:
     state = "ok" if model.ok else "FAIL"
     parts = [f'<section id="m-{escape(model.name)}">',
              f'<h2>{escape(model.name)} <span class="status st-{state}">{state}</span></h2>']
+    if model.figures is not None:
+        parts.append(f'<p class="figures">{escape(_figures_line(model.figures))}</p>')
     if model.failures:
         items = "".join(f"<li>{escape(message)}</li>" for message in model.failures)
         parts.append(f'<ul class="failures">{items}</ul>')
@@ -72,6 +74,20 @@ def _model_section(model: ModelReport) -> str:
         parts += ["<h3>Layers that changed against the base</h3>", _changes_table(changes)]
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _figures_line(f: Figures) -> str:
+    brotli = f" ({format_size(f.transfer_brotli)} brotli)" if f.transfer_brotli is not None else ""
+    parts = [format_size(f.size), f"{format_size(f.transfer)} gzip{brotli}",
+             f"{f.shards} shard{'s' if f.shards != 1 else ''}", f"{f.params:,} params"]
+    if f.max_abs_error is not None:
+        accuracy = f"max abs error {f.max_abs_error:.3g}"
+        if f.max_rel_error is not None:
+            accuracy += f", max rel error {f.max_rel_error:.3g}"
+        if f.top1_agreement is not None:
+            accuracy += f", top-1 agreement {f.top1_agreement * 100:.1f}%"
+        parts.append(accuracy + (f" over {f.samples} samples" if f.samples else ""))
+    return " · ".join(parts)
 
 
 def _bar(label: str, fraction: float, kind: str, value: str, tip: str = "") -> str:

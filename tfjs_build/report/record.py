@@ -25,6 +25,7 @@ class Figures:
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     top1_agreement: float | None = None
+    samples: int | None = None
 
     @classmethod
     def from_entry(cls, entry: LockEntry) -> "Figures":
@@ -38,6 +39,7 @@ class Figures:
             max_abs_error=accuracy.get("max_abs_error"),
             max_rel_error=accuracy.get("max_rel_error"),
             top1_agreement=accuracy.get("top1_agreement"),
+            samples=accuracy.get("samples"),
         )
 
     def to_json(self) -> dict[str, Any]:
