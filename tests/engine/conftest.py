@@ -1,44 +1,14 @@
-"""A small project on disk (two SavedModel-shaped sources) and helpers to build it with the stand-in converter."""
+"""Engine fixtures: a fresh two-model project per test, and a log of the stand-in's conversions."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
-import stand_in_converter
-from tfjs_build.builder import BuildSummary, build
-from tfjs_build.config import load_config
-from tfjs_build.console import Console
-
-HERE = Path(__file__).parent
-DATA_FILE = "variables/variables.data-00000-of-00001"
-CONFIG = """\
-version: 1
-models:
-  alpha:
-    source: models/alpha
-  beta:
-    source: models/beta
-    quantize: {quantize}
-"""
-
-
-def age(path: Path, seconds: float = 60) -> None:
-    """Date every file below ``path`` back, so the stat cache trusts them (not "racily clean")."""
-    past = time.time() - seconds
-    for file in [path, *path.rglob("*")] if path.is_dir() else [path]:
-        os.utime(file, (past, past))
-
-
-def write_config(root: Path, quantize: str = "uint8") -> None:
-    (root / "tfjs.yaml").write_text(CONFIG.format(quantize=quantize), encoding="utf-8")
+from engine_project import DATA_FILE, age, write_config
 
 
 @pytest.fixture
@@ -55,12 +25,6 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def run_build(root: Path, *names: str, **options) -> BuildSummary:
-    """The builder, in this process, with the stand-in converter in its spawned workers."""
-    console = Console(verbosity=-1, color=False)
-    return build(load_config(root / "tfjs.yaml"), console, names, convert_fn=stand_in_converter.convert, **options)
-
-
 @pytest.fixture
 def conversions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[str]]:
     """Call it to get the models converted so far, in order (the stand-in logs each conversion)."""
@@ -68,29 +32,3 @@ def conversions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[],
     log.touch()
     monkeypatch.setenv("STAND_IN_LOG", str(log))
     return lambda: log.read_text(encoding="utf-8").split()
-
-
-def build_process(root: Path, env: dict[str, str]) -> subprocess.Popen:
-    """A separate build process (build_script.py) using the stand-in converter."""
-    return subprocess.Popen(
-        [sys.executable, str(HERE / "build_script.py"), str(root / "tfjs.yaml")],
-        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    """The lock and every file of the model folders (not the builder's hidden temp folders), by path."""
-    files = {"tfjs.lock": (root / "tfjs.lock").read_bytes()}
-    out = root / "dist" / "tfjs"
-    for path in sorted(out.rglob("*")):
-        rel = path.relative_to(out).as_posix()
-        if path.is_file() and not rel.startswith("."):
-            files[rel] = path.read_bytes()
-    return files
-
-
-def copy_project(root: Path, dest: Path) -> Path:
-    shutil.copytree(root / "models", dest / "models")
-    shutil.copy(root / "tfjs.yaml", dest / "tfjs.yaml")
-    age(dest)
-    return dest

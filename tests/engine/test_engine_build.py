@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA_FILE, build_process, copy_project, run_build, snapshot, write_config
+from engine_project import DATA_FILE, build_process, copy_project, run_build, snapshot, write_config
 from tfjs_build.cache import LocalCache
 from tfjs_build.errors import EXIT_USER_ERROR
 

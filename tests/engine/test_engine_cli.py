@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA_FILE, run_build, write_config
+from engine_project import DATA_FILE, run_build, write_config
 from tfjs_build.errors import EXIT_USER_ERROR
 
 

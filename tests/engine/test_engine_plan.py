@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import tfjs_build
-from conftest import DATA_FILE, age, copy_project, run_build, write_config
+from engine_project import DATA_FILE, age, copy_project, run_build, write_config
 from tfjs_build import fingerprint
 from tfjs_build.config import load_config
 from tfjs_build.plan import current_plan
