@@ -157,3 +157,19 @@ def two_input_graph_model(out: Path) -> Path:
         inputs={"values": ("a:0", "float32", [-1, 3]), "counts": ("n:0", "int32", [-1, 3])},
         outputs={"sum": ("Add:0", "float32"), "twice": ("Twice:0", "int32")},
     )
+
+
+def fused_matmul_graph_model(out: Path, kernel: np.ndarray, bias: np.ndarray, activation: str) -> Path:
+    """y = activation(x @ kernel + bias) as one _FusedMatMul, the way converters fuse it."""
+    fused = {"list": {"s": [_b64("BiasAdd"), _b64(activation)]}}
+    nodes = [
+        placeholder("x", "float32", [-1, kernel.shape[0]]),
+        const("w", kernel),
+        const("b", bias),
+        op("Fused", "_FusedMatMul", ["x", "w", "b"], T={"type": "DT_FLOAT"}, transpose_a={"b": False},
+           transpose_b={"b": False}, fused_ops=fused, num_args={"i": "1"}, epsilon={"f": 0.0}),
+    ]
+    return write_graph_model(
+        out, nodes, {"w": kernel, "b": bias},
+        inputs={"x": ("x:0", "float32", [-1, kernel.shape[0]])}, outputs={"y": ("Fused:0", "float32")},
+    )

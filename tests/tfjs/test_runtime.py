@@ -15,6 +15,7 @@ from .handmade import (
     dense_graph_model,
     dense_layers_model,
     erfc_graph_model,
+    fused_matmul_graph_model,
     regex_graph_model,
     two_input_graph_model,
     where_graph_model,
@@ -127,3 +128,25 @@ def test_layers_model_trains_one_sgd_step(tmp_path: Path, tfjs_available: Path, 
     assert_close(result.weights["dense/bias"], BIAS - lr * grad_out.sum(axis=0))
     assert_close(np.float32(result.loss_before), np.mean((X @ KERNEL + BIAS - y) ** 2))
     assert result.loss_after < result.loss_before
+
+
+ALL_BACKENDS = ["cpu", "wasm", pytest.param("webgl", marks=pytest.mark.browser)]
+FUSED_TANH_ERRORS = {
+    "cpu": "Activation tanh has not been implemented for the CPU backend.",
+    "wasm": "tanh activation not yet supported for FusedConv2D in the wasm backend.",
+    "webgl": "Activation tanh has not been implemented for the WebGL backend.",
+}
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+def test_fused_matmul_relu_runs_and_fused_tanh_is_refused(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest, run_tfjs: Callable, assert_close: Callable
+) -> None:
+    """A fact the optimizer relies on: every backend runs fused Relu, none runs fused Tanh."""
+    if backend == "webgl":
+        request.getfixturevalue("chromium")
+    relu = run_tfjs(fused_matmul_graph_model(tmp_path / "relu", KERNEL, BIAS, "Relu"), {"x": X}, backend)
+    assert_close(relu["y"], np.maximum(X @ KERNEL + BIAS, 0))
+    with pytest.raises(TfjsRuntimeError) as caught:
+        run_tfjs(fused_matmul_graph_model(tmp_path / "tanh", KERNEL, BIAS, "Tanh"), {"x": X}, backend)
+    assert caught.value.js_message == FUSED_TANH_ERRORS[backend]
