@@ -104,3 +104,14 @@ def test_json_output_carries_the_same_verdict(mobilenet: Project) -> None:
     size = data["models"][0]["budgets"][0]
     assert (size["budget"], size["actual"], size["limit"], size["ok"]) == ("size", 5_300_000, 5_000_000, False)
     assert data["models"][0]["failures"] == [CASES[0][3]]
+
+
+def test_github_format_annotates_the_tfjs_yaml_line(mobilenet: Project) -> None:
+    mobilenet.write_lock({"mobilenet": entry(**{**WITHIN, "size": 5_300_000})})
+    code, out = mobilenet.run("check", "--format", "github")
+    assert code == 1
+    assert out.splitlines() == [
+        "::error file=tfjs.yaml,line=10,col=13,title=tfjs-build check%3A mobilenet::"
+        "models.mobilenet.budgets.size: 5.3 MB is over the limit of 5.0 MB (+300 kB)",
+        "::notice title=tfjs-build check::1 of 1 models failed",
+    ]

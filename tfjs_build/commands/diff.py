@@ -9,8 +9,7 @@ from tfjs_build.report.output import add_output_arguments, emit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_output_arguments(parser)
-    parser.set_defaults(base="HEAD")
+    add_output_arguments(parser, base_default="HEAD")
 
 
 def run(args: argparse.Namespace, ctx) -> int:
