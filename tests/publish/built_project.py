@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfjs_build.cli import main
+from tfjs_build import CONVERTER_VERSION
 from tfjs_build.config import load_config
-from tfjs_build.lock import Lock, LockEntry, OutputFile, write_lock
+from tfjs_build.fingerprint import ModelInputs
+from tfjs_build.lock import Lock, LockEntry, OutputFile, read_lock, write_lock
+from tfjs_build.plan import current_plan
 
 
 @dataclass
@@ -43,10 +46,9 @@ class Project:
             (out / file_name).write_bytes(data)
         config = load_config(self.root / "tfjs.yaml")
         lock_path = self.root / "tfjs.lock"
-        from tfjs_build.lock import read_lock
-
         models = dict(read_lock(lock_path).models)
-        models[name] = lock_entry(config.model(name).output_settings(), files)
+        inputs = current_plan(config, Lock({}), [name])[0].inputs  # what a real build would record
+        models[name] = lock_entry(config.model(name).output_settings(), files, inputs)
         write_lock(lock_path, Lock(models))
         return files
 
@@ -54,10 +56,11 @@ class Project:
         return main(["-C", str(self.root), "publish", *args])
 
 
-def lock_entry(settings: dict, files: dict[str, bytes]) -> LockEntry:
+def lock_entry(settings: dict, files: dict[str, bytes], inputs: ModelInputs) -> LockEntry:
     outputs = tuple(OutputFile(path=n, size=len(d), sha256=hashlib.sha256(d).hexdigest()) for n, d in sorted(files.items()))
     return LockEntry(
-        fingerprint="0" * 64, converter="1", inputs={}, settings=settings, files=outputs,
+        fingerprint=inputs.fingerprint, converter=CONVERTER_VERSION, inputs=dict(inputs.digests), settings=settings,
+        files=outputs,
         size=sum(len(d) for d in files.values()), transfer=0, transfer_brotli=None,
         shards=len(files) - 1, params=1, ops=(),
     )

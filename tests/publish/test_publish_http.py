@@ -176,3 +176,15 @@ def test_dry_run_lists_uploads_without_contacting_the_origin(project, capsys):
         f"({len(files['model.json'])} bytes, public, max-age=31536000, immutable)",
         f"  would upload http://127.0.0.1:9/models/alpha/latest.json ({pointer_size} bytes, no-cache)",
     ]
+
+
+def test_a_model_whose_config_changed_since_its_build_is_refused(project, nginx, capsys):
+    project.write_config(origin_yaml(f"{nginx.url}/stale"), models=("alpha",))
+    project.build("alpha")
+    project.write_config(origin_yaml(f"{nginx.url}/stale"), models=("alpha",), model_yaml="quantize: uint8")
+    before = len(nginx.requests("PUT"))
+    assert project.publish() == 2
+    err = capsys.readouterr().err
+    assert "tfjs.yaml:3:3: models.alpha: alpha is stale (config changed: quantize)" in err
+    assert "run `tfjs-build build alpha` before publishing" in err
+    assert len(nginx.requests("PUT")) == before

@@ -77,11 +77,6 @@ def collect_bundle(config: Config, model: ModelConfig, entry: LockEntry | None) 
             f"{model.where()}: not in {LOCK_NAME}, so there is nothing built to publish; "
             f"run `tfjs-build build {model.name}` first"
         )
-    if entry.settings != model.output_settings():
-        raise TfjsBuildError(
-            f"{model.where()}: tfjs.yaml changed since {model.name} was built ({LOCK_NAME} records other "
-            f"settings); run `tfjs-build build {model.name}` so what you publish matches the config"
-        )
     folder = config.model_output_dir(model.name)
     files = [_checked_file(model, folder, item.path, item.size, item.sha256) for item in entry.files]
     if not any(f.name == MODEL_JSON for f in files):
