@@ -127,6 +127,23 @@ def fit_in_tfjs(
     return FitResult(loss_before=float(before), loss_after=float(after), weights=got)
 
 
+def time_in_tfjs(
+    model_dir: Path,
+    inputs: dict[str, np.ndarray],
+    backend: str,
+    *,
+    format: str = "graph",
+    warmup: int = 3,
+    runs: int = 10,
+    timeout: float = 600.0,
+) -> list[float]:
+    """Milliseconds of each of ``runs`` inferences (outputs read back) after ``warmup`` discarded
+    ones (at least one, which also settles execute vs executeAsync), all in one TF.js process."""
+    timing = {"warmup": max(1, warmup), "runs": runs}
+    request = {"action": "time", "format": format, "outputs": None, "executeAsync": None, "timing": timing}
+    return run_request(model_dir, inputs, backend, request, timeout=timeout).outputs["times_ms"].tolist()
+
+
 def run_request(
     model_dir: Path, inputs: dict[str, np.ndarray], backend: str, request: dict[str, Any], *, timeout: float
 ) -> TfjsResponse:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfjs_build.tfjs_runtime import TfjsRuntimeError, fit_in_tfjs, run_request
+from tfjs_build.tfjs_runtime import TfjsRuntimeError, fit_in_tfjs, run_request, time_in_tfjs
 
 from .handmade import (
     dense_graph_model,
@@ -150,3 +150,9 @@ def test_fused_matmul_relu_runs_and_fused_tanh_is_refused(
     with pytest.raises(TfjsRuntimeError) as caught:
         run_tfjs(fused_matmul_graph_model(tmp_path / "tanh", KERNEL, BIAS, "Tanh"), {"x": X}, backend)
     assert caught.value.js_message == FUSED_TANH_ERRORS[backend]
+
+
+def test_inference_timing_after_warmup(dense_dir: Path, tfjs_available: Path) -> None:
+    times = time_in_tfjs(dense_dir, {"features": X}, "wasm", warmup=2, runs=5)
+    assert len(times) == 5
+    assert all(0.0 < t < 10_000.0 for t in times)

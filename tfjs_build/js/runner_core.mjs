@@ -93,6 +93,28 @@ async function fitOneStep(tf, model, inputs, req, codec) {
   return { mode: 'fit', named };
 }
 
+// Inference timing for benchmarks: warm-up runs are discarded; each timed run includes reading
+// every output back, since that is when TF.js has really finished computing.
+async function timeRuns(tf, model, inputs, req) {
+  const predict = req.format === 'layers' ? runLayers : runGraph;
+  const once = async () => {
+    const ran = await predict(tf, model, inputs, req);
+    await Promise.all(ran.named.map(([, t]) => t.data()));
+    tf.dispose(ran.named.map(([, t]) => t));
+    return ran.mode;
+  };
+  const mode = await once();
+  req = { ...req, executeAsync: mode === 'executeAsync' };
+  for (let i = 1; i < req.timing.warmup; i++) await once();
+  const times = [];
+  for (let i = 0; i < req.timing.runs; i++) {
+    const start = performance.now();
+    await once();
+    times.push(performance.now() - start);
+  }
+  return { mode, named: [['times_ms', tf.tensor1d(times, 'float32')]] };
+}
+
 async function load(tf, req) {
   return req.format === 'layers' ? tf.loadLayersModel(req.modelUrl) : tf.loadGraphModel(req.modelUrl);
 }
@@ -108,6 +130,7 @@ export async function run(tf, req, codec) {
     const inputs = Object.fromEntries(req.inputs.map((spec) => [spec.name, decodeTensor(tf, codec, spec)]));
     let ran;
     if (req.action === 'fit_one_step') ran = await fitOneStep(tf, model, inputs, req, codec);
+    else if (req.action === 'time') ran = await timeRuns(tf, model, inputs, req);
     else if (req.format === 'layers') ran = await runLayers(tf, model, inputs, req);
     else ran = await runGraph(tf, model, inputs, req);
     const outputs = [];
