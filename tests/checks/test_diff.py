@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import git
@@ -10,6 +11,10 @@ import pytest
 
 from checkproject import Project, entry
 from tfjs_build.errors import TfjsBuildError
+from tfjs_build.gitrefs import BaseLock
+from tfjs_build.lock import Lock
+from tfjs_build.report.compare import diff_locks
+from tfjs_build.report.markdown import render_markdown
 from tfjs_build.report.layers import layer_changes
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -130,3 +135,15 @@ def test_outside_git_is_a_user_error(project: Project, monkeypatch: pytest.Monke
     project.write_config(f"version: 1\nmodels:\n  a:\n    source: {project.source('a')}\n")
     with pytest.raises(TfjsBuildError, match="not inside a git repository"):
         project.run("diff", "--base", "main")
+
+
+def test_markdown_stays_within_a_pr_comment(history: Project) -> None:
+    """Hundreds of changed layers in many models: layer tables are dropped before the comment limit."""
+    many = tuple((f"encoder/block{i:03d}/{'attention' * 10}/kernel", "float32", 1000 + i) for i in range(300))
+    grown = tuple((name, dtype, nbytes * 2) for name, dtype, nbytes in many)
+    base = {f"m{i:02d}": entry(weights=many) for i in range(60)}
+    current = Lock({name: replace(e, weights=grown, size=e.size * 2) for name, e in base.items()})
+    text = render_markdown(diff_locks(current, BaseLock("main", "abc1234", Lock(base), True)))
+    assert len(text) <= 65_536
+    assert text.count("<details><summary>m") > 10
+    assert "more models left out to fit a PR comment._" in text

@@ -8,6 +8,7 @@ from tfjs_build.report.record import ModelReport, Report
 from tfjs_build.units import format_size, format_size_delta
 
 MAX_LAYERS = 10  # per model: the layers whose bytes changed most
+MAX_CHARS = 60_000  # a PR comment holds 65,536; layer details are dropped first to fit
 
 _ICON = {"ok": "✅ ok", "FAIL": "❌ fail", "added": "🆕 added", "removed": "🗑️ removed",
          "changed": "✏️ changed", "same": "same"}
@@ -19,24 +20,46 @@ def _escape(text: str) -> str:
 
 
 def render_markdown(report: Report) -> str:
+    head, tail = _table(report), _tail(report)
+    room = MAX_CHARS - sum(len(line) + 1 for line in head + tail)
+    details = _fit([d for d in map(_layer_changes, report.models) if d], room)
+    return "\n".join(head + details + tail) + "\n"
+
+
+def _table(report: Report) -> list[str]:
     title = "tfjs-build check" if report.command == "check" else "tfjs-build diff"
-    lines = [f"### {title}: {summary(report)}", ""]
     titles = headers(report)
-    lines.append("| " + " | ".join(titles) + " |")
-    lines.append("|:---|" + "---:|" * (len(titles) - 2) + ":---|")
+    lines = [f"### {title}: {summary(report)}", "", "| " + " | ".join(titles) + " |",
+             "|:---|" + "---:|" * (len(titles) - 2) + ":---|"]
     for row in rows(report):
         name = f"~~{row.name}~~" if row.status == "removed" else f"`{row.name}`"
         cells = [name, *(_escape(cell) for cell in row.cells), _ICON[row.status]]
         lines.append("| " + " | ".join(cells) + " |")
-    for model in report.models:
-        lines += _layer_changes(model)
+    return lines
+
+
+def _fit(details: list[list[str]], room: int) -> list[str]:
+    """As many per-model layer tables as fit in ``room`` characters, then a line saying what was left out."""
+    lines: list[str] = []
+    for number, detail in enumerate(details):
+        size = sum(len(line) + 1 for line in detail)
+        if size > room:
+            return lines + ["", f"_Layer changes of {len(details) - number} more models left out to fit a PR comment._"]
+        lines += detail
+        room -= size
+    return lines
+
+
+def _tail(report: Report) -> list[str]:
+    """Failures and notes: always shown, after the table and any layer details."""
+    lines: list[str] = []
     if report.failures:
         lines += ["", "**Failures**", ""] + [f"- {_escape(message)}" for message in report.failures]
     notes = report.notes + tuple(n for model in report.models for n in model.notes)
     if notes:
         lines += ["", "<details><summary>Notes</summary>", ""] + [f"- {_escape(n)}" for n in notes]
         lines += ["", "</details>"]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _layer_changes(model: ModelReport) -> list[str]:
