@@ -50,6 +50,7 @@ class Quantization:
     dtype: str
     min: float | None = None
     scale: float | None = None
+    high: float | None = None  # the largest source value (not written): spares a clamp pass
 
     def manifest_entry(self) -> dict[str, object]:
         """The manifest ``quantization`` object, keys in the reference converter's order."""
@@ -66,7 +67,7 @@ def plan_quantization(values: np.ndarray, dtype: str, name: str) -> Quantization
 
     Raises TfjsBuildError for NaN/Infinity, or ranges the target dtype cannot hold.
     """
-    lo, hi = float(values.min()), float(values.max())
+    lo, hi = _min_max(values)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise TfjsBuildError(
             f"weight {name!r} contains NaN or Infinity (min {lo}, max {hi}), so it cannot be "
@@ -83,7 +84,7 @@ def plan_quantization(values: np.ndarray, dtype: str, name: str) -> Quantization
     if dtype not in AFFINE_DTYPES:
         raise ValueError(f"unknown quantization dtype {dtype!r}")
     if lo == hi:
-        return Quantization(dtype, lo + 0.0, 1.0)
+        return Quantization(dtype, lo + 0.0, 1.0, hi)
     qmax = float(np.iinfo(AFFINE_DTYPES[dtype]).max)
     scale = (hi - lo) / qmax
     if lo <= 0.0 <= hi:
@@ -94,7 +95,16 @@ def plan_quantization(values: np.ndarray, dtype: str, name: str) -> Quantization
             f"float32's limit for {dtype}: its dequantized range would overflow; exclude it from "
             "`quantize:` or use float16"
         )
-    return Quantization(dtype, lo, scale)
+    return Quantization(dtype, lo, scale, hi)
+
+
+def _min_max(values: np.ndarray) -> tuple[float, float]:
+    """min and max (NaN if any is NaN) in one pass: each chunk's max is read from cache."""
+    lo, hi = np.float32(np.inf), np.float32(-np.inf)
+    for start in range(0, values.size, CHUNK):
+        part = values[start:start + CHUNK]
+        lo, hi = np.minimum(lo, part.min()), np.maximum(hi, part.max())
+    return float(lo), float(hi)
 
 
 def quantize_chunks(values: np.ndarray, q: Quantization) -> Iterator[np.ndarray]:
@@ -123,6 +133,11 @@ def quantize_chunks(values: np.ndarray, q: Quantization) -> Iterator[np.ndarray]
     inverse = work_dtype.type(1.0 / q.scale)
     offset = (float(base) - lowest) / q.scale
     correct = abs(offset) > float(np.finfo(work_dtype).eps) / 2 * (qmax + 1)
+    # The arithmetic is monotone, so the largest weight gives the top level; clamp only
+    # when it rounds past qmax (a maximum exactly half a step above the nudged range).
+    high = values.max() if q.high is None else q.high
+    top = (work_dtype.type(high) - base) * inverse + (work_dtype.type(offset) if correct else 0)
+    clamp = top >= qmax + 1
     work = np.empty(min(CHUNK, values.size), work_dtype)
     out = np.empty(work.size, AFFINE_DTYPES[q.dtype])
     for start in range(0, values.size, CHUNK):
@@ -132,7 +147,8 @@ def quantize_chunks(values: np.ndarray, q: Quantization) -> Iterator[np.ndarray]
         np.multiply(buf, inverse, out=buf)
         if correct:
             np.add(buf, offset, out=buf)
-        np.minimum(buf, qmax, out=buf)
+        if clamp:
+            np.minimum(buf, qmax, out=buf)
         view = out[:part.size]
         view[...] = buf  # truncation; values in (-1, 0) from rounding noise become 0
         yield view

@@ -75,15 +75,28 @@ def write_weights(
     *,
     shard_size: int,
     quantize: Mapping[str, str] = _NO_QUANTIZATION,
+    where: str = "",
 ) -> WrittenWeights:
     """Write each group as one manifest entry with its own shards in ``out_dir``.
 
     ``quantize`` maps weight names to uint8/uint16/float16; only float32 weights (after
     narrowing) are quantized, others are written as they are. Raises TfjsBuildError for
-    values TF.js cannot hold (int64 overflow, NaN/Infinity in a weight to quantize).
+    values TF.js cannot hold (int64 overflow, NaN/Infinity in a weight to quantize),
+    its message prefixed with ``where`` (e.g. ``model.where()``: file:line:col and model).
     """
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    try:
+        return _write_groups(groups, out_dir, shard_size, quantize)
+    except TfjsBuildError as exc:
+        if not where:
+            raise
+        raise type(exc)(f"{where}: {exc}") from None
+
+
+def _write_groups(
+    groups: Sequence[Iterable[tuple[str, np.ndarray]]], out_dir: Path, shard_size: int, quantize: Mapping[str, str]
+) -> WrittenWeights:
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest: list[dict[str, Any]] = []
     infos: list[WeightInfo] = []

@@ -9,7 +9,7 @@ import pytest
 
 from tfjs_build.config import Quantize
 from tfjs_build.errors import ConfigError, TfjsBuildError
-from tfjs_build.quantize import resolve_quantization, specificity
+from tfjs_build.quantize import dequantize, plan_quantization, quantize_chunks, resolve_quantization, specificity
 from tfjs_build.records import DtypeBytes
 from tfjs_build.weights import write_weights
 
@@ -185,3 +185,22 @@ def test_patterns_matching_nothing_are_warnings_with_a_hint() -> None:
 
 def test_specificity_counts_literal_characters() -> None:
     assert [specificity(p) for p in ("*", "*/kernel", "conv?/kernel", "conv[12]/kernel", "a/b")] == [0, 7, 11, 11, 3]
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+def test_random_ranges_never_wrap_and_stay_within_half_a_step(dtype: str) -> None:
+    """Many random ranges (nudged or not, tiny to large): the level arithmetic's shortcuts
+    (float32, the skipped clamp and correction) never push a value to a wrong level."""
+    rng = np.random.default_rng(99)
+    slack = 1e-4 if dtype == "uint8" else 0.02
+    for _ in range(1500):
+        a, b = rng.standard_normal(2) * rng.choice([1e-6, 1e-3, 1.0, 1e3, 1e6])
+        x = np.float32([a, b, 0.3 * a + 0.7 * b, 0.0 if rng.random() < 0.3 else a / 3])
+        if rng.random() < 0.3:  # a narrow range far from zero: min - scale/2 is inexact in float32
+            x = np.float32(a * 1e3 + rng.random(8) * abs(a))
+        q = plan_quantization(x, dtype, "w")
+        stored = np.concatenate([chunk.copy() for chunk in quantize_chunks(x, q)])
+        got = dequantize(stored, q).astype(np.float64)
+        output_rounding = np.spacing(np.abs(x)).astype(np.float64) / 2 + np.spacing(np.float32(q.scale))
+        excess = (np.abs(got - x) - output_rounding) / q.scale
+        assert excess.max() <= 0.5 + slack, (x, q, stored)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfjs_build.errors import TfjsBuildError
+from tfjs_build.errors import TfjsBuildError, UnsupportedModelError
 from tfjs_build.records import DtypeBytes
 from tfjs_build.weights import read_weights, write_model_json, write_weights
 
@@ -187,3 +187,11 @@ def test_model_json_refuses_nan_and_infinity_naming_the_key(tmp_path: Path, bad:
     with pytest.raises(TfjsBuildError, match=r"at weightsManifest\[0\]\.weights\[0\]\.quantization\.min"):
         write_model_json(tmp_path, data)
     assert not (tmp_path / "model.json").exists()
+
+
+def test_errors_carry_the_callers_location(tmp_path: Path) -> None:
+    where = "tfjs.yaml:4:3: models.net"
+    with pytest.raises(TfjsBuildError, match=r"^tfjs.yaml:4:3: models.net: weight 'w' contains NaN"):
+        write_weights([[("w", np.float32([np.nan]))]], tmp_path, shard_size=8, quantize={"w": "uint8"}, where=where)
+    with pytest.raises(UnsupportedModelError, match=r"^tfjs.yaml:4:3: models.net: weight 'big' \(int64\)"):
+        write_weights([[("big", np.array([2**40]))]], tmp_path, shard_size=8, where=where)
