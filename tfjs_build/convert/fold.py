@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from tensorflow.core.framework import node_def_pb2
 
-from tfjs_build.convert.graphedit import GraphEditor, is_float32, nhwc
+from tfjs_build.convert.graphedit import GraphEditor, flag, is_float32, nhwc, number
 
 LINEAR_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul"})
 ADD_OPS = frozenset({"Add", "AddV2", "BiasAdd", "Sub"})
@@ -72,7 +72,7 @@ def _channels(linear: node_def_pb2.NodeDef, weights: np.ndarray) -> tuple[int, i
         return weights.shape[3], 4
     if linear.op == "DepthwiseConv2dNative":
         return weights.shape[2] * weights.shape[3], 4
-    return (weights.shape[0] if linear.attr["transpose_b"].b else weights.shape[1]), 2
+    return (weights.shape[0] if flag(linear, "transpose_b") else weights.shape[1]), 2
 
 
 def channel_vector(value: np.ndarray | None, chain: Chain) -> np.ndarray | None:
@@ -90,7 +90,7 @@ def _scale_weights(chain: Chain, weights: np.ndarray, scale: np.ndarray) -> np.n
     w = weights.astype(np.float64)
     if chain.linear.op == "DepthwiseConv2dNative":
         return w * scale.reshape(w.shape[2], w.shape[3])
-    if chain.linear.op == "MatMul" and chain.linear.attr["transpose_b"].b:
+    if chain.linear.op == "MatMul" and flag(chain.linear, "transpose_b"):
         return w * scale[:, None]
     return w * scale
 
@@ -155,14 +155,14 @@ def _fold_add(ed: GraphEditor, node: node_def_pb2.NodeDef) -> list[str] | None:
 
 
 def _fold_batch_norm(ed: GraphEditor, node: node_def_pb2.NodeDef) -> list[str] | None:
-    if node.attr["is_training"].b or not nhwc(node) or any(port != 0 for _, port, _ in ed.uses(node.name)):
+    if flag(node, "is_training", default=True) or not nhwc(node) or any(port != 0 for _, port, _ in ed.uses(node.name)):
         return None
     chain = linear_chain(ed, ed.producer(node, 0), node)
     params = [ed.const(ed.producer(node, i)) for i in range(1, 5)]
     if chain is None or any(channel_vector(p, chain) is None for p in params):
         return None
     scale, offset, mean, variance = (channel_vector(p, chain) for p in params)
-    factor = scale / np.sqrt(variance + node.attr["epsilon"].f)
+    factor = scale / np.sqrt(variance + number(node, "epsilon", 1e-4))
     replaced = [ed.producer(node, i).name for i in range(1, 5)] + [chain.weights.name]
     apply_scale(ed, chain, factor)
     apply_shift(ed, chain, offset - mean * factor, node)

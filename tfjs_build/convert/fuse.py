@@ -15,7 +15,7 @@ from collections import Counter
 from tensorflow.core.framework import attr_value_pb2, node_def_pb2
 
 from tfjs_build import ops
-from tfjs_build.convert.graphedit import GraphEditor, is_float32, nhwc
+from tfjs_build.convert.graphedit import GraphEditor, is_float32, nhwc, number
 
 FUSED_OP = {"Conv2D": "_FusedConv2D", "DepthwiseConv2dNative": "FusedDepthwiseConv2dNative", "MatMul": "_FusedMatMul"}
 # TF activation op -> the name TF.js's fused kernels know it by.
@@ -38,14 +38,21 @@ def _fusable_linear(ed: GraphEditor, bias_add: node_def_pb2.NodeDef) -> node_def
     return linear
 
 
+def _copy(value: attr_value_pb2.AttrValue) -> attr_value_pb2.AttrValue:
+    copy = attr_value_pb2.AttrValue()
+    copy.CopyFrom(value)
+    return copy
+
+
 def _make_fused(linear: node_def_pb2.NodeDef, bias_ref: str, activation: node_def_pb2.NodeDef | None) -> None:
     """Turn ``linear`` in place into its fused op with the bias and optional activation."""
     fused_op = FUSED_OP[linear.op]
-    kept = {key: linear.attr[key] for key in FUSED_ATTRS[fused_op] if key in linear.attr}
+    kept = {key: _copy(linear.attr[key]) for key in FUSED_ATTRS[fused_op] if key in linear.attr}
     data = [ref for ref in linear.input if not ref.startswith("^")][:2]
     controls = [ref for ref in linear.input if ref.startswith("^")]
     fused_ops = [b"BiasAdd"] + ([activation.op.encode()] if activation is not None else [])
-    alpha = activation.attr["alpha"].f if activation is not None and activation.op == "LeakyRelu" else DEFAULT_LEAKY_ALPHA
+    leaky = activation is not None and activation.op == "LeakyRelu"
+    alpha = number(activation, "alpha", DEFAULT_LEAKY_ALPHA) if leaky else DEFAULT_LEAKY_ALPHA
     linear.op = fused_op
     linear.ClearField("attr")
     for key, value in kept.items():

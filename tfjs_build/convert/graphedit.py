@@ -151,6 +151,16 @@ def dtype_of(node: node_def_pb2.NodeDef) -> int:
     return node.attr["T"].type if "T" in node.attr else 0
 
 
+def flag(node: node_def_pb2.NodeDef, key: str, default: bool = False) -> bool:
+    """A bool attr, with the op's default when the NodeDef omits it (reading never adds it)."""
+    return node.attr[key].b if key in node.attr else default
+
+
+def number(node: node_def_pb2.NodeDef, key: str, default: float) -> float:
+    """A float attr, with the op's default when the NodeDef omits it."""
+    return node.attr[key].f if key in node.attr else default
+
+
 def is_float32(node: node_def_pb2.NodeDef) -> bool:
     return dtype_of(node) == tf.float32.as_datatype_enum
 

@@ -16,7 +16,7 @@ from tensorflow.core.framework import graph_pb2
 from tfjs_build import ops
 from tfjs_build.convert.fold import fold_into_weights
 from tfjs_build.convert.fuse import fuse_for_tfjs
-from tfjs_build.convert.graphedit import GraphEditor, split_input
+from tfjs_build.convert.graphedit import GraphEditor, dtype_of, split_input
 from tfjs_build.convert.rewrites import apply_rewrites, rewrite_for
 from tfjs_build.errors import UnsupportedModelError
 
@@ -34,7 +34,7 @@ def remove_identities(ed: GraphEditor) -> int:
     """Bypass Identity nodes that only forward a value; returns how many went."""
     removed = 0
     for node in ed:
-        if node.op != "Identity" or node.name in ed.protected or node.attr["T"].type in OPAQUE_DTYPES:
+        if node.op != "Identity" or node.name in ed.protected or dtype_of(node) in OPAQUE_DTYPES:
             continue
         if len(node.input) != 1 or node.input[0].startswith("^"):
             continue

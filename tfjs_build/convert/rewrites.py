@@ -21,7 +21,7 @@ import tensorflow as tf
 from tensorflow.core.framework import node_def_pb2
 
 from tfjs_build import ops
-from tfjs_build.convert.graphedit import GraphEditor, dtype_of
+from tfjs_build.convert.graphedit import GraphEditor, dtype_of, flag
 
 Node = node_def_pb2.NodeDef
 
@@ -98,7 +98,7 @@ def _rename(op: str) -> Callable[[GraphEditor, Node], None]:
 
 
 def _batch_matmul_v3(ed: GraphEditor, node: Node) -> None:
-    adj_x, adj_y = node.attr["adj_x"].b, node.attr["adj_y"].b
+    adj_x, adj_y = flag(node, "adj_x"), flag(node, "adj_y")
     node.attr["T"].type = node.attr["Ta"].type
     _become(node, "BatchMatMulV2", _data(node), {"adj_x": adj_x, "adj_y": adj_y})
 
