@@ -1,0 +1,86 @@
+"""End to end with the real converter: a tiny Keras SavedModel built, rebuilt byte-identically,
+restored from the cache, and run in real TF.js against TensorFlow's own outputs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine_project import age, snapshot
+from tfjs_build.builder import build
+from tfjs_build.config import load_config
+from tfjs_build.console import Console
+from tfjs_build.plan import current_plan
+
+pytestmark = [pytest.mark.slow, pytest.mark.node]
+
+CONFIG = """\
+version: 1
+models:
+  tiny:
+    source: models/tiny
+    quantize: {quantize}
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_saved_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, np.ndarray], np.ndarray]:
+    """Dense(3, relu) -> Dense(2) exported as a SavedModel, sample inputs, and TF's outputs for them."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((4,), name="x")
+    dense = keras.layers.Dense  # non-zero biases, or the optimizer rightly drops the additions
+    hidden = dense(3, activation="relu", bias_initializer="random_normal")(inputs)
+    net = keras.Model(inputs, dense(2, bias_initializer="random_normal")(hidden))
+    path = tmp_path_factory.mktemp("tiny") / "tiny"
+    net.export(str(path), verbose=False)
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype("float32")
+    return path, {"x": x}, net(x).numpy()
+
+
+@pytest.fixture
+def real_project(tmp_path: Path, tiny_saved_model) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(tiny_saved_model[0], root / "models" / "tiny")
+    (root / "tfjs.yaml").write_text(CONFIG.format(quantize="none"))
+    age(root)
+    return root
+
+
+def _build(root: Path, **options):
+    return build(load_config(root / "tfjs.yaml"), Console(verbosity=-1), **options)
+
+
+def test_real_build_rebuild_restore_and_run_in_tfjs(real_project: Path, tiny_saved_model, run_tfjs, assert_close) -> None:
+    summary = _build(real_project)
+    assert summary.built == ["tiny"], summary.failed
+    first = snapshot(real_project)
+    entry = load_lock_entry(real_project)
+    assert entry["params"] == 4 * 3 + 3 + 3 * 2 + 2
+    assert entry["shards"] == 1 and {f["path"] for f in entry["files"]} >= {"model.json"}
+
+    _, inputs, expected = tiny_saved_model
+    [actual] = run_tfjs(real_project / "dist/tfjs/tiny", inputs, "cpu").values()
+    assert_close(actual, expected)
+
+    assert _build(real_project, force=True).built == ["tiny"]
+    assert snapshot(real_project) == first  # byte-identical, in another worker process
+
+    (real_project / "tfjs.yaml").write_text(CONFIG.format(quantize="uint8"))
+    quantized = _build(real_project)
+    assert quantized.built == ["tiny"], quantized.failed
+    assert load_lock_entry(real_project)["size"] < entry["size"]
+    (real_project / "tfjs.yaml").write_text(CONFIG.format(quantize="none"))
+    assert _build(real_project).restored == ["tiny"]
+    assert snapshot(real_project) == first
+    assert [s.reasons for s in current_plan(load_config(real_project / "tfjs.yaml"))] == [()]
+
+
+def load_lock_entry(root: Path) -> dict:
+    import json
+
+    return json.loads((root / "tfjs.lock").read_text())["models"]["tiny"]
