@@ -29,6 +29,7 @@ import numpy as np
 from tfjs_build.errors import TfjsBuildError
 
 JS_DIR = Path(__file__).parent / "js"
+TFJS_VERSION = "4.22.0"
 NODE_DIR_ENV = "TFJS_BUILD_NODE_DIR"
 CHROMIUM_ENV = "TFJS_BUILD_CHROMIUM"
 NODE_BACKENDS = ("cpu", "wasm")
@@ -67,15 +68,18 @@ class FitResult:
 
 
 def node_modules_dir() -> Path:
-    """The node_modules holding @tensorflow/tfjs; a missing install is a user error with its fix."""
+    """The node_modules holding @tensorflow/tfjs at the pinned version (op support data and the
+    converter target exactly that version); a missing or other install is a user error with its fix."""
     configured = os.environ.get(NODE_DIR_ENV)
     path = Path(configured) if configured else JS_DIR / "node_modules"
-    if not (path / "@tensorflow" / "tfjs" / "package.json").is_file():
-        where = f"${NODE_DIR_ENV}={configured}" if configured else str(path)
-        raise TfjsBuildError(
-            f"TF.js runtime not installed: no @tensorflow/tfjs in {where}; "
-            f"run `npm ci --prefix {JS_DIR}` (or point {NODE_DIR_ENV} at a node_modules folder that has it)"
-        )
+    where = f"${NODE_DIR_ENV}={configured}" if configured else str(path)
+    fix = f"run `npm ci --prefix {JS_DIR}` (or point {NODE_DIR_ENV} at a node_modules folder that has it)"
+    package = path / "@tensorflow" / "tfjs" / "package.json"
+    if not package.is_file():
+        raise TfjsBuildError(f"TF.js runtime not installed: no @tensorflow/tfjs in {where}; {fix}")
+    version = json.loads(package.read_text(encoding="utf-8")).get("version")
+    if version != TFJS_VERSION:
+        raise TfjsBuildError(f"{where} has @tensorflow/tfjs {version}, tfjs-build needs exactly {TFJS_VERSION}; {fix}")
     return path
 
 
@@ -165,7 +169,7 @@ def run_request(
     if not response.get("ok"):
         stage, js_message = response.get("stage", "?"), response.get("error", "")
         raise TfjsRuntimeError(
-            f"{model_dir}: TF.js 4.22 ({backend}) failed to {stage} the model: {js_message}",
+            f"{model_dir}: TF.js {TFJS_VERSION} ({backend}) failed to {stage} the model: {js_message}",
             backend=backend,
             stage=stage,
             js_message=js_message,

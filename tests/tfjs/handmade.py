@@ -104,7 +104,7 @@ def where_graph_model(out: Path) -> Path:
 
 
 def erfc_graph_model(out: Path) -> Path:
-    """Erfc is an op TF.js 4.22 does not implement: loading must fail with TF.js's message."""
+    """Erfc is an op TF.js 4.22 does not implement: running it must fail with TF.js's message."""
     nodes = [placeholder("x", "float32", [-1, 3]), op("Erfc", "Erfc", ["x"], T={"type": "DT_FLOAT"})]
     return write_graph_model(
         out, nodes, {}, inputs={"x": ("x:0", "float32", [-1, 3])}, outputs={"y": ("Erfc:0", "float32")}

@@ -101,7 +101,7 @@ def test_unsupported_op_reports_the_tfjs_message(tmp_path: Path, tfjs_available:
         run_request(erfc_graph_model(tmp_path), {"x": X}, "cpu", {"action": "predict", "format": "graph"}, timeout=120)
     assert caught.value.stage == "execute"  # TF.js maps ops to kernels lazily, at first execution
     assert caught.value.js_message.startswith("Unknown op 'Erfc'.")
-    assert str(caught.value).startswith(f"{tmp_path}: TF.js 4.22 (cpu) failed to execute the model: ")
+    assert str(caught.value).startswith(f"{tmp_path}: TF.js 4.22.0 (cpu) failed to execute the model: ")
 
 
 def test_wrong_input_shape_reports_the_tfjs_message(dense_dir: Path, run_tfjs: Callable) -> None:

@@ -26,6 +26,15 @@ def test_missing_node_modules_names_the_install_command(dense_dir: Path, tmp_pat
         run_in_tfjs(dense_dir, {"features": np.zeros((1, 3))}, "cpu")
 
 
+def test_other_tfjs_version_is_refused(dense_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "node_modules" / "@tensorflow" / "tfjs" / "package.json"
+    package.parent.mkdir(parents=True)
+    package.write_text('{"name": "@tensorflow/tfjs", "version": "4.21.0"}')
+    monkeypatch.setenv("TFJS_BUILD_NODE_DIR", str(tmp_path / "node_modules"))
+    with pytest.raises(TfjsBuildError, match=r"has @tensorflow/tfjs 4.21.0, tfjs-build needs exactly 4.22.0; run `npm ci"):
+        run_in_tfjs(dense_dir, {"features": np.zeros((1, 3))}, "cpu")
+
+
 def test_missing_chromium_names_the_fix(dense_dir: Path, monkeypatch: pytest.MonkeyPatch, tfjs_available: Path) -> None:
     monkeypatch.setenv("TFJS_BUILD_CHROMIUM", "/nonexistent/chromium")
     with pytest.raises(TfjsBuildError, match=r"webgl backend needs Chromium: /nonexistent/chromium found; install it"):
