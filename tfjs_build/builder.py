@@ -38,6 +38,7 @@ from tfjs_build.lock import LOCK_NAME, Lock, LockEntry, read_lock, write_lock
 from tfjs_build.outputs import OutputFacts, describe_output
 from tfjs_build.plan import Step, current_plan
 from tfjs_build.records import ConvertResult
+from tfjs_build.units import format_size
 
 # (model, local source, empty output folder, scratch folder) -> result; tests pass stand-ins.
 ConvertFn = Callable[[ModelConfig, Path, Path, Path], ConvertResult]
@@ -291,7 +292,7 @@ class _Build:
         self.stored = True
         self.commit(step.model, entry, job.out_dir)
         self.summary.built.append(step.model)
-        return f"built, {len(entry.files)} files, {entry.size} bytes"
+        return f"built, {len(entry.files)} files, {format_size(entry.size)}"
 
     def convert_all(self, steps: list[Step], jobs: int, convert_fn: ConvertFn | None) -> None:
         progress = Progress(self.console, len(steps))

@@ -1,7 +1,8 @@
 """``tfjs-build plan``: the stale models, one per line or as a CI matrix (``--json``).
 
 The JSON is ``{"include": [{"model": NAME, "reasons": "..."}]}``, which GitHub Actions
-takes as-is: ``strategy: {matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}}``.
+takes as-is: ``strategy: {matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}}``. GitHub
+rejects an empty matrix, so guard the job with ``if: fromJSON(needs.plan.outputs.matrix).include[0]``.
 """
 
 from __future__ import annotations
