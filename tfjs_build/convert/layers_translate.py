@@ -53,22 +53,24 @@ def translate_model(obj: dict[str, Any], ctx: Context) -> dict[str, Any]:
             "only Sequential and functional models can be layers models (this is a subclassed model "
             "or a bare layer)",
         )
-    return _translate_object(obj, ctx, "")
+    return _translate_object(obj, ctx, None)
 
 
-def _translate_object(obj: dict[str, Any], ctx: Context, parent: str) -> dict[str, Any]:
+def _translate_object(obj: dict[str, Any], ctx: Context, parent: str | None) -> dict[str, Any]:
+    """``parent`` is the path of the enclosing nested model ("" at top level, None for the model itself)."""
     cls = obj.get("class_name")
     config = obj.get("config") or {}
     name = str(config.get("name", obj.get("name", "?")))
     path = f"{parent}/{name}" if parent else name
+    inner = path if parent is not None else ""
     if not TENSOR_NAME.match(name):
         ctx.fail(path, str(cls), f"the name {name!r} is not a valid TF.js tensor name "
                  "(letters, digits, '-', '.', '_' only, not starting with '_' or '-')",
                  "rename the layer (name=...) in Keras and save the model again")
     if cls == "Sequential":
-        return {"class_name": "Sequential", "config": _sequential(config, obj, ctx, path)}
+        return {"class_name": "Sequential", "config": _sequential(config, obj, ctx, path, inner)}
     if cls in ("Functional", "Model"):
-        return {"class_name": "Functional", "config": _functional(config, ctx, path)}
+        return {"class_name": "Functional", "config": _functional(config, ctx, inner)}
     rule = S.LAYERS.get(str(cls))
     if rule is None:
         _unknown_class(obj, ctx, path)
@@ -78,14 +80,15 @@ def _translate_object(obj: dict[str, Any], ctx: Context, parent: str) -> dict[st
 def _unknown_class(obj: dict[str, Any], ctx: Context, path: str) -> NoReturn:
     cls = str(obj.get("class_name"))
     module = str(obj.get("module") or "")
+    registered = obj.get("registered_name") or (cls if ">" in cls else None)  # .h5 writes "package>Class"
+    cls = cls.rpartition(">")[2]
     if cls == "Lambda":
         ctx.fail(path, cls, "Lambda layers hold Python code, which TF.js cannot run",
                  f"replace the Lambda with built-in layers, or {S.GRAPH_HINT}")
-    if obj.get("registered_name") or (module and not module.startswith("keras")):
-        ctx.fail(path, cls, f"custom object {obj.get('registered_name') or cls!r} (from module {module or '?'!r}) "
+    if registered or (module and not module.startswith("keras")):
+        ctx.fail(path, cls, f"custom object {registered or cls!r} (from module {module or '?'!r}) "
                  "is not a built-in Keras layer",
-                 f"implement and register it in TF.js (tf.serialization.registerClass) and convert "
-                 f"with built-in layers only, or {S.GRAPH_HINT}")
+                 f"rebuild the model from built-in Keras layers, or {S.GRAPH_HINT}")
     ctx.fail(path, cls, f"tfjs-layers has no {cls} layer")
 
 
@@ -243,7 +246,7 @@ def _functional(config: dict[str, Any], ctx: Context, path: str) -> dict[str, An
     layers = []
     for entry in config.get("layers", []):
         translated = _translate_object(entry, ctx, path)
-        layer_path = f"{path}/{translated['config'].get('name')}"
+        layer_path = f"{path}/{translated['config'].get('name')}" if path else translated["config"]["name"]
         layers.append({
             "class_name": translated["class_name"],
             "config": translated["config"],
@@ -275,8 +278,9 @@ def _count_model_self_nodes(config: dict[str, Any]) -> None:
             ref[1] += 1
 
 
-def _sequential(config: dict[str, Any], obj: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
-    layers = [_translate_object(entry, ctx, path) for entry in config.get("layers", [])]
+def _sequential(config: dict[str, Any], obj: dict[str, Any], ctx: Context, path: str, inner: str
+                ) -> dict[str, Any]:
+    layers = [_translate_object(entry, ctx, inner) for entry in config.get("layers", [])]
     first = layers[0] if layers else None
     if first is None or (first["class_name"] != "InputLayer" and "batch_input_shape" not in first["config"]):
         shape = (obj.get("build_config") or {}).get("input_shape")

@@ -1,0 +1,97 @@
+"""Models tfjs-layers cannot run fail before anything is written, with a message naming
+tfjs.yaml:line:col, the layer, its class, the option and a fix."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from tfjs_build.errors import UnsupportedModelError
+
+pytestmark = pytest.mark.slow
+
+
+def _custom_layer_model() -> Any:
+    import keras
+
+    @keras.saving.register_keras_serializable(package="tfjs_build_tests")
+    class Scale(keras.layers.Layer):
+        def call(self, x: Any) -> Any:
+            return x * 2.0
+
+    inp = keras.Input((3,))
+    return keras.Model(inp, keras.layers.Dense(2)(Scale(name="doubler")(inp)))
+
+
+def _lambda_model() -> Any:
+    import keras
+
+    inp = keras.Input((3,))
+    return keras.Model(inp, keras.layers.Lambda(lambda x: x + 1.0, name="plus_one")(inp))
+
+
+def _gru_reset_after_model() -> Any:
+    import keras
+
+    return keras.Sequential([keras.Input((4, 2)), keras.layers.GRU(3, name="gru_default")])
+
+
+def _grouped_conv_model() -> Any:
+    import keras
+
+    return keras.Sequential([keras.Input((5, 5, 4)), keras.layers.Conv2D(4, 3, groups=2, name="grouped")])
+
+
+def _subtract_model() -> Any:
+    import keras
+
+    a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
+    return keras.Model([a, b], keras.layers.Subtract(name="minus")([a, b]))
+
+
+def _hard_sigmoid_model() -> Any:
+    import keras
+
+    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="hard_sigmoid", name="gate")])
+
+
+def _mixed_precision_model() -> Any:
+    import keras
+
+    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, dtype="mixed_float16", name="half")])
+
+
+CASES: dict[str, tuple[Callable[[], Any], list[str]]] = {
+    "custom": (_custom_layer_model, ["'doubler' (Scale)", "custom object", "tfjs_build_tests>Scale",
+                                     "built-in Keras layers", "format: graph"]),
+    "lambda": (_lambda_model, ["'plus_one' (Lambda)", "Python code", "format: graph"]),
+    "gru": (_gru_reset_after_model, ["'gru_default' (GRU)", "option reset_after=true", "reset_after=false"]),
+    "groups": (_grouped_conv_model, ["'grouped' (Conv2D)", "option groups=2", "groups=1"]),
+    "subtract": (_subtract_model, ["'minus' (Subtract)", "tfjs-layers has no Subtract layer", "format: graph"]),
+    "hard_sigmoid": (_hard_sigmoid_model, ["'gate' (Dense)", "option activation", "'hard_sigmoid'", "relu6(x+3)/6"]),
+    "dtype": (_mixed_precision_model, ["'half' (Dense)", "dtype 'mixed_float16'", "float32"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_unsupported_model_fails_before_writing(case: str, suffix: str, convert, tmp_path: Path,
+                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    build, expected = CASES[case]
+    source = tmp_path_factory.mktemp("bad") / f"{case}{suffix}"
+    build().save(source)
+    with pytest.raises(UnsupportedModelError) as caught:
+        convert(source)
+    message = str(caught.value)
+    assert re.match(r"^\S*tfjs\.yaml:4:13: models\.m\.source: layer ", message), message
+    for part in expected:
+        assert part in message, f"{part!r} not in: {message}"
+    assert list((tmp_path / "project_m" / "out").iterdir()) == []
+
+
+def test_nothing_is_extracted_next_to_the_source(saved, convert) -> None:
+    converted = convert(saved["multi_io_nested.keras"].path)
+    assert sorted(p.name for p in converted.project.iterdir()) == ["multi_io_nested.keras", "out", "tfjs.yaml", "work"]
