@@ -228,6 +228,6 @@ def _unmatched_warning(pattern: str, dtype: str, names: list[str], where: str) -
     close = difflib.get_close_matches(pattern, names, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return (
-        f"{where}: {dtype} pattern {pattern!r} matches no float32 weight{hint}; "
+        f"{where}: {dtype} pattern {pattern!r} matches no weight{hint}; "
         "weights it was meant for stay float32"
     )

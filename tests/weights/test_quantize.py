@@ -177,9 +177,9 @@ def test_patterns_matching_nothing_are_warnings_with_a_hint() -> None:
     mapping, warnings = _resolve(("uint8", ("*/kernel", "dense/kernal")), ("float16", ("nothing/*",)))
     assert set(mapping) == {"conv1/kernel", "block/conv2/kernel", "dense/kernel"}
     assert warnings == [
-        f"{WHERE}: uint8 pattern 'dense/kernal' matches no float32 weight (did you mean 'dense/kernel'?); "
+        f"{WHERE}: uint8 pattern 'dense/kernal' matches no weight (did you mean 'dense/kernel'?); "
         "weights it was meant for stay float32",
-        f"{WHERE}: float16 pattern 'nothing/*' matches no float32 weight; weights it was meant for stay float32",
+        f"{WHERE}: float16 pattern 'nothing/*' matches no weight; weights it was meant for stay float32",
     ]
 
 
