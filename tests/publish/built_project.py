@@ -38,6 +38,10 @@ class Project:
         files = {f"group1-shard{i}of{shards}.bin": rng.randbytes(1000 + 37 * i) for i in range(1, shards + 1)}
         manifest = [{"paths": sorted(files), "weights": [{"name": "w", "shape": [1], "dtype": "float32"}]}]
         files["model.json"] = json.dumps({"format": "graph-model", "seed": seed, "weightsManifest": manifest}).encode()
+        return self.build_files(name, files)
+
+    def build_files(self, name: str, files: dict[str, bytes]) -> dict[str, bytes]:
+        """Write ``files`` as NAME's output folder and record them in tfjs.lock, as a build would."""
         out = self.root / "dist" / "tfjs" / name
         out.mkdir(parents=True, exist_ok=True)
         for old in out.iterdir():

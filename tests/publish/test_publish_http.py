@@ -1,115 +1,17 @@
-"""Publishing to a real WebDAV origin: Debian's nginx with ``dav_methods PUT`` on 127.0.0.1.
-
-Each module run starts its own nginx (temp prefix and config, not a daemon) and stops
-it; the access log is the server's own record of what was uploaded.
-"""
+"""Publishing to a real WebDAV origin (nginx, see nginx_origin.py) through the CLI."""
 
 from __future__ import annotations
 
-import base64
-import shutil
-import socket
+import os
 import subprocess
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+import sys
 
-import pytest
 import requests
 
-from tfjs_build.lock import read_lock
+from nginx_origin import BASIC, origin_yaml
 from tfjs_build.config import load_config
+from tfjs_build.lock import read_lock
 from tfjs_build.publish.bundle import collect_bundle, model_digest
-
-CONF = """\
-daemon off;
-master_process on;
-worker_processes 1;
-user root;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        root {prefix}/www;
-        location /private/ {{
-            if ($http_authorization != "Basic {basic}") {{ return 401; }}
-            dav_methods PUT DELETE;
-            create_full_put_path on;
-            client_max_body_size 64m;
-        }}
-        location / {{
-            dav_methods PUT DELETE;
-            create_full_put_path on;
-            client_max_body_size 64m;
-        }}
-    }}
-}}
-"""
-BASIC = "publisher:open-sesame"
-
-
-@dataclass
-class Origin:
-    url: str
-    root: Path
-    log: Path
-
-    def requests(self, method: str) -> list[str]:
-        """Paths the server logged for ``method`` (its own access log, not our client's claims).
-
-        nginx logs a request just after answering it, so wait until the log stops growing.
-        """
-        text, previous = "", None
-        while text != previous:
-            previous, text = text, self.log.read_text() if self.log.exists() else ""
-            time.sleep(0.05)
-        lines = text.splitlines()
-        return [line.split('"')[1].split()[1] for line in lines if f'"{method} ' in line]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Origin]:
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(binary).exists():
-        pytest.fail("nginx is missing: apt-get install -y nginx")
-    prefix = tmp_path_factory.mktemp("nginx")
-    (prefix / "www").mkdir()
-    port = _free_port()
-    basic = base64.b64encode(BASIC.encode()).decode()
-    (prefix / "nginx.conf").write_text(CONF.format(prefix=prefix, port=port, basic=basic))
-    proc = subprocess.Popen([binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.head(url, timeout=1)
-            break
-        except requests.ConnectionError:
-            if proc.poll() is not None:
-                pytest.fail(f"nginx exited: {proc.stdout.read().decode()}")
-            time.sleep(0.05)
-    yield Origin(url, prefix / "www", prefix / "access.log")
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-def origin_yaml(url: str, extra: str = "") -> str:
-    return f"  origin:\n    type: http\n    url: {url}\n" + extra
 
 
 def test_publish_puts_every_file_and_a_second_run_puts_nothing(project, nginx, capsys):
@@ -188,3 +90,19 @@ def test_a_model_whose_config_changed_since_its_build_is_refused(project, nginx,
     assert "tfjs.yaml:3:3: models.alpha: alpha is stale (config changed: quantize)" in err
     assert "run `tfjs-build build alpha` before publishing" in err
     assert len(nginx.requests("PUT")) == before
+
+
+def test_publish_never_imports_tensorflow(project, nginx, tmp_path):
+    """Run in a fresh process with a poisoned ``tensorflow`` first on the path: any import leaves a mark."""
+    poison = tmp_path / "poison" / "tensorflow"
+    poison.mkdir(parents=True)
+    mark = tmp_path / "imported"
+    (poison / "__init__.py").write_text(f"open({str(mark)!r}, 'w').close()\nraise RuntimeError('tensorflow imported')\n")
+    project.write_config(origin_yaml(f"{nginx.url}/notf"), models=("alpha",))
+    project.build("alpha")
+    env = {**os.environ, "PYTHONPATH": str(poison.parent)}
+    result = subprocess.run([sys.executable, "-m", "tfjs_build", "-C", str(project.root), "publish"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "(4 uploaded" in result.stdout
+    assert not mark.exists()
