@@ -48,7 +48,7 @@ def test_dash_c_dir_and_config_file(tmp_path: Path) -> None:
     (tmp_path / "proj" / "other.yaml").write_text("version: 1\nmodels: {a: {source: nope.h5}}\n")
     result = tfjs_build("-C", "proj", "-c", "other.yaml", "status", cwd=tmp_path, env={"NO_COLOR": "1"})
     assert result.returncode == 2
-    assert result.stderr.startswith("error: proj/other.yaml:2:23: models.a.source: no such file or directory")
+    assert result.stderr.startswith("error: proj/other.yaml:2:22: models.a.source: no such file or directory")
 
 
 def test_missing_directory(tmp_path: Path) -> None:
