@@ -329,7 +329,7 @@ def _kwargs(kwargs: dict[str, Any], ctx: Context, path: str, cls: str) -> dict[s
             continue
         if key == "training" and value is False:
             continue
-        shown = "a tensor" if isinstance(value, dict) else _show(value)
+        shown = "a tensor" if KERAS_TENSOR in _show(value) else _show(value)
         ctx.fail(path, cls, f"is called with {key}={shown}, "
                  "which tfjs-layers' model config cannot express",
                  f"call the layer with its inputs only, or {S.GRAPH_HINT}")
