@@ -9,6 +9,10 @@ shortest round-trip repr, so the doubles TF.js parses are the doubles computed h
 The affine range follows the reference converter (TF-Lite's nudging): when 0 lies in
 [min, max] the range is shifted so that 0 is exactly representable (zero padding must
 stay zero), a constant tensor is stored as zeros with ``scale`` 1 and ``min`` = the value.
+Each value is stored as its nearest level (ties upwards), chosen in float32 arithmetic for
+speed when the range allows (at most 6e-5 of a step off for uint8, 0.016 for uint16; the
+dequantization itself is always exact as above). Refused, with the weight's name: NaN or
+Infinity, float16 values beyond ±65504, and affine ranges whose levels overflow float32.
 
 Pattern specificity (``resolve_quantization``): a pattern's specificity is the number of
 literal (non-wildcard) characters it has; more literal characters win. ``conv1/kernel``
