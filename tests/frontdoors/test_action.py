@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from built_project import poison_tensorflow
 from conftest import REPO_ROOT
 from github_standin import TOKEN
 
@@ -43,7 +44,8 @@ class Runner:
     def __init__(self, tmp: Path, project_root: Path, github_url: str) -> None:
         self.output, self.summary, self.event = tmp / "output.txt", tmp / "summary.md", tmp / "event.json"
         self.workspace = project_root
-        self.env = {**os.environ, "GITHUB_OUTPUT": str(self.output), "GITHUB_STEP_SUMMARY": str(self.summary),
+        pythonpath, self.tensorflow_mark = poison_tensorflow(tmp)
+        self.env = {**os.environ, "PYTHONPATH": str(pythonpath), "GITHUB_OUTPUT": str(self.output), "GITHUB_STEP_SUMMARY": str(self.summary),
                     "GITHUB_EVENT_PATH": str(self.event), "GITHUB_REPOSITORY": "octo/models",
                     "GITHUB_API_URL": github_url, "GITHUB_TOKEN": TOKEN, "TFJS_BUILD_COMMENT": "true"}
         self.pull_request(7)
@@ -54,8 +56,10 @@ class Runner:
 
     def run(self, **inputs: str) -> subprocess.CompletedProcess:
         env = {**self.env, **{f"TFJS_BUILD_{k.upper()}": v for k, v in inputs.items()}}
-        return subprocess.run([sys.executable, str(REPO_ROOT / "action" / "main.py")], cwd=self.workspace,
-                              env=env, capture_output=True, text=True, timeout=120)
+        result = subprocess.run([sys.executable, str(REPO_ROOT / "action" / "main.py")], cwd=self.workspace,
+                                env=env, capture_output=True, text=True, timeout=120)
+        assert not self.tensorflow_mark.exists(), "the action imported tensorflow"
+        return result
 
     def outputs(self) -> dict[str, str]:
         """Parse $GITHUB_OUTPUT's ``name<<DELIM ... DELIM`` blocks (the last value of a name wins)."""

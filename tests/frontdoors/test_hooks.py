@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from built_project import poison_tensorflow
 from conftest import REPO_ROOT
 
 PUBLISH = "  x:\n    type: http\n    url: http://127.0.0.1:9\n"
@@ -23,11 +24,8 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COM
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    poison = tmp_path / "poison" / "tensorflow"
-    poison.mkdir(parents=True)
-    mark = tmp_path / "tensorflow-was-imported"
-    (poison / "__init__.py").write_text(f"open({str(mark)!r}, 'w').close()\nraise RuntimeError('tensorflow imported')\n")
-    yield {**os.environ, **GIT_ENV, "PYTHONPATH": str(poison.parent), "PRE_COMMIT_HOME": str(tmp_path / "pc-home"),
+    pythonpath, mark = poison_tensorflow(tmp_path)
+    yield {**os.environ, **GIT_ENV, "PYTHONPATH": str(pythonpath), "PRE_COMMIT_HOME": str(tmp_path / "pc-home"),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "NO_COLOR": "1"}
     assert not mark.exists(), "a hook imported tensorflow"
 

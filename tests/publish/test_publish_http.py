@@ -8,6 +8,7 @@ import sys
 
 import requests
 
+from built_project import poison_tensorflow
 from nginx_origin import BASIC, origin_yaml
 from tfjs_build.config import load_config
 from tfjs_build.lock import read_lock
@@ -94,13 +95,10 @@ def test_a_model_whose_config_changed_since_its_build_is_refused(project, nginx,
 
 def test_publish_never_imports_tensorflow(project, nginx, tmp_path):
     """Run in a fresh process with a poisoned ``tensorflow`` first on the path: any import leaves a mark."""
-    poison = tmp_path / "poison" / "tensorflow"
-    poison.mkdir(parents=True)
-    mark = tmp_path / "imported"
-    (poison / "__init__.py").write_text(f"open({str(mark)!r}, 'w').close()\nraise RuntimeError('tensorflow imported')\n")
+    pythonpath, mark = poison_tensorflow(tmp_path)
     project.write_config(origin_yaml(f"{nginx.url}/notf"), models=("alpha",))
     project.build("alpha")
-    env = {**os.environ, "PYTHONPATH": str(poison.parent)}
+    env = {**os.environ, "PYTHONPATH": str(pythonpath)}
     result = subprocess.run([sys.executable, "-m", "tfjs_build", "-C", str(project.root), "publish"],
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
