@@ -7,6 +7,7 @@ float model) are compared with the figures of TF.js's own outputs on the same in
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -38,13 +39,13 @@ def classifier(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     return path, net
 
 
-def _convert(project: Path, source: Path, dtype: str) -> tuple[Path, AccuracyFigures]:
+def _convert(project: Path, source: Path, dtype: str, fmt: str) -> tuple[Path, AccuracyFigures]:
     from tfjs_build.convert import convert_model
 
     project.mkdir()
     (project / source.name).write_bytes(source.read_bytes())
     (project / "tfjs.yaml").write_text(
-        f"version: 1\nmodels:\n  net:\n    source: {source.name}\n    format: layers\n"
+        f"version: 1\nmodels:\n  net:\n    source: {source.name}\n    format: {fmt}\n"
         f"    quantize: {dtype}\n    accuracy:\n      samples: {SAMPLES}\n")
     model = load_config(project / "tfjs.yaml").model("net")
     out_dir, work_dir = project / "out", project / "work"
@@ -55,17 +56,26 @@ def _convert(project: Path, source: Path, dtype: str) -> tuple[Path, AccuracyFig
     return out_dir, result.accuracy
 
 
+def _output_key(out_dir: Path, fmt: str) -> str:
+    """The key TF.js returns the output under: the output layer's name, or the signature key."""
+    if fmt == "layers":
+        return "probs"
+    (key,) = json.loads((out_dir / "model.json").read_text())["signature"]["outputs"]
+    return key
+
+
+@pytest.mark.parametrize("fmt", ["layers"])
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "float16"])
 def test_reported_figures_match_tfjs(
-    tmp_path: Path, classifier: tuple[Path, Any], dtype: str, run_tfjs: Callable[..., dict[str, np.ndarray]]
+    tmp_path: Path, classifier: tuple[Path, Any], dtype: str, fmt: str, run_tfjs: Callable[..., dict[str, np.ndarray]]
 ) -> None:
     source, net = classifier
-    out_dir, reported = _convert(tmp_path / "project", source, dtype)
+    out_dir, reported = _convert(tmp_path / "project", source, dtype, fmt)
     assert reported.samples == SAMPLES
     samples = sample_inputs([("features", "float32", (None, 12))], SAMPLES)  # what the gate generated
     reference = [{"probs": np.asarray(net(s["features"], training=False))} for s in samples]
     batch = {"features": np.concatenate([s["features"] for s in samples])}  # one TF.js run for all samples
-    rows = run_tfjs(out_dir, batch, "cpu", format="layers")["probs"]
+    rows = run_tfjs(out_dir, batch, "cpu", format=fmt)[_output_key(out_dir, fmt)]
     in_tfjs = [{"probs": rows[i:i + 1]} for i in range(SAMPLES)]
     measured = compare_outputs(reference, in_tfjs)
 
