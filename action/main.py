@@ -107,6 +107,7 @@ def main() -> int:
         print(item.command())
     set_output("exit-code", str(result.returncode))
     set_output("report", report)
+    set_output("stdout", result.stdout.rstrip("\n"))
     append_summary(report)
     if inputs.comment:
         post_comment(report)

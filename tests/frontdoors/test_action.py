@@ -125,6 +125,10 @@ def test_outside_a_pull_request_nothing_is_commented(project, github, tmp_path):
     runner.pull_request(None)
     assert runner.run(command="check").returncode == 0
     assert github.state.log == []
+    project.write_config("  x:\n    type: http\n    url: http://127.0.0.1:9\n", models=("alpha",),
+                         model_yaml="quantize: uint8")  # alpha is now stale
+    assert runner.run(command="plan", args="--json").returncode == 0
+    assert json.loads(runner.outputs()["stdout"]) == {"include": [{"model": "alpha", "reasons": "config changed: quantize"}]}
 
 
 def test_other_commands_report_their_output_and_user_errors_become_annotations(project, github, tmp_path):
@@ -135,6 +139,7 @@ def test_other_commands_report_their_output_and_user_errors_become_annotations(p
     report = runner.outputs()["report"]
     assert report.startswith("### tfjs-build publish: ok\n\n```\nx: alpha ")
     assert "would upload http://127.0.0.1:9/alpha/" in report
+    assert runner.outputs()["stdout"] == result.stdout.rstrip("\n")
 
     (project.root / "tfjs.yaml").write_text("version: 1\nmodels:\n  alpha:\n    sorce: model.keras\n")
     result = runner.run(command="check", comment="false")
