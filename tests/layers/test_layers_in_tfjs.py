@@ -84,6 +84,18 @@ def test_quantized_split_with_metadata_matches_keras_on_dequantized_weights(
     assert_close(got["probs"], expected)
 
 
+def test_quantized_keras2_model_gets_accuracy_figures(saved, convert, run_tfjs, assert_close) -> None:
+    model = saved["keras2.h5"]
+    converted = convert(model.path, "quantize: uint16")
+    accuracy = converted.result.accuracy
+    assert accuracy is not None and 0 < accuracy.max_rel_error < 1e-3, accuracy
+    config = json.loads((converted.out_dir / "model.json").read_text())["modelTopology"]["model_config"]
+    assert [layer["config"]["axis"] for layer in config["config"]["layers"]
+            if layer["class_name"] == "BatchNormalization"] == [1]
+    got = run_tfjs(converted.out_dir, model.inputs, "cpu", format="layers")
+    assert_close(got["out"], model.outputs[0], rtol=1e-2)
+
+
 def test_same_source_gives_byte_identical_output(saved, convert) -> None:
     source = saved["recurrent.keras"].path
     first, second = convert(source, name="one"), convert(source, name="two")

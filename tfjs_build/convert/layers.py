@@ -9,6 +9,7 @@ accuracy of Keras with the dequantized weights against Keras with the original o
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any, Iterator
@@ -42,10 +43,12 @@ def convert_layers_model(model: ModelConfig, source: Path, out_dir: Path, work_d
     accuracy = None
     if written.quantized:
         if keras_model is None:
-            warnings.append(f"{model.where('quantize')}: accuracy not measured: a Keras 2 .h5 model is not run "
-                            "here; save it as .keras with Keras 3 to get accuracy figures")
+            keras_model, weights = _load_tf_keras(source, weights)
+        if keras_model is None:
+            warnings.append(f"{model.where('quantize')}: accuracy not measured: running a Keras 2 .h5 model needs "
+                            "tf_keras (pip install tf_keras), or save the model as .keras with Keras 3")
         else:
-            accuracy = _accuracy(model, keras_model, weights, written, topology)
+            accuracy = _accuracy(model, keras_model, weights, written)
     write_model_json(out_dir, _model_json(keras_file, topology, metadata, written))
     return ConvertResult(
         params=sum(int(w.value.size) for w in weights),
@@ -96,6 +99,21 @@ def _load_keras3(source: Path, where: str) -> Any:
                           "keras.saving.load_model in the Keras version that saved it") from None
 
 
+def _load_tf_keras(source: Path, weights: list[NamedWeight]) -> tuple[Any, list[NamedWeight]]:
+    """A Keras 2 model to run for the accuracy gate (when tf_keras is installed), its variables
+    attached to ``weights``: the .h5 file lists weights in ``model.layers`` / ``layer.weights`` order."""
+    try:
+        import tf_keras  # noqa: PLC0415  (optional: only Keras 2 users have it)
+    except ImportError:
+        return None, weights
+    keras_model = tf_keras.models.load_model(str(source), compile=False)
+    variables = [variable for layer in keras_model.layers for variable in layer.weights]
+    shapes = [tuple(v.shape) for v in variables]
+    if shapes != [w.value.shape for w in weights]:
+        return None, weights
+    return keras_model, [dataclasses.replace(w, variable=v) for w, v in zip(weights, variables)]
+
+
 def _check_unique(weights: list[NamedWeight], where: str) -> None:
     seen: set[str] = set()
     for weight in weights:
@@ -116,8 +134,8 @@ def _groups(weights: list[NamedWeight], by_layer: bool) -> list[Iterator[tuple[s
     return [iter(group) for group in layers.values()]
 
 
-def _accuracy(model: ModelConfig, keras_model: Any, weights: list[NamedWeight], written: WrittenWeights,
-              topology: dict[str, Any]) -> AccuracyFigures:
+def _accuracy(model: ModelConfig, keras_model: Any, weights: list[NamedWeight], written: WrittenWeights
+              ) -> AccuracyFigures:
     """Keras with TF.js's dequantized weights vs Keras with the originals, on sample inputs."""
     specs = _input_specs(keras_model)
     samples = sample_inputs(specs, model.accuracy.samples, npz=model.accuracy.inputs)
@@ -134,7 +152,7 @@ def _accuracy(model: ModelConfig, keras_model: Any, weights: list[NamedWeight], 
 
 
 def _input_specs(keras_model: Any) -> list[tuple[str, str, list[int | None]]]:
-    return [(t.name, str(t.dtype), list(t.shape)) for t in keras_model.inputs]
+    return [(t.name, getattr(t.dtype, "name", None) or str(t.dtype), list(t.shape)) for t in keras_model.inputs]
 
 
 def _predict(keras_model: Any, sample: dict[str, np.ndarray], specs: list[tuple[str, str, list[int | None]]]

@@ -112,6 +112,11 @@ def _layer_config(cls: str, rule: S.LayerRule, config: dict[str, Any], ctx: Cont
         elif key not in rule.ignored and key not in S.ENVELOPE_KEYS:
             ctx.fail(path, cls, f"option {key}={_show(value)} is not supported (tfjs-layers "
                      f"{S.TFJS_VERSION} has no such {cls} option)")
+    if cls == "BatchNormalization" and isinstance(out.get("axis"), list):  # Keras 2 writes [axis]
+        if len(out["axis"]) != 1:
+            ctx.fail(path, cls, f"option axis={_show(out['axis'])} is not supported (tfjs-layers normalizes "
+                     "over one axis)")
+        out["axis"] = out["axis"][0]
     if cls == "InputLayer":
         out.setdefault("sparse", False)
         if out.get("sparse"):
