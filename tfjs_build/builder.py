@@ -26,7 +26,7 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 import tfjs_build
 from tfjs_build.cache import CorruptEntry, LocalCache
@@ -40,6 +40,10 @@ from tfjs_build.plan import Step, current_plan
 from tfjs_build.records import ConvertResult
 from tfjs_build.units import format_size
 
+if TYPE_CHECKING:
+    from tfjs_build.remote_cache import RemoteCache
+
+T = TypeVar("T")
 # (model, local source, empty output folder, scratch folder) -> result; tests pass stand-ins.
 ConvertFn = Callable[[ModelConfig, Path, Path, Path], ConvertResult]
 BUILD_LOCK_NAME = "build.lock"
@@ -253,6 +257,8 @@ class _Build:
         self.work_root = config.root / STATE_DIR / "work"
         self.summary = BuildSummary()
         self.stored = False
+        self._remote: RemoteCache | None = None
+        self._remote_broken = False
 
     def commit(self, name: str, entry: LockEntry, tmp: Path) -> None:
         """Swap the built folder into place, then record it in the lock."""
@@ -263,10 +269,32 @@ class _Build:
     def write_lock(self) -> None:
         write_lock(self.config.root / LOCK_NAME, Lock(dict(self.entries)))
 
+    def with_remote(self, action: Callable[[RemoteCache], T]) -> T | None:
+        """Run ``action`` on the remote cache, if there is one that works; one warning when it fails."""
+        if self.config.cache.remote is None or self._remote_broken:
+            return None
+        from tfjs_build.remote_cache import RemoteCache, RemoteCacheError  # requests: only when used
+
+        if self._remote is None:
+            self._remote = RemoteCache(self.config.cache.remote, self.cache)
+        try:
+            return action(self._remote)
+        except RemoteCacheError as exc:
+            self.console.warn(f"remote cache: {exc}; continuing without it")
+            self._remote_broken = True
+            return None
+
+    def close(self) -> None:
+        if self._remote is not None:
+            self._remote.close()
+
     def restore(self, step: Step) -> bool:
+        fingerprint = step.inputs.fingerprint
+        if not self.cache.has_entry(fingerprint) and not self.with_remote(lambda r: r.fetch(fingerprint)):
+            return False
         tmp = _temp_dir(self.config.output_dir, step.model)
         try:
-            entry = self.cache.restore(step.inputs.fingerprint, tmp)
+            entry = self.cache.restore(fingerprint, tmp)
         except CorruptEntry as exc:
             self.console.warn(f"{step.model}: {exc}; discarded it, converting again")
             entry = None
@@ -289,6 +317,7 @@ class _Build:
             self.console.warn(f"{step.model}: {warning}")
         entry = lock_entry(step, job.model, outcome.result, outcome.facts)
         self.cache.store(entry, job.out_dir)
+        self.with_remote(lambda remote: remote.push(entry))
         self.stored = True
         self.commit(step.model, entry, job.out_dir)
         self.summary.built.append(step.model)
@@ -353,27 +382,35 @@ def build(
     names = list(names)
     with BuildLock(config.root / STATE_DIR, console):
         run = _Build(config, console, read_lock(config.root / LOCK_NAME))
-        _remove_leftovers(config.output_dir, run.work_root)
-        steps = current_plan(config, Lock(dict(run.entries)), names, force)
-        gone = set(run.entries) - {m.name for m in config.models}
-        if gone and not names:  # a full build also forgets models removed from tfjs.yaml
-            for name in gone:
-                del run.entries[name]
-            run.write_lock()
-        to_convert = []
-        for step in steps:
-            if step.fresh:
-                run.summary.fresh.append(step.model)
-                continue
-            console.detail(f"{step.model}: stale ({'; '.join(step.reasons)})")
-            if force or not run.restore(step):
-                to_convert.append(step)
-        if to_convert:
-            run.convert_all(to_convert, jobs or os.cpu_count() or 1, convert_fn)
-        if run.stored:
-            run.cache.gc(config.cache.max_size)
-        order = {m.name: i for i, m in enumerate(config.models)}
-        for names_done in (run.summary.restored, run.summary.built):
-            names_done.sort(key=order.__getitem__)  # workers finish in any order; report in tfjs.yaml's
-        run.summary.failed.sort(key=lambda failure: order[failure[0]])
-        return run.summary
+        try:
+            _run(run, names, force, jobs, convert_fn)
+        finally:
+            run.close()
+    return run.summary
+
+
+def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_fn: ConvertFn | None) -> None:
+    config = run.config
+    _remove_leftovers(config.output_dir, run.work_root)
+    steps = current_plan(config, Lock(dict(run.entries)), names, force)
+    gone = set(run.entries) - {m.name for m in config.models}
+    if gone and not names:  # a full build also forgets models removed from tfjs.yaml
+        for name in gone:
+            del run.entries[name]
+        run.write_lock()
+    to_convert = []
+    for step in steps:
+        if step.fresh:
+            run.summary.fresh.append(step.model)
+            continue
+        run.console.detail(f"{step.model}: stale ({'; '.join(step.reasons)})")
+        if force or not run.restore(step):
+            to_convert.append(step)
+    if to_convert:
+        run.convert_all(to_convert, jobs or os.cpu_count() or 1, convert_fn)
+    if run.stored:
+        run.cache.gc(config.cache.max_size)
+    order = {m.name: i for i, m in enumerate(config.models)}
+    for done in (run.summary.restored, run.summary.built):
+        done.sort(key=order.__getitem__)  # workers finish in any order; report in tfjs.yaml's
+    run.summary.failed.sort(key=lambda failure: order[failure[0]])

@@ -9,6 +9,7 @@ Switching branches back and forth restores a model by copying its blobs instead 
 converting it again. Every blob is re-hashed while it is copied out, so a corrupt
 entry is detected, discarded and rebuilt rather than installed. Entries are touched
 when used; ``gc`` drops the least recently used ones until the blobs fit the budget.
+A remote store (``remote_cache.py``) fills this local cache; restores always come from here.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from tfjs_build.atomic import atomic_write_text
 from tfjs_build.lock import LockEntry
@@ -45,19 +48,35 @@ class LocalCache:
     def _entry(self, fingerprint: str) -> Path:
         return self.root / "entries" / fingerprint[:2] / f"{fingerprint}.json"
 
-    def _blob(self, sha256: str) -> Path:
+    def blob(self, sha256: str) -> Path:
         return self.root / "blobs" / sha256[:2] / sha256
+
+    def has_entry(self, fingerprint: str) -> bool:
+        return self._entry(fingerprint).is_file()
 
     def store(self, entry: LockEntry, folder: Path) -> None:
         """Add the files of ``folder`` (described by ``entry.files``) and then the entry itself."""
         for f in entry.files:
-            blob = self._blob(f.sha256)
-            if not blob.exists():
-                blob.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=blob.parent, suffix=".tmp")
-                os.close(fd)
-                shutil.copyfile(folder / f.path, tmp)
-                os.replace(tmp, blob)
+            if not self.blob(f.sha256).exists():
+                with self.new_blob(f.sha256) as tmp:
+                    shutil.copyfile(folder / f.path, tmp)
+        self.add_entry(entry)
+
+    @contextmanager
+    def new_blob(self, sha256: str) -> Iterator[Path]:
+        """A temp path to write blob ``sha256`` to; renamed into place when the block succeeds."""
+        blob = self.blob(sha256)
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=blob.parent, suffix=".tmp")
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            os.replace(tmp, blob)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    def add_entry(self, entry: LockEntry) -> None:
+        """Record ``entry`` (after its blobs: an entry is only ever visible once complete)."""
         atomic_write_text(self._entry(entry.fingerprint), json.dumps(entry.to_json(), sort_keys=True))
 
     def restore(self, fingerprint: str, dest: Path) -> LockEntry | None:
@@ -77,8 +96,8 @@ class LocalCache:
             problem = self._copy_verified(f.sha256, f.size, dest / f.path)
             if problem:
                 path.unlink(missing_ok=True)
-                self._blob(f.sha256).unlink(missing_ok=True)
-                raise CorruptEntry(f"cache entry for {f.path} ({self._blob(f.sha256)}) {problem}")
+                self.blob(f.sha256).unlink(missing_ok=True)
+                raise CorruptEntry(f"cache entry for {f.path} ({self.blob(f.sha256)}) {problem}")
         os.utime(path)  # most recently used: last to go in gc
         return entry
 
@@ -87,7 +106,7 @@ class LocalCache:
         target.parent.mkdir(parents=True, exist_ok=True)
         digest, copied = hashlib.sha256(), 0
         try:
-            with open(self._blob(sha256), "rb") as src, open(target, "wb") as out:
+            with open(self.blob(sha256), "rb") as src, open(target, "wb") as out:
                 while block := src.read(_BLOCK):
                     digest.update(block)
                     copied += len(block)
