@@ -37,7 +37,7 @@ class S3Target:
         options = Options(target, KEYS)
         self.where = target.where()
         self.bucket = options.string("bucket", required=True)
-        self.prefix = _prefix(options.string("prefix", ""))
+        self.prefix = _prefix(options.string("prefix"))
         self.endpoint_url = options.url("endpoint_url")
         self.region = options.string("region")
         self.addressing_style = options.string("addressing_style", "auto")
