@@ -15,6 +15,7 @@ runtime ids, so converting twice gives the same bytes.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -29,10 +30,9 @@ from tensorflow.python.grappler import tf_optimizer
 
 from tfjs_build import __version__
 from tfjs_build.config import ModelConfig
-from tfjs_build.convert.optimize import optimize_for_tfjs
+from tfjs_build.convert.optimize import check_supported, optimize_for_tfjs
 from tfjs_build.convert.sources import LoadedSource, load_source, make_initializer
 from tfjs_build.errors import ConfigError, UnsupportedModelError
-from tfjs_build.ops import find_unsupported, format_unsupported
 from tfjs_build.quantize import resolve_quantization
 from tfjs_build.records import ConvertResult
 from tfjs_build.weights import WrittenWeights, write_model_json, write_weights
@@ -44,6 +44,7 @@ VALUE_FIELDS = (
     "int64_val", "bool_val", "dcomplex_val", "resource_handle_val", "variant_val", "uint32_val", "uint64_val",
 )
 INITIALIZER_PREFIX = "__initializer__"
+_FUNCTION_ID = re.compile(r"(_\d+)+|_frozen")
 
 
 @dataclass
@@ -63,11 +64,15 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
     loaded = load_source(model, source)
     frozen = freeze(model, loaded)
     output_nodes = [name.split(":")[0] for _, name in frozen.outputs]
+    check_op_support(model, frozen.graph_def, frozen.initializer)  # before the expensive work
     graph_def = run_grappler(frozen.graph_def, output_nodes, strip_debug_ops=model.strip_debug_ops)
+    signature = _signature(frozen, graph_def)  # TF can still import the graph: no TF.js-only ops yet
     graph_def, rewrites = optimize_for_tfjs(graph_def, backends=model.backends, output_nodes=output_nodes)
     check_op_support(model, graph_def, frozen.initializer)
-    _clear_devices(graph_def)
-    signature = _signature(frozen, graph_def)  # before the constants lose their values
+    canonical_functions(graph_def)
+    _drop_stray_placeholders(graph_def, frozen)
+    _strip_tf_only_fields(graph_def)
+    _drop_tfjs_blocking_control_edges(graph_def)
     groups = [list(_extract_constants(graph_def, frozen.initializer))]
     names = [name for name, _ in groups[0]]
     quantize_map, warnings = resolve_quantization(model.quantize, names, model.where("quantize"))
@@ -132,15 +137,23 @@ def freeze(model: ModelConfig, loaded: LoadedSource) -> FrozenModel:
 
 
 def _prefix_graph(graph_def: Any, prefix: str) -> Any:
-    """Rename every node: the initializer shares TF.js's weight map with the inference graph."""
+    """Rename every node: the initializer shares TF.js's weight map with the inference graph.
+
+    Its constants are captured tensors that TF names after runtime ids ("12311"), and
+    its tables' ``shared_name`` holds such ids too; both differ between runs, so they
+    are numbered in graph order instead.
+    """
+    consts = (node.name for node in graph_def.node if node.op == "Const")
+    renamed = {name: f"{prefix}/const_{i}" for i, name in enumerate(consts)}
+    renamed.update({n.name: f"{prefix}/{n.name}" for n in graph_def.node if n.name not in renamed})
+    tables = 0
     for node in graph_def.node:
-        node.name = f"{prefix}/{node.name}"
-        node.input[:] = [_prefixed(ref, prefix) for ref in node.input]
+        node.name = renamed[node.name]
+        node.input[:] = [_rename_ref(ref, renamed) for ref in node.input]
+        if "shared_name" in node.attr and node.attr["shared_name"].s:
+            node.attr["shared_name"].s = f"{prefix}/resource_{tables}".encode()
+            tables += 1
     return graph_def
-
-
-def _prefixed(ref: str, prefix: str) -> str:
-    return f"^{prefix}/{ref[1:]}" if ref.startswith("^") else f"{prefix}/{ref}"
 
 
 # ---------------------------------------------------------------- Grappler
@@ -161,27 +174,106 @@ def run_grappler(graph_def: Any, output_nodes: list[str], *, strip_debug_ops: bo
     return tf_optimizer.OptimizeGraph(config, meta_graph)
 
 
+def canonical_functions(graph_def: Any) -> None:
+    """Name library functions by discovery order (``while_body_0``) and drop unused ones.
+
+    TF names them after runtime ids (``__inference_while_body_4263_frozen_12768``) that
+    change from run to run; the names also prefix function-body weights.
+    """
+    functions = {f.signature.name: f for f in graph_def.library.function}
+    order: list[str] = []
+    pending = [graph_def.node]
+    while pending:
+        for node in pending.pop(0):
+            for ref in _function_refs(node):
+                if ref.name in functions and ref.name not in order:
+                    order.append(ref.name)
+                    pending.append(functions[ref.name].node_def)
+    renamed = {old: f"{_FUNCTION_ID.sub('', old).removeprefix('__inference_')}_{i}" for i, old in enumerate(order)}
+    for node in _all_nodes(graph_def):
+        for ref in _function_refs(node):
+            ref.name = renamed.get(ref.name, ref.name)
+    kept = [functions[name] for name in order]
+    for function in kept:
+        function.signature.name = renamed[function.signature.name]
+    library = type(graph_def.library)()
+    library.function.extend(kept)
+    graph_def.library.CopyFrom(library)
+
+
+def _drop_stray_placeholders(graph_def: Any, frozen: FrozenModel) -> None:
+    """Lowering control flow leaves ``unused_control_flow_input`` placeholders whose dtype varies by run."""
+    wanted = {name.split(":")[0] for _, name in frozen.inputs} | {n.split(":")[0] for n in frozen.resource_inputs}
+    used = {ref.lstrip("^").split(":")[0] for node in graph_def.node for ref in node.input}
+    keep = [n for n in graph_def.node if n.op != "Placeholder" or n.name in wanted or n.name in used]
+    if len(keep) != len(graph_def.node):
+        del graph_def.node[:]
+        graph_def.node.extend(keep)
+
+
+def _function_refs(node: Any) -> Iterable[Any]:
+    """The NameAttrList entries (func attrs and lists of them) a node uses, in attr-name order."""
+    for key in sorted(node.attr):
+        attr = node.attr[key]
+        if attr.HasField("func"):
+            yield attr.func
+        elif attr.HasField("list"):
+            yield from attr.list.func
+
+
 def check_op_support(model: ModelConfig, graph_def: Any, initializer: Any) -> None:
-    """Every op some target backend cannot run, listed once with its nodes, before any weight is written."""
-    nodes = [(node.name, node.op) for node in graph_def.node]
-    for function in graph_def.library.function:
-        nodes += [(f"{function.signature.name}/{node.name}", node.op) for node in function.node_def]
+    """Every op some target backend cannot run, listed once with its nodes (rewritable ops excepted)."""
+    where = model.where("backends")
+    check_supported(graph_def, model.backends, where)
     if initializer is not None:
-        nodes += [(node.name, node.op) for node in initializer.node]
-    findings = find_unsupported(nodes, model.backends)
-    if findings:
-        raise UnsupportedModelError(
-            f"{model.where('backends')}: model {model.name!r} uses ops that TF.js cannot run on "
-            f"{', '.join(model.backends)}:\n{format_unsupported(findings)}\n"
-            "Drop the backends that lack them from `backends:`, or change the model to avoid these ops."
-        )
+        check_supported(initializer, model.backends, where)
 
 
-def _clear_devices(graph_def: Any) -> None:
-    """Device placements and debug info mean nothing to TF.js and only cost bytes."""
+def _strip_tf_only_fields(graph_def: Any) -> None:
+    """Devices, debug info, full types and TF-internal ``_`` attrs: TF.js reads none of them,
+    they cost bytes, and some (``_has_manual_control_dependencies``) vary between runs."""
     for node in _all_nodes(graph_def):
         node.device = ""
         node.ClearField("experimental_debug_info")
+        node.ClearField("experimental_type")
+        for key in [k for k in node.attr if k.startswith("_")]:
+            del node.attr[key]
+
+
+def _drop_tfjs_blocking_control_edges(graph_def: Any) -> None:
+    """Control edges TF.js needs none of and stalls on in lowered loops ("Cannot compute the outputs").
+
+    - to and from weights: TF keeps a loop-body constant in its frame with ``^enter``
+      edges from a constant ``Enter`` of a frozen variable; TF.js disposes that Enter's
+      tensor after the first iteration, so the next one waits for it forever. TF.js
+      weights are visible in every frame, so these edges carry nothing.
+    - from ``Switch``: TF.js reads ``^switch`` as the Switch's first (false-branch)
+      output, which is dead inside a loop body; the branch pivots (``Identity`` of the
+      taken output) already order the body.
+    """
+    nodes = {node.name: node for node in graph_def.node}
+
+    def is_weight(name: str) -> bool:
+        node = nodes.get(name)
+        if node is None or node.op not in ("Const", "Enter"):
+            return False
+        if node.op == "Const":
+            return True
+        data = [ref for ref in node.input if not ref.startswith("^")]
+        return node.attr["is_constant"].b and len(data) == 1 and is_weight(data[0].split(":")[0])
+
+    def is_switch(name: str) -> bool:
+        return name in nodes and nodes[name].op == "Switch"
+
+    for node in graph_def.node:
+        node.input[:] = [
+            ref for ref in node.input
+            if not (ref.startswith("^") and (node.op == "Const" or is_weight(ref[1:]) or is_switch(ref[1:])))
+        ]
+    used = {ref.lstrip("^").split(":")[0] for node in graph_def.node for ref in node.input}
+    dead = [node for node in graph_def.node if node.op == "Enter" and node.name not in used]
+    for node in dead:
+        graph_def.node.remove(node)
 
 
 def _all_nodes(graph_def: Any) -> Iterable[Any]:
@@ -264,13 +356,13 @@ def _model_json(
         "generatedBy": loaded.tf_version,
         "convertedBy": f"tfjs-build {__version__}",
         "signature": signature,
-        "modelTopology": MessageToDict(graph_def),
+        "modelTopology": graph_json(graph_def),
     }
     metadata = _user_metadata(model, loaded, frozen)
     if metadata:
         data["userDefinedMetadata"] = metadata
     if frozen.initializer is not None:
-        data["modelInitializer"] = MessageToDict(frozen.initializer)
+        data["modelInitializer"] = graph_json(frozen.initializer)
         data["initializerSignature"] = {
             "outputs": {
                 name: {"name": name, "dtype": "DT_RESOURCE", "tensorShape": {}, "resourceId": index}
@@ -279,6 +371,26 @@ def _model_json(
         }
     data["weightsManifest"] = written.manifest
     return data
+
+
+# Protobuf map fields: their iteration order is not stable between runs, so they are sorted.
+MAP_FIELDS = frozenset({"attr", "ret", "controlRet", "argAttr", "resourceArgUniqueId"})
+
+
+def graph_json(graph_def: Any) -> dict[str, Any]:
+    """A GraphDef as protobuf JSON (MessageToDict conventions) with map keys in sorted order."""
+    return _sort_maps(MessageToDict(graph_def))
+
+
+def _sort_maps(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_sort_maps(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: ({k: _sort_maps(v) for k, v in sorted(item.items())} if key in MAP_FIELDS else _sort_maps(item))
+        for key, item in value.items()
+    }
 
 
 def _signature(frozen: FrozenModel, graph_def: Any) -> dict[str, Any]:

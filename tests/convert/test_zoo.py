@@ -1,0 +1,134 @@
+"""Every zoo model converts, loads in real TF.js and matches TensorFlow on cpu and wasm."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ZooModel, convert_into
+from tfjs_build.tfjs_runtime import run_in_tfjs
+
+pytestmark = [pytest.mark.slow]
+
+ZOO_NAMES = ["convnet", "text", "attention", "multi", "looper", "looper-v2", "table", "hub", "frozen"]
+
+
+def _model_json(entry: ZooModel) -> dict:
+    return json.loads((entry.out_dir / "model.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("backend", ["cpu", "wasm"])
+@pytest.mark.parametrize("name", ZOO_NAMES)
+def test_matches_tensorflow_in_tfjs(
+    zoo: dict[str, ZooModel], tfjs_available: Path, assert_close: Callable, name: str, backend: str
+) -> None:
+    entry = zoo[name]
+    got = run_in_tfjs(entry.out_dir, entry.inputs, backend)
+    assert sorted(got) == sorted(entry.expected)
+    for key, expected in entry.expected.items():
+        if expected.dtype.kind in "iu":  # int64 ids come back as TF.js's int32, exactly
+            np.testing.assert_array_equal(got[key], expected.astype(np.int32))
+        else:
+            assert_close(got[key], expected)
+
+
+def test_signature_keys_are_the_names_users_gave(zoo: dict[str, ZooModel]) -> None:
+    expected = {
+        "convnet": (["image"], ["probs"]),
+        "text": (["tokens"], ["scores"]),
+        "attention": (["sequence"], ["output_0"]),
+        "multi": (["image", "meta"], ["box", "label"]),
+        "looper": (["steps", "x"], ["y"]),
+        "hub": (["inputs"], ["output_0"]),
+        "frozen": (["features"], ["probabilities"]),
+    }
+    for name, (inputs, outputs) in expected.items():
+        signature = _model_json(zoo[name])["signature"]
+        assert sorted(signature["inputs"]) == inputs, name
+        assert list(signature["outputs"]) == outputs, name
+
+
+def test_dict_outputs_write_structured_output_keys_in_signature_order(zoo: dict[str, ZooModel]) -> None:
+    data = _model_json(zoo["multi"])
+    assert data["userDefinedMetadata"]["structuredOutputKeys"] == list(data["signature"]["outputs"]) == ["box", "label"]
+    assert "userDefinedMetadata" not in _model_json(zoo["convnet"])  # a single tensor stays a tensor
+
+
+def test_model_json_keys_follow_the_reference_order(zoo: dict[str, ZooModel]) -> None:
+    assert list(_model_json(zoo["convnet"])) == [
+        "format", "generatedBy", "convertedBy", "signature", "modelTopology", "weightsManifest"
+    ]
+    assert list(_model_json(zoo["table"])) == [
+        "format", "generatedBy", "convertedBy", "signature", "modelTopology", "userDefinedMetadata",
+        "modelInitializer", "initializerSignature", "weightsManifest",
+    ]
+
+
+def test_hash_table_becomes_an_initializer_linked_by_resource_id(zoo: dict[str, ZooModel]) -> None:
+    data = _model_json(zoo["table"])
+    resources = {k: v for k, v in data["signature"]["inputs"].items() if "resourceId" in v}
+    assert [v["dtype"] for v in resources.values()] == ["DT_RESOURCE"]
+    [(output, info)] = data["initializerSignature"]["outputs"].items()
+    assert info["resourceId"] == next(iter(resources.values()))["resourceId"]
+    init_ops = {node["op"] for node in data["modelInitializer"]["node"]}
+    assert {"HashTableV2", "LookupTableImportV2"} <= init_ops
+    assert output.split(":")[0] in {node["name"] for node in data["modelInitializer"]["node"]}
+    assert data["signature"]["inputs"]["words"]["dtype"] == "DT_STRING"
+    weights = {w["name"]: w["dtype"] for w in data["weightsManifest"][0]["weights"]}
+    assert "string" in weights.values()  # the table's keys travel as TF.js strings
+
+
+def test_dynamic_batch_dimension_stays_dynamic(zoo: dict[str, ZooModel]) -> None:
+    shape = _model_json(zoo["convnet"])["signature"]["inputs"]["image"]["tensorShape"]
+    assert [d["size"] for d in shape["dim"]] == ["-1", "12", "12", "3"]
+
+
+def test_every_constant_is_a_weight_and_the_topology_holds_no_values(zoo: dict[str, ZooModel]) -> None:
+    for name in ("convnet", "looper-v2", "table"):
+        entry = zoo[name]
+        data = _model_json(entry)
+        nodes = list(data["modelTopology"]["node"])
+        for function in data["modelTopology"].get("library", {}).get("function", []):
+            nodes += function.get("nodeDef", [])
+        nodes += data.get("modelInitializer", {}).get("node", [])
+        consts = [n for n in nodes if n["op"] == "Const"]
+        manifest = [w["name"] for group in data["weightsManifest"] for w in group["weights"]]
+        assert sorted(n["name"] for n in consts) == sorted(manifest), name
+        assert all(set(n["attr"]["value"]["tensor"]) <= {"dtype", "tensorShape"} for n in consts), name
+        assert entry.result.params == sum(int(np.prod(w.shape)) for w in entry.result.weights)
+        assert [w.name for w in entry.result.weights] == manifest
+
+
+def test_control_flow_is_lowered_or_kept_as_v2(zoo: dict[str, ZooModel]) -> None:
+    lowered, kept = zoo["looper"].result.ops, zoo["looper-v2"].result.ops
+    assert {"Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond"} <= set(lowered)
+    assert not {"While", "StatelessWhile", "If", "StatelessIf"} & set(lowered)
+    assert {"StatelessWhile", "StatelessIf"} & set(kept) or {"While", "If"} & set(kept)
+    assert "Tanh" in kept  # only inside the loop body: function bodies are counted
+    data = _model_json(zoo["looper-v2"])
+    assert data["modelTopology"]["library"]["function"]
+    assert list(zoo["looper"].result.ops) == sorted(zoo["looper"].result.ops)
+
+
+def test_batch_norms_are_folded_and_gelu_rewritten(zoo: dict[str, ZooModel]) -> None:
+    ops = zoo["convnet"].result.ops
+    assert "FusedBatchNormV3" not in ops and "Erfc" not in ops
+    assert "Erf" in ops
+    assert any("Erfc" in line for line in zoo["convnet"].result.rewrites)
+    assert "_FusedConv2D" in ops and "FusedDepthwiseConv2dNative" in ops
+
+
+@pytest.mark.parametrize("name", ["convnet", "table", "looper-v2", "text"])
+def test_converting_twice_gives_identical_bytes(zoo: dict[str, ZooModel], tmp_path: Path, name: str) -> None:
+    entry = zoo[name]
+    convert_into(entry.model, tmp_path / "again")
+    first = {p.name: p.read_bytes() for p in sorted(entry.out_dir.iterdir())}
+    second = {p.name: p.read_bytes() for p in sorted((tmp_path / "again").iterdir())}
+    assert list(first) == list(second)
+    for file_name in first:
+        assert first[file_name] == second[file_name], file_name
