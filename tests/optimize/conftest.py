@@ -31,6 +31,7 @@ def build_convnet() -> Any:
     x = layers.Conv2D(4, 1, name="conv_elu", activation="elu")(x)
     x = layers.Conv2D(4, 1, name="conv_leaky")(x)
     x = layers.LeakyReLU(negative_slope=LEAKY_ALPHA, name="leaky")(x)
+    x = layers.Conv2D(4, 1, use_bias=False, name="conv_nobias", activation="relu")(x)
     x = layers.Conv2D(4, 1, name="conv_tanh", activation="tanh")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dense(6, activation="gelu", name="dense_gelu")(x)

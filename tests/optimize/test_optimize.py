@@ -72,6 +72,8 @@ def test_batch_norms_fold_into_the_convolutions(convnet: Any, optimized: Any) ->
 
 
 def test_fusions_and_activations(optimized: Any) -> None:
+    import tensorflow as tf
+
     graph_def, report = optimized
     fused = fused_ops_by_name(graph_def)
     # The fused node carries the name of the last node it replaced (the activation).
@@ -81,6 +83,7 @@ def test_fusions_and_activations(optimized: Any) -> None:
         "functional/sigmoid/Sigmoid": ["BiasAdd", "Sigmoid"],  # Grappler already merged bn3's Mul
         "functional/conv_elu/Elu": ["BiasAdd", "Elu"],
         "functional/leaky/LeakyRelu": ["BiasAdd", "LeakyRelu"],
+        "functional/conv_nobias/Relu": ["BiasAdd", "Relu"],  # with a zero bias
         "functional/conv_tanh/BiasAdd": ["BiasAdd"],
         "functional/dense_gelu/BiasAdd": ["BiasAdd"],
         "functional/logits/BiasAdd": ["BiasAdd"],
@@ -90,9 +93,12 @@ def test_fusions_and_activations(optimized: Any) -> None:
     assert nodes["functional/logits/BiasAdd"].op == "_FusedMatMul"
     assert nodes["functional/leaky/LeakyRelu"].attr["leakyrelu_alpha"].f == pytest.approx(LEAKY_ALPHA)
     assert all(n.attr["num_args"].i == 1 for n in graph_def.node if n.op in FUSED)
+    zero = {n.name: n for n in graph_def.node}[nodes["functional/conv_nobias/Relu"].input[2]]
+    assert zero.name == "tfjs_build/zero_bias_4"
+    assert not tf.make_ndarray(zero.attr["value"].tensor).any()
     # tanh is not implemented inside fused ops on any backend of TF.js 4.22: it stays a node.
     assert plain(nodes["functional/conv_tanh/Tanh"].input[0]) == "functional/conv_tanh/BiasAdd"
-    assert "fused 1 FusedDepthwiseConv2dNative, 5 _FusedConv2D, 2 _FusedMatMul" in report
+    assert "fused 1 FusedDepthwiseConv2dNative, 6 _FusedConv2D, 2 _FusedMatMul" in report
     assert any(line.startswith("kept 1 tanh activation unfused") for line in report)
 
 

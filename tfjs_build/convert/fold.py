@@ -60,19 +60,19 @@ def linear_chain(ed: GraphEditor, node: node_def_pb2.NodeDef | None, reader: nod
     value = ed.const(weights)
     if weights is None or value is None:
         return None
-    channels, rank = _channels(linear, value)
+    channels, rank = output_channels(linear, value), (2 if linear.op == "MatMul" else 4)
     if bias is not None and ed.const(bias).shape != (channels,):
         return None
     return Chain(linear, weights, bias_add, bias, channels, rank)
 
 
-def _channels(linear: node_def_pb2.NodeDef, weights: np.ndarray) -> tuple[int, int]:
-    """(output channels, output rank) of a linear op with these weights."""
+def output_channels(linear: node_def_pb2.NodeDef, weights: np.ndarray) -> int:
+    """Output channels of a conv, depthwise conv or matmul with these weights."""
     if linear.op == "Conv2D":
-        return weights.shape[3], 4
+        return int(weights.shape[3])
     if linear.op == "DepthwiseConv2dNative":
-        return weights.shape[2] * weights.shape[3], 4
-    return (weights.shape[0] if flag(linear, "transpose_b") else weights.shape[1]), 2
+        return int(weights.shape[2] * weights.shape[3])
+    return int(weights.shape[0] if flag(linear, "transpose_b") else weights.shape[1])
 
 
 def channel_vector(value: np.ndarray | None, chain: Chain) -> np.ndarray | None:

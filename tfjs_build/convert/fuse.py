@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 from tensorflow.core.framework import attr_value_pb2, node_def_pb2
 
 from tfjs_build import ops
+from tfjs_build.convert.fold import output_channels
 from tfjs_build.convert.graphedit import GraphEditor, is_float32, nhwc, number
 
 FUSED_OP = {"Conv2D": "_FusedConv2D", "DepthwiseConv2dNative": "FusedDepthwiseConv2dNative", "MatMul": "_FusedMatMul"}
@@ -27,6 +29,7 @@ FUSED_ATTRS = {
     "_FusedMatMul": ("T", "transpose_a", "transpose_b"),
 }
 DEFAULT_LEAKY_ALPHA = 0.2
+ZERO_BIAS_PREFIX = "tfjs_build/zero_bias_"
 
 
 def _fusable_linear(ed: GraphEditor, bias_add: node_def_pb2.NodeDef) -> node_def_pb2.NodeDef | None:
@@ -68,28 +71,51 @@ def _make_fused(linear: node_def_pb2.NodeDef, bias_ref: str, activation: node_de
     linear.input.extend([*data, bias_ref, *controls])
 
 
+def _zero_bias(ed: GraphEditor, linear: node_def_pb2.NodeDef) -> str | None:
+    """A shared all-zero bias for ``linear``'s channel count (None when its weights are not constant)."""
+    weights = ed.const(ed.producer(linear, 1))
+    if weights is None:
+        return None
+    channels = output_channels(linear, weights)
+    name = f"{ZERO_BIAS_PREFIX}{channels}"
+    if name not in ed.nodes:
+        ed.add_const(name, np.zeros(channels, np.float32), linear)
+    return name
+
+
 def fuse_for_tfjs(ed: GraphEditor, backends: tuple[str, ...]) -> tuple[Counter[str], Counter[str]]:
-    """Fuse every allowed pattern; returns (fused op counts, unfused-activation counts by TF.js name)."""
+    """Fuse every allowed pattern; returns (fused op counts, unfused-activation counts by TF.js name).
+
+    ``linear -> BiasAdd [-> activation]`` fuses with its bias; ``linear -> activation`` (a conv
+    without bias, e.g. after Grappler merged a default batch norm into it) fuses with a zero bias,
+    which is exact and saves TF.js a kernel per layer.
+    """
     allowed_ops = {op for op in FUSED_OP.values() if ops.is_supported(op, backends)}
     allowed_acts = ops.common_fused_activations(backends)
     fused: Counter[str] = Counter()
     refused: Counter[str] = Counter()
-    for bias_add in ed:
-        if not ed.alive(bias_add) or bias_add.op != "BiasAdd" or not is_float32(bias_add):
+    for node in ed:
+        if not ed.alive(node) or not is_float32(node) or (node.op != "BiasAdd" and node.op not in ACTIVATIONS):
             continue
-        linear = _fusable_linear(ed, bias_add)
+        linear = _fusable_linear(ed, node)
         if linear is None or FUSED_OP[linear.op] not in allowed_ops:
             continue
-        activation = ed.sole_data_consumer(bias_add.name)
+        if node.op == "BiasAdd":
+            bias_add, activation = node, ed.sole_data_consumer(node.name)
+            bias_ref = [ref for ref in node.input if not ref.startswith("^")][1]
+        else:
+            bias_add, activation = None, node
+            bias_ref = _zero_bias(ed, linear) if ACTIVATIONS[node.op] in allowed_acts else None
+            if bias_ref is None:
+                continue
         if activation is not None and (activation.op not in ACTIVATIONS or not is_float32(activation)):
             activation = None
         if activation is not None and ACTIVATIONS[activation.op] not in allowed_acts:
             refused[ACTIVATIONS[activation.op]] += 1
             activation = None
-        bias_ref = [ref for ref in bias_add.input if not ref.startswith("^")][1]
         fused[FUSED_OP[linear.op]] += 1
         _make_fused(linear, bias_ref, activation)
-        ed.absorb(linear, bias_add)
-        if activation is not None:
-            ed.absorb(linear, activation)
+        for absorbed in (bias_add, activation):
+            if absorbed is not None:
+                ed.absorb(linear, absorbed)
     return fused, refused
