@@ -13,16 +13,9 @@ has to be converted, so a no-op build never loads it.
 
 from __future__ import annotations
 
-import ctypes
-import errno
-import fcntl
 import multiprocessing
 import os
 import shutil
-import signal
-import tempfile
-import time
-import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,21 +25,21 @@ import tfjs_build
 from tfjs_build.cache import CorruptEntry, LocalCache
 from tfjs_build.config import Config, ModelConfig
 from tfjs_build.console import Console
-from tfjs_build.errors import EXIT_INTERNAL_ERROR, TfjsBuildError
+from tfjs_build.errors import EXIT_INTERNAL_ERROR
 from tfjs_build.fingerprint import STATE_DIR
 from tfjs_build.lock import LOCK_NAME, Lock, LockEntry, read_lock, write_lock
-from tfjs_build.outputs import OutputFacts, describe_output
+from tfjs_build.outputs import OutputFacts
+from tfjs_build.placement import BuildLock, place, remove_leftovers, temp_dir
 from tfjs_build.plan import Step, current_plan
+from tfjs_build.progress import Progress
 from tfjs_build.records import ConvertResult
 from tfjs_build.units import format_size
+from tfjs_build.worker import ConvertFn, Job, Outcome, init_worker, run_job
 
 if TYPE_CHECKING:
     from tfjs_build.remote_cache import RemoteCache
 
 T = TypeVar("T")
-# (model, local source, empty output folder, scratch folder) -> result; tests pass stand-ins.
-ConvertFn = Callable[[ModelConfig, Path, Path, Path], ConvertResult]
-BUILD_LOCK_NAME = "build.lock"
 
 
 @dataclass
@@ -59,168 +52,6 @@ class BuildSummary:
     @property
     def exit_code(self) -> int:
         return max((code for _, _, code in self.failed), default=0)
-
-
-# ---------------------------------------------------------------- the worker side
-
-
-@dataclass(frozen=True)
-class Job:
-    model: ModelConfig
-    out_dir: Path
-    work_dir: Path
-    download_dir: Path
-    convert_fn: ConvertFn | None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    model: str
-    result: ConvertResult | None = None
-    facts: OutputFacts | None = None
-    error: str = ""
-    exit_code: int = 0
-
-
-def run_job(job: Job) -> Outcome:
-    """Runs in a worker process: fetch the source if remote, convert, measure the output."""
-    try:
-        source = job.model.source_path
-        if source is None:
-            from tfjs_build.download import fetch_source
-
-            source = fetch_source(job.model, job.download_dir)
-        convert = job.convert_fn
-        if convert is None:
-            from tfjs_build.convert import convert_model as convert
-        result = convert(job.model, source, job.out_dir, job.work_dir)
-        return Outcome(job.model.name, result, describe_output(job.out_dir))
-    except TfjsBuildError as exc:
-        return Outcome(job.model.name, error=str(exc), exit_code=exc.exit_code)
-    except Exception:  # a bug: keep the worker's traceback, it is all we will get
-        return Outcome(job.model.name, error=traceback.format_exc(), exit_code=EXIT_INTERNAL_ERROR)
-
-
-def _init_worker() -> None:
-    """Worker initializer: quiet TF's C++ logs; if the build is killed (even -9), its workers die too."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    prctl = getattr(ctypes.CDLL(None), "prctl", None)
-    if prctl is not None:
-        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-# ---------------------------------------------------------------- placing outputs
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is None:
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), str(b))
-
-
-def place(tmp: Path, final: Path) -> None:
-    """Put the folder ``tmp`` at ``final``, replacing what is there; readers never see a mix."""
-    if final.is_dir() and not final.is_symlink():
-        if not _exchange(tmp, final):
-            old = tmp.with_name(tmp.name + ".old")
-            os.rename(final, old)
-            os.rename(tmp, final)
-            tmp = old
-        shutil.rmtree(tmp)
-        return
-    if final.exists() or final.is_symlink():
-        final.unlink()
-    os.rename(tmp, final)
-
-
-def _temp_dir(parent: Path, name: str) -> Path:
-    parent.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.tmp-"))
-    path.chmod(0o755)  # mkdtemp makes it private; a published model folder must be readable
-    return path
-
-
-def _remove_leftovers(output_dir: Path, work_root: Path) -> None:
-    """Temp folders of a build that was killed: safe to delete, we hold the build lock."""
-    for leftover in list(output_dir.glob(".*.tmp-*")) + list(work_root.glob(".*.tmp-*")):
-        shutil.rmtree(leftover, ignore_errors=True)
-
-
-# ---------------------------------------------------------------- the build lock
-
-
-class BuildLock:
-    """An exclusive lock on .tfjs-build/build.lock; the kernel releases it if the process dies."""
-
-    def __init__(self, state_dir: Path, console: Console) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self.path = state_dir / BUILD_LOCK_NAME
-        self.console = console
-        self._fd = -1
-
-    def __enter__(self) -> "BuildLock":
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(self._fd, 32, 0).decode(errors="replace").strip() or "?"
-            self.console.info(f"waiting for another build to finish (pid {holder}, lock {self.path})")
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self._fd)  # closing releases the flock
-
-
-# ---------------------------------------------------------------- progress
-
-
-class Progress:
-    """One line per finished model when piped; a live status line on a terminal."""
-
-    def __init__(self, console: Console, total: int) -> None:
-        self.console = console
-        self.total = total
-        self.done = 0
-        self.started = time.monotonic()
-        self.running: dict[str, float] = {}
-
-    def start(self, name: str) -> None:
-        self.running[name] = time.monotonic()
-        if not self.console.is_tty:
-            self.console.detail(f"converting {name}")
-        self.tick()
-
-    def finish(self, name: str, text: str) -> None:
-        self.done += 1
-        began = self.running.pop(name, time.monotonic())
-        self._clear()
-        self.console.info(f"[{self.done}/{self.total}] {name}: {text} ({time.monotonic() - began:.1f}s)")
-        self.tick()
-
-    def tick(self) -> None:
-        if self.console.is_tty and self.running and self.console.verbosity >= 0:
-            names = ", ".join(sorted(self.running))
-            line = f"[{self.done}/{self.total}] converting {names}  {time.monotonic() - self.started:.0f}s"
-            self.console.stream.write("\r\033[K" + line[:200])
-            self.console.stream.flush()
-
-    def _clear(self) -> None:
-        if self.console.is_tty:
-            self.console.stream.write("\r\033[K")
 
 
 # ---------------------------------------------------------------- the build
@@ -292,7 +123,7 @@ class _Build:
         fingerprint = step.inputs.fingerprint
         if not self.cache.has_entry(fingerprint) and not self.with_remote(lambda r: r.fetch(fingerprint)):
             return False
-        tmp = _temp_dir(self.config.output_dir, step.model)
+        tmp = temp_dir(self.config.output_dir, step.model)
         try:
             entry = self.cache.restore(fingerprint, tmp)
         except CorruptEntry as exc:
@@ -327,7 +158,7 @@ class _Build:
         progress = Progress(self.console, len(steps))
         context = multiprocessing.get_context("spawn")
         workers = max(1, min(jobs, len(steps)))
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker) as pool:
             pending: dict[Future[Outcome], tuple[Step, Job]] = {}
             for step in steps:
                 job = self._job(step, convert_fn)
@@ -344,8 +175,8 @@ class _Build:
         model = self.config.model(step.model)
         return Job(
             model=model,
-            out_dir=_temp_dir(self.config.output_dir, model.name),
-            work_dir=_temp_dir(self.work_root, model.name),
+            out_dir=temp_dir(self.config.output_dir, model.name),
+            work_dir=temp_dir(self.work_root, model.name),
             download_dir=self.config.cache.dir,
             convert_fn=convert_fn,
         )
@@ -391,7 +222,7 @@ def build(
 
 def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_fn: ConvertFn | None) -> None:
     config = run.config
-    _remove_leftovers(config.output_dir, run.work_root)
+    remove_leftovers(config.output_dir, run.work_root)
     steps = current_plan(config, Lock(dict(run.entries)), names, force)
     gone = set(run.entries) - {m.name for m in config.models}
     if gone and not names:  # a full build also forgets models removed from tfjs.yaml

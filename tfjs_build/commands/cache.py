@@ -23,7 +23,7 @@ def _size(text: str) -> int:
 
 
 def run(args: argparse.Namespace, ctx) -> int:
-    from tfjs_build.builder import BuildLock
+    from tfjs_build.placement import BuildLock
     from tfjs_build.cache import LocalCache
     from tfjs_build.fingerprint import STATE_DIR
 

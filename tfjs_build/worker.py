@@ -1,0 +1,72 @@
+"""What runs in a build's worker processes: fetch a remote source, convert, measure the output.
+
+Workers are spawned (not forked), so TensorFlow is loaded only in them, and only once
+one of them converts. Everything a worker returns is a plain picklable record; a
+failure comes back as a message (a user error) or a traceback (a bug), never as an
+exception object that might not survive pickling.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from tfjs_build.config import ModelConfig
+from tfjs_build.errors import EXIT_INTERNAL_ERROR, TfjsBuildError
+from tfjs_build.outputs import OutputFacts, describe_output
+from tfjs_build.records import ConvertResult
+
+# (model, local source, empty output folder, scratch folder) -> result; tests pass stand-ins.
+ConvertFn = Callable[[ModelConfig, Path, Path, Path], ConvertResult]
+
+
+@dataclass(frozen=True)
+class Job:
+    model: ModelConfig
+    out_dir: Path
+    work_dir: Path
+    download_dir: Path
+    convert_fn: ConvertFn | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    model: str
+    result: ConvertResult | None = None
+    facts: OutputFacts | None = None
+    error: str = ""
+    exit_code: int = 0
+
+
+def run_job(job: Job) -> Outcome:
+    """Runs in a worker process: fetch the source if remote, convert, measure the output."""
+    try:
+        source = job.model.source_path
+        if source is None:
+            from tfjs_build.download import fetch_source
+
+            source = fetch_source(job.model, job.download_dir)
+        convert = job.convert_fn
+        if convert is None:
+            from tfjs_build.convert import convert_model as convert
+        result = convert(job.model, source, job.out_dir, job.work_dir)
+        return Outcome(job.model.name, result, describe_output(job.out_dir))
+    except TfjsBuildError as exc:
+        return Outcome(job.model.name, error=str(exc), exit_code=exc.exit_code)
+    except Exception:  # a bug: keep the worker's traceback, it is all we will get
+        return Outcome(job.model.name, error=traceback.format_exc(), exit_code=EXIT_INTERNAL_ERROR)
+
+
+def init_worker() -> None:
+    """Worker initializer: quiet TF's C++ logs; if the build is killed (even -9), its workers die too."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    prctl = getattr(ctypes.CDLL(None), "prctl", None)
+    if prctl is not None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
