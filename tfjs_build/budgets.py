@@ -4,7 +4,8 @@ Every budget the user set gives a line, passing or not, because the HTML report 
 a bar for each. Figures come from ``tfjs.lock``, so nothing here reads model files or
 imports tensorflow. A failing line's message names the tfjs.yaml line of the limit,
 e.g. ``tfjs.yaml:14:15: models.mobilenet.budgets.size: 5.3 MB is over the limit of
-5.0 MB (+300 kB)``.
+5.0 MB (+300 kB)``. ``transfer`` is judged on gzip bytes: every CDN and browser speaks
+gzip, and brotli is never larger, so a model within the gzip limit is within it either way.
 """
 
 from __future__ import annotations
