@@ -122,6 +122,11 @@ def test_sequential_without_input_layer_gets_one_from_build_config() -> None:
      "layer 'y' (Dense): option activation: custom activation 'wiggle'"),
     (obj("Dense", name="y", units=2, kernel_regularizer={"class_name": "OrthogonalRegularizer", "config": {}}),
      "layer 'y' (Dense): option kernel_regularizer: regularizer 'OrthogonalRegularizer'"),
+    (obj("Bidirectional", name="y", layer=obj("GRU", name="g", units=2, reset_after=False),
+         backward_layer=obj("GRU", name="h", units=3, reset_after=False, go_backwards=True)),
+     "layer 'y' (Bidirectional): its backward_layer differs from its forward layer"),
+    (dense("y", activity_regularizer={"class_name": "L2", "config": {"l2": 0.1}}),
+     "layer 'y' (Dense): option activity_regularizer="),
     (obj("Dense", name="_y", units=2), "layer '_y' (Dense): the name '_y' is not a valid TF.js tensor name"),
     (obj("MultiHeadAttention", name="y"), "layer 'y' (MultiHeadAttention): tfjs-layers has no MultiHeadAttention"),
 ])

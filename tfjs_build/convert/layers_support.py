@@ -25,6 +25,8 @@ GRAPH_HINT = "use format: graph (tf.loadGraphModel), which runs any TF op TF.js 
 
 # Keys every layer accepts (tfjs LayerArgs), besides ``name``.
 BASE_KEYS = frozenset({"name", "trainable", "dtype", "batch_input_shape", "batch_size"})
+# tfjs-layers throws NotImplementedError when a layer with an activity regularizer is called.
+COMMON_FIXED: dict[str, tuple[Any, ...]] = {"activity_regularizer": (None,)}
 # Keras config keys carried by every serialized object, never part of the layer's options.
 ENVELOPE_KEYS = frozenset({"module", "registered_name", "build_config", "compile_config", "shared_object_id"})
 
@@ -42,7 +44,6 @@ def _keys(*groups: str) -> frozenset[str]:
     return frozenset(word for group in groups for word in group.split())
 
 
-NO_ACTIVITY = {"activity_regularizer": (None,)}
 CONV = (
     "kernel_size strides padding data_format dilation_rate activation use_bias kernel_initializer "
     "bias_initializer kernel_constraint bias_constraint kernel_regularizer bias_regularizer"
@@ -58,13 +59,13 @@ RNN_CELL = (
     "recurrent_constraint bias_constraint dropout recurrent_dropout"
 )
 RNN_IGNORED = _keys("seed unroll implementation use_cudnn zero_output_for_mask")
-RNN_FIXED = {**NO_ACTIVITY, "time_major": (False,)}
+RNN_FIXED = {"time_major": (False,)}
 POOL_2D = "pool_size strides padding data_format"
 QUANTIZED = {"lora_rank": (None,), "lora_alpha": (None,), "quantization_config": (None,)}
 
 
 def _conv(fixed: Mapping[str, tuple[Any, ...]] | None = None) -> LayerRule:
-    return LayerRule(_keys("filters", CONV), {**NO_ACTIVITY, "groups": (1,), **(fixed or {})})
+    return LayerRule(_keys("filters", CONV), {"groups": (1,), **(fixed or {})})
 
 
 LAYERS: dict[str, LayerRule] = {
@@ -73,7 +74,7 @@ LAYERS: dict[str, LayerRule] = {
     "Dense": LayerRule(
         _keys("units activation use_bias kernel_initializer bias_initializer kernel_constraint "
               "bias_constraint kernel_regularizer bias_regularizer input_dim"),
-        {**NO_ACTIVITY, **QUANTIZED},
+        QUANTIZED,
     ),
     "Activation": LayerRule(_keys("activation")),
     "Dropout": LayerRule(_keys("rate noise_shape seed")),
@@ -89,10 +90,9 @@ LAYERS: dict[str, LayerRule] = {
     "Conv3D": _conv(),
     "Conv2DTranspose": _conv({"output_padding": (None,)}),
     "Conv3DTranspose": _conv({"output_padding": (None,)}),
-    "SeparableConv2D": LayerRule(_keys("filters", CONV, SEPARABLE), dict(NO_ACTIVITY)),
+    "SeparableConv2D": LayerRule(_keys("filters", CONV, SEPARABLE)),
     "DepthwiseConv2D": LayerRule(
         _keys(CONV, "depth_multiplier depthwise_initializer depthwise_constraint depthwise_regularizer"),
-        dict(NO_ACTIVITY),
         weights={"kernel": "depthwise_kernel"},
     ),
     "Cropping2D": LayerRule(_keys("cropping data_format")),
@@ -126,7 +126,7 @@ LAYERS: dict[str, LayerRule] = {
     "Embedding": LayerRule(
         _keys("input_dim output_dim embeddings_initializer embeddings_regularizer embeddings_constraint "
               "mask_zero input_length"),
-        {**NO_ACTIVITY, **QUANTIZED, "sparse": (False,)},
+        {**QUANTIZED, "sparse": (False,)},
     ),
     "SimpleRNN": LayerRule(_keys(RNN_BASE, RNN_CELL), RNN_FIXED, RNN_IGNORED),
     "LSTM": LayerRule(_keys(RNN_BASE, RNN_CELL, "recurrent_activation unit_forget_bias"), RNN_FIXED, RNN_IGNORED),

@@ -94,6 +94,7 @@ def _unknown_class(obj: dict[str, Any], ctx: Context, path: str) -> NoReturn:
 
 def _layer_config(cls: str, rule: S.LayerRule, config: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    fixed = {**S.COMMON_FIXED, **rule.fixed}
     for key, value in config.items():
         target = rule.renames.get(key, key)
         if cls == "InputLayer" and key in ("batch_shape", "batch_input_shape"):
@@ -103,9 +104,9 @@ def _layer_config(cls: str, rule: S.LayerRule, config: dict[str, Any], ctx: Cont
                 out["dtype"] = _dtype(value, ctx, path, cls, allow_int=cls == "InputLayer")
         elif target in S.BASE_KEYS or target in rule.keys:
             out[target] = _option(cls, target, value, ctx, path)
-        elif key in rule.fixed:
-            if not any(_same(value, ok) for ok in rule.fixed[key]):
-                allowed = " or ".join(_show(v) for v in rule.fixed[key])
+        elif key in fixed:
+            if not any(_same(value, ok) for ok in fixed[key]):
+                allowed = " or ".join(_show(v) for v in fixed[key])
                 ctx.fail(path, cls, f"option {key}={_show(value)} is not supported (tfjs-layers only "
                          f"computes {key}={allowed})", f"build the layer with {key}={allowed} and retrain, "
                          f"or {S.GRAPH_HINT}")
@@ -117,6 +118,8 @@ def _layer_config(cls: str, rule: S.LayerRule, config: dict[str, Any], ctx: Cont
             ctx.fail(path, cls, f"option axis={_show(out['axis'])} is not supported (tfjs-layers normalizes "
                      "over one axis)")
         out["axis"] = out["axis"][0]
+    if cls == "Bidirectional" and config.get("backward_layer"):
+        _check_backward(config["backward_layer"], out["layer"], ctx, path)
     if cls == "InputLayer":
         out.setdefault("sparse", False)
         if out.get("sparse"):
@@ -137,8 +140,6 @@ def _option(cls: str, key: str, value: Any, ctx: Context, path: str) -> Any:
         return _constraint(value, ctx, path, cls, key)
     if key == "layer":
         return _wrapped(cls, value, ctx, path)
-    if key == "dtype":
-        return _dtype(value, ctx, path, cls, allow_int=False)
     return value
 
 
@@ -150,6 +151,17 @@ def _wrapped(cls: str, value: dict[str, Any], ctx: Context, path: str) -> dict[s
                      f"wraps only {', '.join(sorted(S.RNN_CLASSES))}")
         inner["config"]["name"] = bidirectional_inner_name(inner["config"]["name"])
     return inner
+
+
+def _check_backward(backward: dict[str, Any], forward: dict[str, Any], ctx: Context, path: str) -> None:
+    """tfjs-layers always mirrors the forward layer; a different ``backward_layer`` cannot load."""
+    mirrored = _translate_object(backward, ctx, path)
+    skip = ("name", "go_backwards")
+    if {k: v for k, v in mirrored["config"].items() if k not in skip} != {
+            k: v for k, v in forward["config"].items() if k not in skip} or mirrored["class_name"] != forward["class_name"]:
+        ctx.fail(path, "Bidirectional", "its backward_layer differs from its forward layer, but tfjs-layers "
+                 "always runs a mirrored copy of the forward layer backwards",
+                 f"build Bidirectional(layer) without backward_layer, or {S.GRAPH_HINT}")
 
 
 # ---------------------------------------------------------------- option objects
