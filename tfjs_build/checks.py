@@ -86,7 +86,7 @@ def _outputs_mismatch(config: Config, model: ModelConfig, entry: LockEntry) -> s
 def _read_topology(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+    except (OSError, ValueError):  # absent or unreadable: checked from the lock alone
         return None
     topology = data.get("modelTopology") if isinstance(data, dict) else None
     return topology if isinstance(topology, dict) else None

@@ -23,7 +23,10 @@ class BaseLock:
 
 def read_lock_at(ref: str, lock_path: Path) -> BaseLock:
     """The lock file at ``lock_path`` (in the working tree) as committed at ``ref``."""
-    import git  # GitPython: only paid for when comparing with a ref
+    try:
+        import git  # GitPython: only paid for when comparing with a ref
+    except ImportError as exc:  # GitPython refuses to import when no git executable is found
+        raise TfjsBuildError(f"--base {ref} needs git: {exc}; install git or drop --base") from None
 
     try:
         repo = git.Repo(lock_path.parent, search_parent_directories=True)
@@ -46,5 +49,5 @@ def read_lock_at(ref: str, lock_path: Path) -> BaseLock:
             blob = commit.tree / relative
         except KeyError:
             return BaseLock(ref, short, Lock({}), found=False)
-        text = blob.data_stream.read().decode("utf-8")
+        text = blob.data_stream.read().decode("utf-8", "replace")  # parse_lock names a garbled file
     return BaseLock(ref, short, parse_lock(text, f"{relative} at {ref} ({short})"), found=True)

@@ -7,6 +7,7 @@ import pytest
 from checkproject import Project, entry
 from tfjs_build.budgets import evaluate_budgets
 from tfjs_build.config import load_config
+from tfjs_build.errors import TfjsBuildError
 
 CONFIG = """\
 version: 1
@@ -115,3 +116,10 @@ def test_github_format_annotates_the_tfjs_yaml_line(mobilenet: Project) -> None:
         "models.mobilenet.budgets.size: 5.3 MB is over the limit of 5.0 MB (+300 kB)",
         "::notice title=tfjs-build check::1 of 1 models failed",
     ]
+
+
+def test_unwritable_html_path_is_a_user_error(mobilenet: Project) -> None:
+    mobilenet.write_lock({"mobilenet": entry(**WITHIN)})
+    (mobilenet.root / "taken").write_text("a file, not a folder", encoding="utf-8")
+    with pytest.raises(TfjsBuildError, match=r"--html taken/report.html: cannot write .*pick a path in a writable"):
+        mobilenet.run("check", "--html", "taken/report.html")

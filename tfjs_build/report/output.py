@@ -8,6 +8,7 @@ from typing import Callable
 
 from tfjs_build.atomic import atomic_write_text
 from tfjs_build.console import Console
+from tfjs_build.errors import TfjsBuildError
 from tfjs_build.report import render_json
 from tfjs_build.report.console import render_console
 from tfjs_build.report.github import render_github
@@ -40,5 +41,9 @@ def emit(report: Report, args: argparse.Namespace, console: Console, directory: 
         render_console(report, console)
     if args.html is not None:
         path = directory / args.html
-        atomic_write_text(path, render_html(report))
+        try:
+            atomic_write_text(path, render_html(report))
+        except OSError as exc:
+            raise TfjsBuildError(f"--html {args.html}: cannot write {path} ({exc.strerror}); "
+                                 "pick a path in a writable folder") from None
         console.detail(f"wrote {path}")
