@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from tfjs_build.publish.bundle import IMMUTABLE, NO_CACHE, Bundle
+from tfjs_build.publish.bundle import IMMUTABLE, MODEL_JSON, NO_CACHE, Bundle
 
 POINTER = "latest.json"
 
@@ -79,7 +79,7 @@ def plan_store(store: ObjectStore, prefix: str, bundle: Bundle) -> list[Planned]
 def publish_to_store(store: ObjectStore, prefix: str, bundle: Bundle, log: Log) -> Outcome:
     """Upload the immutable files that are missing, then update the pointer if it changed."""
     base = f"{prefix}{bundle.model}/"
-    outcome = Outcome(bundle.model, store.url(f"{base}{bundle.digest}/model.json"))
+    outcome = Outcome(bundle.model, store.url(f"{base}{bundle.digest}/{MODEL_JSON}"))
     for item in bundle.files:
         key = f"{base}{bundle.digest}/{item.name}"
         if store.size(key) == item.size:

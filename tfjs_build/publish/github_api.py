@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable
 import time
+from typing import Any, Callable
 
 import requests
 

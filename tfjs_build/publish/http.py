@@ -15,6 +15,9 @@ lasting headers, so Cache-Control is the origin's job: serve ``*/<16 hex>/*`` wi
 from __future__ import annotations
 
 import base64
+from typing import Any
+
+import requests
 
 from tfjs_build.config import PublishTarget
 from tfjs_build.publish.base import Log, Outcome, Planned, plan_store, publish_to_store
@@ -63,7 +66,7 @@ class HttpTarget:
         self._request("PUT", key, ok=(200, 201, 204), data=data,
                       headers={"Content-Type": content_type, "Cache-Control": cache_control})
 
-    def _request(self, method: str, key: str, **kwargs):
+    def _request(self, method: str, key: str, **kwargs: Any) -> requests.Response:
         try:
             return self._connect().request(method, self.url(key), **kwargs)
         except PublishError as exc:

@@ -30,7 +30,7 @@ class Transport:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.session = requests.Session()
         self.session.headers.update(headers)
-        self.session.trust_env = False  # no ~/.netrc credentials sneaking in; auth is explicit
+        self.session.auth = _explicit_headers_only  # proxies from the environment still apply
         self.timeout = timeout
         self.sleep = sleep
 
@@ -54,6 +54,11 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _explicit_headers_only(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """A no-op auth: its presence stops requests from adding ~/.netrc credentials over ours."""
+    return request
 
 
 def retry_wait(response: requests.Response, attempt: int) -> float | None:
