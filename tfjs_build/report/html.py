@@ -41,7 +41,7 @@ def render_html(report: Report) -> str:
         f"<title>{escape(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
         f"<h1>{escape(title)}</h1>", f"<p>{escape(summary(report))}</p>", _overview(report),
     ]
-    parts += [_model_section(model) for model in report.models if model.figures or model.failures]
+    parts += [_model_section(model) for model in report.models if _has_section(model)]
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
@@ -49,11 +49,17 @@ def render_html(report: Report) -> str:
 def _overview(report: Report) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers(report))
     body = []
-    for row in rows(report):
+    for row, model in zip(rows(report), report.models):
         cells = "".join(f'<td class="num">{escape(c)}</td>' for c in row.cells)
-        body.append(f'<tr><td><a href="#m-{escape(row.name)}">{escape(row.name)}</a></td>{cells}'
+        name = f'<a href="#m-{escape(row.name)}">{escape(row.name)}</a>' if _has_section(model) else escape(row.name)
+        body.append(f'<tr><td>{name}</td>{cells}'
                     f'<td class="status st-{row.status}">{escape(row.status)}</td></tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _has_section(model: ModelReport) -> bool:
+    """Removed models have nothing to show beyond their row."""
+    return model.figures is not None or bool(model.failures)
 
 
 def _model_section(model: ModelReport) -> str:
