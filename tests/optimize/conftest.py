@@ -22,9 +22,11 @@ def build_convnet() -> Any:
     x = layers.Conv2D(4, 3, padding="same", name="conv_relu")(image)
     x = layers.BatchNormalization(name="bn1")(x)
     x = layers.ReLU(name="relu")(x)
-    x = layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2, use_bias=False, name="dw")(x)
+    x = layers.ZeroPadding2D(((0, 1), (0, 1)), name="pad_dw")(x)  # MobileNet's stride-2 padding
+    x = layers.DepthwiseConv2D(3, strides=2, depth_multiplier=2, use_bias=False, name="dw")(x)
     x = layers.BatchNormalization(name="bn2")(x)
     x = layers.Activation("relu6", name="relu6")(x)
+    x = layers.ZeroPadding2D(1, name="pad_conv")(x)
     x = layers.Conv2D(4, 1, use_bias=False, name="conv_sigmoid")(x)
     x = layers.BatchNormalization(name="bn3")(x)
     x = layers.Activation("sigmoid", name="sigmoid")(x)

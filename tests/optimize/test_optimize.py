@@ -102,6 +102,17 @@ def test_fusions_and_activations(optimized: Any) -> None:
     assert any(line.startswith("kept 1 tanh activation unfused") for line in report)
 
 
+def test_zero_pads_become_explicit_padding(optimized: Any) -> None:
+    graph_def, report = optimized
+    assert "merged 1 zero Pad node into convolutions (explicit padding)" in report
+    nodes = nodes_by_name(graph_def)
+    conv = nodes["functional/sigmoid/Sigmoid"]
+    assert conv.attr["padding"].s == b"EXPLICIT"
+    assert list(conv.attr["explicit_paddings"].list.i) == [0, 0, 1, 1, 1, 1, 0, 0]
+    # TF cannot even infer shapes of an EXPLICIT depthwise conv in graph mode: that Pad stays.
+    assert [plain(n.name) for n in graph_def.node if n.op == "Pad"] == ["functional/pad_dw/Pad"]
+
+
 def test_gelu_erfc_is_rewritten(optimized: Any) -> None:
     graph_def, report = optimized
     assert "Erfc" not in ops_of(graph_def)

@@ -1,7 +1,8 @@
 """The TF.js-specific graph passes that run after Grappler's generic ones.
 
 Order matters: exact rewrites of unsupported ops first (so nothing later sees an op TF.js lacks),
-then Identity chains go (they would hide a conv from the batch norm after it), then batch norms
+then Identity chains go (they would hide a conv from the batch norm after it), zero Pads merge
+into the convolutions after them (explicit padding), then batch norms
 and channel scales fold into weights (leaving conv + BiasAdd), then conv + BiasAdd (+ activation)
 fuse into the ops every target backend runs. Output node names never change; the same input
 gives the same GraphDef bytes.
@@ -17,6 +18,7 @@ from tfjs_build import ops
 from tfjs_build.convert.fold import fold_into_weights
 from tfjs_build.convert.fuse import fuse_for_tfjs
 from tfjs_build.convert.graphedit import GraphEditor, dtype_of, split_input
+from tfjs_build.convert.padding import fold_pads
 from tfjs_build.convert.rewrites import apply_rewrites, rewrite_for
 from tfjs_build.errors import UnsupportedModelError
 
@@ -59,6 +61,9 @@ def optimize_for_tfjs(
     identities = remove_identities(ed)
     if identities:
         report.append(f"removed {identities} Identity node{'s' if identities != 1 else ''}")
+    pads = fold_pads(ed)
+    if pads:
+        report.append(f"merged {pads} zero Pad node{'s' if pads != 1 else ''} into convolutions (explicit padding)")
     folded = fold_into_weights(ed)
     if folded:
         report.append(f"folded {len(folded)} batch norm/scale/shift node{'s' if len(folded) != 1 else ''} into weights")
