@@ -13,10 +13,8 @@ has to be converted, so a no-op build never loads it.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
@@ -37,6 +35,8 @@ from tfjs_build.units import format_size
 from tfjs_build.worker import ConvertFn, Job, Outcome, init_worker, run_job
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from tfjs_build.remote_cache import RemoteCache
 
 T = TypeVar("T")
@@ -155,6 +155,9 @@ class _Build:
         return f"built, {len(entry.files)} files, {format_size(entry.size)}"
 
     def convert_all(self, steps: list[Step], jobs: int, convert_fn: ConvertFn | None) -> None:
+        import multiprocessing  # imported here: a no-op build never starts a process
+        from concurrent.futures import ProcessPoolExecutor
+
         progress = Progress(self.console, len(steps))
         context = multiprocessing.get_context("spawn")
         workers = max(1, min(jobs, len(steps)))
@@ -186,6 +189,8 @@ def _as_completed(
     pending: dict[Future[Outcome], tuple[Step, Job]], progress: Progress
 ) -> Iterator[tuple[Future[Outcome], tuple[Step, Job]]]:
     """Like concurrent.futures.as_completed, but refreshes the progress line every second."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     waiting = set(pending)
     while waiting:
         done, waiting = wait(waiting, timeout=1.0, return_when=FIRST_COMPLETED)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -80,6 +79,8 @@ def _hash_all(paths: list[Path]) -> list[str]:
     workers = min(len(paths), os.cpu_count() or 1)
     if workers <= 1:
         return [hash_file(path) for path in paths]
+    from concurrent.futures import ThreadPoolExecutor  # only when there is hashing to do
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(hash_file, paths))
 

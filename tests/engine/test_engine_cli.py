@@ -48,6 +48,15 @@ def test_noop_build_and_status_never_import_tensorflow(project: Path, poisoned_t
         assert cli(project, *args, pythonpath=poisoned_tensorflow).returncode == 0
 
 
+def test_restoring_from_the_cache_never_imports_tensorflow(project: Path, poisoned_tensorflow: Path) -> None:
+    run_build(project)
+    write_config(project, quantize="float16")
+    run_build(project)
+    write_config(project, quantize="uint8")
+    restore = cli(project, "build", pythonpath=poisoned_tensorflow)
+    assert (restore.returncode, restore.stdout) == (0, "beta: restored from cache\n1 fresh, 1 restored from cache\n")
+
+
 def test_status_and_plan_report_reasons(project: Path) -> None:
     run_build(project)
     (project / "models/alpha" / DATA_FILE).write_bytes(b"new weights")
