@@ -203,13 +203,12 @@ def kernels_needed(op: str, calls: set[str], core: CoreOps) -> list[str]:
 
 def probe(tf_prefix: Path) -> dict:
     """Run TF.js in node: registered kernels per backend and fused-activation probes."""
-    with tempfile.NamedTemporaryFile("w", suffix=".js", dir=tf_prefix, delete=False) as handle:
-        handle.write(PROBE_JS)
-    try:
-        out = subprocess.run(["node", handle.name, json.dumps(CANDIDATE_ACTIVATIONS)], check=True,
-                             capture_output=True, text=True, cwd=tf_prefix)
-    finally:
-        os.unlink(handle.name)
+    with tempfile.TemporaryDirectory(prefix="tfjs-probe-") as tmp:
+        script = Path(tmp) / "probe.js"
+        script.write_text(PROBE_JS, encoding="utf-8")
+        env = {**os.environ, "NODE_PATH": str(tf_prefix / "node_modules")}
+        out = subprocess.run(["node", str(script), json.dumps(CANDIDATE_ACTIVATIONS)], check=True,
+                             capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

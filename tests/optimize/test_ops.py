@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,17 @@ def test_data_file_is_sorted_and_complete() -> None:
     assert raw == json.dumps(data, indent=1, sort_keys=True) + "\n"
     assert set(data["backends"]) == set(ALL)
     assert data["ops"]["_FusedConv2D"]["kernels"] == ["FusedConv2D"]
+
+
+@pytest.mark.slow
+@pytest.mark.node
+def test_generator_reproduces_the_data_file(tfjs_available: Path, tmp_path: Path) -> None:
+    """The committed data is exactly what the script derives from the pinned npm packages (and by running them)."""
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "op_support.json"
+    subprocess.run(
+        [sys.executable, str(root / "scripts/gen_op_support.py"), "--node-modules-prefix", str(tfjs_available.parent),
+         "--output", str(out)],
+        check=True, capture_output=True, text=True,
+    )
+    assert out.read_bytes() == (root / "tfjs_build/data/op_support.json").read_bytes()
