@@ -105,3 +105,13 @@ def test_retry_waits_follow_what_the_server_says():
 
 def test_urls_in_messages_lose_credentials_and_queries():
     assert redact("https://user:pa55@example.com:8443/a/b?sig=secret") == "https://example.com:8443/a/b"
+
+
+def test_s3_locations_use_public_url_when_given(project, capsys):
+    project.write_config(S3 + "    prefix: /models/\n    public_url: https://cdn.example.com/\n", models=("alpha",))
+    project.build("alpha")
+    assert project.publish("--dry-run") == 0
+    lines = capsys.readouterr().out.splitlines()
+    digest = lines[0].split()[2]
+    assert lines[3].startswith(f"  would upload https://cdn.example.com/models/alpha/{digest}/model.json (")
+    assert lines[4].startswith("  would upload https://cdn.example.com/models/alpha/latest.json (")
