@@ -39,6 +39,7 @@ def check_model(config: Config, model: ModelConfig, entry: LockEntry | None) -> 
     graph = entry.settings.get("format", "graph") == "graph"  # layers models run layer code, not graph ops
     unsupported, notes = _op_support(config, model, entry) if graph else ([], [])
     failures += [_unsupported_message(model, item) for item in unsupported]
+    notes += _stale_settings(model, entry)
     return ModelReport(
         name=model.name,
         figures=Figures.from_entry(entry),
@@ -60,6 +61,16 @@ def _op_support(config: Config, model: ModelConfig, entry: LockEntry) -> tuple[l
         f"{model.name}: no model.json at {_shown(config, out_dir)} to name the nodes; "
         f"run `tfjs-build build {model.name}` to see them"]
     return unsupported, notes
+
+
+def _stale_settings(model: ModelConfig, entry: LockEntry) -> list[str]:
+    """Figures from a build with other settings are not this config's figures: say so (status says more)."""
+    now, then = model.output_settings(), entry.settings
+    changed = sorted(key for key in now.keys() | then.keys() if now.get(key) != then.get(key))
+    if not changed:
+        return []
+    return [f"{model.name}: tfjs.lock was built with other {', '.join(changed)}; these figures are from that "
+            f"build until `tfjs-build build {model.name}`"]
 
 
 def _shown(config: Config, path: Path) -> str:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import io
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tfjs_build.cli import Context
+from tfjs_build.config import load_config
 from tfjs_build.console import Console
 from tfjs_build.lock import LOCK_NAME, Lock, LockEntry, OutputFile, write_lock
 
@@ -36,7 +37,11 @@ class Project:
         (self.root / "tfjs.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
 
     def write_lock(self, models: dict[str, LockEntry]) -> None:
-        write_lock(self.root / LOCK_NAME, Lock(models))
+        """Settings as a build of the current tfjs.yaml records them, except those the entry sets itself."""
+        config = {m.name: m for m in load_config(self.root / "tfjs.yaml").models}
+        built = {name: replace(e, settings={**config[name].output_settings(), **e.settings}) if name in config else e
+                 for name, e in models.items()}
+        write_lock(self.root / LOCK_NAME, Lock(built))
 
     def source(self, name: str) -> str:
         """A stand-in SavedModel folder: config validation only looks for saved_model.pb."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from checkproject import Project, entry
@@ -96,8 +98,6 @@ def test_model_never_built_fails_with_the_command_to_run(mobilenet: Project) -> 
 
 
 def test_json_output_carries_the_same_verdict(mobilenet: Project) -> None:
-    import json
-
     mobilenet.write_lock({"mobilenet": entry(**{**WITHIN, "size": 5_300_000})})
     code, out = mobilenet.run("check", "--json")
     data = json.loads(out)
@@ -123,3 +123,13 @@ def test_unwritable_html_path_is_a_user_error(mobilenet: Project) -> None:
     (mobilenet.root / "taken").write_text("a file, not a folder", encoding="utf-8")
     with pytest.raises(TfjsBuildError, match=r"--html taken/report.html: cannot write .*pick a path in a writable"):
         mobilenet.run("check", "--html", "taken/report.html")
+
+
+def test_figures_of_a_build_with_other_settings_are_flagged(mobilenet: Project) -> None:
+    mobilenet.write_lock({"mobilenet": entry(**{**WITHIN, "quantize": None})})  # built before `quantize: uint8`
+    code, out = mobilenet.run("check", "--json")
+    assert json.loads(out)["models"][0]["notes"] == [
+        "mobilenet: tfjs.lock was built with other quantize; these figures are from that build until "
+        "`tfjs-build build mobilenet`"]
+    mobilenet.write_lock({"mobilenet": entry(**WITHIN)})
+    assert json.loads(mobilenet.run("check", "--json")[1])["models"][0]["notes"] == []
