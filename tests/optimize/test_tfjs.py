@@ -62,3 +62,17 @@ def test_fused_model_matches_tensorflow_in_tfjs(
     outputs = run_tfjs(out_dir, {key: image_batch}, backend)
     (got,) = outputs.values()
     assert_close(got, convnet[0](image_batch, training=False).numpy(), rtol=1e-4)
+
+
+@pytest.mark.browser
+def test_fused_model_matches_tensorflow_on_webgl(
+    converted: tuple[Path, dict[str, Any]], convnet: tuple[Any, Any], image_batch: np.ndarray,
+    chromium: str, assert_close: Callable,
+) -> None:
+    """webgl's fused activations come from its sources only (node cannot run it): check them in Chromium."""
+    from tfjs_build.tfjs_runtime import run_in_tfjs
+
+    out_dir, model_json = converted
+    (key,) = model_json["signature"]["inputs"]
+    (got,) = run_in_tfjs(out_dir, {key: image_batch}, "webgl", timeout=240).values()
+    assert_close(got, convnet[0](image_batch, training=False).numpy(), rtol=1e-4)
