@@ -25,7 +25,7 @@ def render_console(report: Report, console: Console) -> None:
         else:
             console.out("  ".join(padded + [console.paint(state, _STYLE[state])]))
     for note in report.notes + tuple(n for model in report.models for n in model.notes):
-        console.detail(f"note: {note}")
+        console.info(console.paint(f"note: {note}", "yellow"))
     for message in report.failures:
         console.out(console.paint("FAIL ", "red") + message)
     console.out(console.paint(summary(report), "green" if report.ok else "red"))
