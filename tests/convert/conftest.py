@@ -82,6 +82,7 @@ def build_convnet(folder: Path, rng: np.random.Generator) -> tuple[str, dict[str
     path = folder / "convnet.keras"
     net.save(path)
     inputs = {"image": rng.standard_normal((2, 12, 12, 3)).astype("float32")}
+    np.savez(folder / "convnet-inputs.npz", **inputs)  # the accuracy gate's samples (convnet-uint8)
     return path.name, inputs, lambda: {"probs": net(inputs["image"], training=False).numpy()}
 
 
@@ -256,12 +257,15 @@ BUILDERS: dict[str, Callable[[Path, np.random.Generator], tuple[str, dict[str, n
     "hub": build_hub,
     "frozen": build_frozen,
 }
-# Extra settings per model in tfjs.yaml; looper-v2 is the same SavedModel kept as v2 control flow.
+# Extra settings per model in tfjs.yaml; variants convert a built model again with other settings.
 EXTRA = {
     "frozen": "    outputs: [probabilities]\n",
     "hub": "    input_format: tf_hub\n",
 }
-VARIANTS = {"looper-v2": ("looper", "    control_flow_v2: true\n")}
+VARIANTS = {
+    "looper-v2": ("looper", "    control_flow_v2: true\n"),
+    "convnet-uint8": ("convnet", "    quantize: uint8\n    accuracy:\n      inputs: convnet-inputs.npz\n"),
+}
 
 
 def write_config(project: Path, sources: dict[str, str], extra: dict[str, str]) -> Path:

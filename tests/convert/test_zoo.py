@@ -132,3 +132,18 @@ def test_converting_twice_gives_identical_bytes(zoo: dict[str, ZooModel], tmp_pa
     assert list(first) == list(second)
     for file_name in first:
         assert first[file_name] == second[file_name], file_name
+
+
+@pytest.mark.node
+def test_accuracy_figures_are_what_tfjs_computes_with_the_quantized_weights(
+    zoo: dict[str, ZooModel], tfjs_available: Path
+) -> None:
+    entry = zoo["convnet-uint8"]
+    figures = entry.result.accuracy
+    assert figures is not None and figures.samples == 2  # one per row of convnet-inputs.npz
+    assert entry.result.quantization["float32"].after < entry.result.quantization["float32"].before / 3
+    got = run_in_tfjs(entry.out_dir, entry.inputs, "wasm")["probs"]
+    expected = entry.expected["probs"]
+    tfjs_error = float(np.max(np.abs(got.astype(np.float64) - expected)))
+    assert 0 < figures.max_abs_error
+    assert abs(tfjs_error - figures.max_abs_error) <= 1e-4 * (1 + float(np.max(np.abs(expected))))

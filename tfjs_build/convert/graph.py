@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import numpy as np
 import tensorflow as tf
 from google.protobuf.json_format import MessageToDict
-from tensorflow.core.framework import types_pb2
+from tensorflow.core.framework import graph_pb2, types_pb2
 from tensorflow.core.protobuf import config_pb2
 from tensorflow.python.framework import convert_to_constants
 from tensorflow.python.grappler import tf_optimizer
@@ -31,6 +31,7 @@ from tensorflow.python.grappler import tf_optimizer
 from tfjs_build import __version__
 from tfjs_build.config import ModelConfig
 from tfjs_build.convert.optimize import check_supported, optimize_for_tfjs
+from tfjs_build.convert.evaluate import measure_accuracy
 from tfjs_build.convert.sources import LoadedSource, load_source, make_initializer
 from tfjs_build.errors import ConfigError, UnsupportedModelError
 from tfjs_build.quantize import resolve_quantization
@@ -71,6 +72,9 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
     check_op_support(model, graph_def, frozen.initializer)
     canonical_functions(graph_def)
     _drop_stray_placeholders(graph_def, frozen)
+    for function in graph_def.library.function:
+        _rename_function_constants(function)
+    runnable = graph_pb2.GraphDef.FromString(graph_def.SerializeToString()) if model.quantize.enabled else None
     _strip_tf_only_fields(graph_def)
     _drop_tfjs_blocking_control_edges(graph_def)
     groups = [list(_extract_constants(graph_def, frozen.initializer))]
@@ -79,10 +83,9 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
     written = write_weights(groups, out_dir, shard_size=model.shard_size, quantize=quantize_map)
     write_model_json(out_dir, _model_json(model, loaded, frozen, graph_def, signature, written))
     accuracy = None
-    if written.quantized:
-        from tfjs_build.convert.accuracy_check import measure_accuracy  # noqa: PLC0415
-
-        accuracy = measure_accuracy(model, frozen, dict(groups[0]), written)
+    if runnable is not None and written.quantized:
+        resources = (frozen.initializer, frozen.resource_inputs, frozen.initializer_outputs)
+        accuracy = measure_accuracy(model, runnable, resources, signature, written.dequantized())
     return ConvertResult(
         params=int(sum(int(np.prod(v.shape)) for _, v in groups[0])),
         ops=graph_ops(graph_def, frozen.initializer),
@@ -292,8 +295,7 @@ def _extract_constants(graph_def: Any, initializer: Any) -> Iterable[tuple[str, 
     in one map, so names must be unique across the graph and its functions.
     """
     yield from _take_values(graph_def.node)
-    for function in sorted(graph_def.library.function, key=lambda f: f.signature.name):
-        _rename_function_constants(function)
+    for function in graph_def.library.function:
         yield from _take_values(function.node_def)
     if initializer is not None:
         yield from _take_values(initializer.node)
