@@ -24,7 +24,7 @@ from tfjs_build.cache import CorruptEntry, LocalCache
 from tfjs_build.config import Config, ModelConfig
 from tfjs_build.console import Console
 from tfjs_build.errors import EXIT_INTERNAL_ERROR
-from tfjs_build.fingerprint import STATE_DIR
+from tfjs_build.fingerprint import state_dir
 from tfjs_build.lock import LOCK_NAME, Lock, LockEntry, read_lock, write_lock
 from tfjs_build.outputs import OutputFacts
 from tfjs_build.placement import BuildLock, place, remove_leftovers, temp_dir
@@ -85,7 +85,7 @@ class _Build:
         self.console = console
         self.entries = dict(lock.models)
         self.cache = LocalCache(config.cache.dir)
-        self.work_root = config.root / STATE_DIR / "work"
+        self.work_root = state_dir(config.root) / "work"
         self.summary = BuildSummary()
         self.stored = False
         self._remote: RemoteCache | None = None
@@ -216,7 +216,7 @@ def build(
 ) -> BuildSummary:
     """Bring every named model (all when none) up to date; see the module docstring for the order."""
     names = list(names)
-    with BuildLock(config.root / STATE_DIR, console):
+    with BuildLock(state_dir(config.root), console):
         run = _Build(config, console, read_lock(config.root / LOCK_NAME))
         try:
             _run(run, names, force, jobs, convert_fn)

@@ -32,8 +32,17 @@ _BUFFER = 1 << 20
 FINGERPRINT_FORMAT = 1  # bumped if the fingerprint's own layout changes
 
 
+def state_dir(root: Path) -> Path:
+    """The project's .tfjs-build/, created with a .gitignore of ``*`` so it never gets committed."""
+    path = root / STATE_DIR
+    if not (path / ".gitignore").exists():
+        path.mkdir(parents=True, exist_ok=True)
+        (path / ".gitignore").write_text("# tfjs-build's local state: stat cache, build lock, cache\n*\n")
+    return path
+
+
 def open_stat_cache(root: Path) -> StatCache:
-    return StatCache(root / STATE_DIR / STAT_CACHE_NAME, HASH_NAME)
+    return StatCache(state_dir(root) / STAT_CACHE_NAME, HASH_NAME)
 
 
 def hash_file(path: Path) -> str:

@@ -79,6 +79,14 @@ def test_status_and_plan_report_reasons(project: Path) -> None:
     assert cli(project, "plan", "beta").stdout == "beta\n"
 
 
+def test_state_folder_keeps_itself_out_of_git(project: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    assert cli(project, "status").returncode == 0
+    untracked = subprocess.run(["git", "-C", str(project), "status", "--porcelain", "--untracked-files=all"],
+                               capture_output=True, text=True, check=True).stdout
+    assert "tfjs.yaml" in untracked and ".tfjs-build" not in untracked
+
+
 def test_build_failure_exit_code_and_message(project: Path) -> None:
     result = cli(project, "build", "nope")
     assert result.returncode == EXIT_USER_ERROR

@@ -25,11 +25,11 @@ def _size(text: str) -> int:
 def run(args: argparse.Namespace, ctx) -> int:
     from tfjs_build.placement import BuildLock
     from tfjs_build.cache import LocalCache
-    from tfjs_build.fingerprint import STATE_DIR
+    from tfjs_build.fingerprint import state_dir
 
     config = ctx.load_config()
     budget = config.cache.max_size if args.max_size is None else args.max_size
-    with BuildLock(config.root / STATE_DIR, ctx.console):  # never delete what a running build stores
+    with BuildLock(state_dir(config.root), ctx.console):  # never delete what a running build stores
         result = LocalCache(config.cache.dir).gc(budget)
     ctx.console.info(
         f"removed {result.removed_entries} entries ({format_size(result.removed_bytes)}); "
