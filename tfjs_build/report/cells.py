@@ -14,7 +14,6 @@ from tfjs_build.report.record import Figures, ModelReport, Report
 from tfjs_build.units import format_size, format_size_delta
 
 
-
 @dataclass(frozen=True)
 class Row:
     name: str

@@ -76,7 +76,7 @@ class ModelReport:
 
     @property
     def change(self) -> str:
-        """added / removed / changed / same against the base (same when there is no base)."""
+        """added / removed / changed / same against the base; only meaningful when the report has a base_ref."""
         if self.figures is None:
             return "removed"
         if self.base is None:
