@@ -1,0 +1,123 @@
+"""User errors name tfjs.yaml:line:col, the model and key, what was expected and the fix;
+op support is checked per backend before any file is written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import convert_into
+from tfjs_build.config import load_config
+from tfjs_build.errors import ConfigError, SourceError, UnsupportedModelError
+from tfjs_build.tfjs_runtime import run_in_tfjs
+
+
+def test_importing_the_converter_package_does_not_import_tensorflow() -> None:
+    code = "import sys, tfjs_build.convert, tfjs_build.download; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, np.ndarray]]:
+    """A Keras MultiHeadAttention model (Einsum: no wasm kernel in TF.js 4.22) and a frozen graph."""
+    import keras
+    import tensorflow as tf
+
+    folder = tmp_path_factory.mktemp("errors")
+    seq = keras.Input((4, 6), name="seq")
+    net = keras.Model(seq, keras.layers.MultiHeadAttention(num_heads=2, key_dim=3)(seq, seq))
+    net.save(folder / "mha.keras")
+    x = np.random.default_rng(1).standard_normal((2, 4, 6)).astype("float32")
+    graph = tf.Graph()
+    with graph.as_default():
+        inp = tf.compat.v1.placeholder(tf.float32, [None, 3], name="features")
+        tf.identity(tf.nn.relu(inp * 2.0), name="probabilities")
+    (folder / "frozen.pb").write_bytes(graph.as_graph_def().SerializeToString())
+    (folder / "labels.json").write_text(json.dumps({"classes": ["cat", "dog"]}), encoding="utf-8")
+    (folder / "broken.json").write_text("{not json", encoding="utf-8")
+    return folder, {"seq": x, "expected": net(x).numpy()}
+
+
+def _convert(folder: Path, name: str, settings: str, tmp_path: Path) -> Path:
+    (folder / "tfjs.yaml").write_text(f"version: 1\nmodels:\n  {name}:\n{settings}", encoding="utf-8")
+    model = load_config(folder / "tfjs.yaml").model(name)
+    convert_into(model, tmp_path / name)
+    return tmp_path / name
+
+
+@pytest.mark.slow
+def test_unsupported_ops_are_listed_once_with_their_nodes_and_config_line(
+    project: tuple[Path, dict], tmp_path: Path
+) -> None:
+    folder, _ = project
+    with pytest.raises(UnsupportedModelError) as info:
+        _convert(folder, "mha", "    source: mha.keras\n    backends: [cpu, wasm]\n", tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"{folder / 'tfjs.yaml'}:5:15: models.mha.backends: ")
+    assert message.count("Einsum on wasm") == 1 and "no Einsum kernel on wasm" in message
+    assert "multi_head_attention" in message and "/Einsum" in message
+    assert "`backends:`" in message  # the fix
+    assert not list((tmp_path / "mha").iterdir())  # failed before writing anything
+
+
+@pytest.mark.slow
+@pytest.mark.node
+def test_the_same_model_converts_and_runs_for_a_backend_that_has_the_op(
+    project: tuple[Path, dict], tmp_path: Path, tfjs_available: Path, assert_close: Callable
+) -> None:
+    folder, data = project
+    out = _convert(folder, "mha", "    source: mha.keras\n    backends: [cpu]\n", tmp_path)
+    [got] = run_in_tfjs(out, {"seq": data["seq"]}, "cpu").values()
+    assert_close(got, data["expected"])
+
+
+@pytest.mark.slow
+def test_a_missing_output_node_suggests_the_right_name(project: tuple[Path, dict], tmp_path: Path) -> None:
+    folder, _ = project
+    with pytest.raises(SourceError) as info:
+        _convert(folder, "frozen", "    source: frozen.pb\n    outputs: [probabilitys]\n", tmp_path)
+    assert "tfjs.yaml:5:14: models.frozen.outputs: the graph has no node 'probabilitys' (did you mean 'probabilities'?)" in str(info.value)
+
+
+@pytest.mark.slow
+def test_a_missing_signature_lists_the_available_ones(tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    class Module(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def __call__(self, x: tf.Tensor) -> dict[str, tf.Tensor]:
+            return {"y": x * 2.0}
+
+    module = Module()
+    tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"serving_default": module.__call__.get_concrete_function()})
+    with pytest.raises(SourceError) as info:
+        _convert(tmp_path, "sm", "    source: sm\n    signature: serving_defualt\n", tmp_path / "out")
+    assert (
+        "tfjs.yaml:5:16: models.sm.signature: the SavedModel has no signature 'serving_defualt' "
+        "(did you mean 'serving_default'?); it has: serving_default"
+    ) in str(info.value)
+
+
+@pytest.mark.slow
+def test_metadata_files_become_user_defined_metadata(project: tuple[Path, dict], tmp_path: Path) -> None:
+    folder, _ = project
+    settings = "    source: frozen.pb\n    outputs: [probabilities]\n    metadata:\n      labels: labels.json\n"
+    out = _convert(folder, "frozen", settings, tmp_path)
+    data = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    assert data["userDefinedMetadata"] == {"labels": {"classes": ["cat", "dog"]}}
+    assert list(data)[4:6] == ["modelTopology", "userDefinedMetadata"]
+
+
+@pytest.mark.slow
+def test_a_metadata_file_that_is_not_json_names_its_key(project: tuple[Path, dict], tmp_path: Path) -> None:
+    folder, _ = project
+    settings = "    source: frozen.pb\n    outputs: [probabilities]\n    metadata:\n      labels: broken.json\n"
+    with pytest.raises(ConfigError, match=r"tfjs.yaml:7:15: models.frozen.metadata.labels: cannot read .*broken.json as JSON"):
+        _convert(folder, "frozen", settings, tmp_path)
