@@ -3,7 +3,11 @@ restored from the cache, and run in real TF.js against TensorFlow's own outputs.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +63,7 @@ def test_real_build_rebuild_restore_and_run_in_tfjs(real_project: Path, tiny_sav
     summary = _build(real_project)
     assert summary.built == ["tiny"], summary.failed
     first = snapshot(real_project)
-    entry = load_lock_entry(real_project)
+    entry = lock_models(real_project)["tiny"]
     assert entry["params"] == 4 * 3 + 3 + 3 * 2 + 2
     assert entry["shards"] == 1 and {f["path"] for f in entry["files"]} >= {"model.json"}
 
@@ -73,14 +77,29 @@ def test_real_build_rebuild_restore_and_run_in_tfjs(real_project: Path, tiny_sav
     (real_project / "tfjs.yaml").write_text(CONFIG.format(quantize="uint8"))
     quantized = _build(real_project)
     assert quantized.built == ["tiny"], quantized.failed
-    assert load_lock_entry(real_project)["size"] < entry["size"]
+    assert lock_models(real_project)["tiny"]["size"] < entry["size"]
     (real_project / "tfjs.yaml").write_text(CONFIG.format(quantize="none"))
     assert _build(real_project).restored == ["tiny"]
     assert snapshot(real_project) == first
     assert [s.reasons for s in current_plan(load_config(real_project / "tfjs.yaml"))] == [()]
 
 
-def load_lock_entry(root: Path) -> dict:
-    import json
+def lock_models(root: Path) -> dict:
+    return json.loads((root / "tfjs.lock").read_text())["models"]
 
-    return json.loads((root / "tfjs.lock").read_text())["models"]["tiny"]
+
+def test_cli_build_keeps_the_good_model_when_another_fails(real_project: Path) -> None:
+    broken = real_project / "models" / "broken"
+    broken.mkdir()
+    (broken / "saved_model.pb").write_bytes(b"this is not a protocol buffer")
+    with open(real_project / "tfjs.yaml", "a", encoding="utf-8") as config:
+        config.write("  broken:\n    source: models/broken\n")
+    age(real_project)
+    result = subprocess.run([sys.executable, "-m", "tfjs_build", "-C", str(real_project), "build"],
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "NO_COLOR": "1"})
+    assert result.returncode == 2, result.stderr
+    assert "error: broken: " in result.stderr and "Traceback" not in result.stderr
+    assert "1 built, 1 failed" in result.stdout
+    assert (real_project / "dist/tfjs/tiny/model.json").is_file()
+    assert not (real_project / "dist/tfjs/broken").exists()
+    assert sorted(lock_models(real_project)) == ["tiny"]
