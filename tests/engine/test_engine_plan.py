@@ -104,10 +104,15 @@ def test_touch_keeps_model_fresh_and_rereads_only_the_touched_file(project: Path
     assert hashed == ["saved_model.pb"]
 
 
-def test_stat_cache_forgets_digests_of_another_algorithm(tmp_path: Path) -> None:
-    file = tmp_path / "f"
+def old_file(folder: Path) -> Path:
+    file = folder / "f"
     file.write_bytes(b"x")
     age(file)
+    return file
+
+
+def test_stat_cache_forgets_digests_of_another_algorithm(tmp_path: Path) -> None:
+    file = old_file(tmp_path)
     with StatCache(tmp_path / "stat.sqlite", "sha256") as stats:
         stats.record(file, file.stat(), "d1")
     with StatCache(tmp_path / "stat.sqlite", "sha256") as stats:
@@ -127,9 +132,7 @@ def test_stat_cache_does_not_trust_racily_recent_files(tmp_path: Path) -> None:
 
 def test_stat_cache_survives_a_corrupt_database(tmp_path: Path) -> None:
     (tmp_path / "stat.sqlite").write_bytes(b"not a database" * 100)
-    file = tmp_path / "f"
-    file.write_bytes(b"x")
-    age(file)
+    file = old_file(tmp_path)
     with StatCache(tmp_path / "stat.sqlite", "sha256") as stats:
         stats.record(file, file.stat(), "d1")
     with StatCache(tmp_path / "stat.sqlite", "sha256") as stats:
@@ -153,3 +156,22 @@ def test_unknown_model_name_is_a_user_error_with_a_hint(project: Path) -> None:
 
     with pytest.raises(TfjsBuildError, match=r"no model named 'alpah' \(did you mean 'alpha'\?\)"):
         current_plan(load_config(project / "tfjs.yaml"), names=["alpah"])
+
+
+def test_url_source_is_planned_from_its_pinned_sha256_without_downloading(tmp_path: Path) -> None:
+    from tfjs_build.lock import Lock, LockEntry
+    from tfjs_build.plan import stale_reasons
+
+    config_text = "version: 1\nmodels:\n  remote:\n    source: https://models.invalid/m.tar.gz\n    sha256: {}\n"
+    (tmp_path / "tfjs.yaml").write_text(config_text.format("a" * 64))
+    config = load_config(tmp_path / "tfjs.yaml")
+    [step] = current_plan(config, Lock({}))  # models.invalid never resolves: no network is touched
+    assert step.reasons == ("new model",) and step.inputs.digests == {"source": "a" * 64}
+    model = config.models[0]
+    entry = LockEntry(fingerprint=step.inputs.fingerprint, converter=tfjs_build.CONVERTER_VERSION,
+                      inputs=step.inputs.digests, settings=model.output_settings(), files=(), size=0,
+                      transfer=0, transfer_brotli=None, shards=0, params=0, ops=())
+    (tmp_path / "tfjs.yaml").write_text(config_text.format("b" * 64))
+    [step] = current_plan(load_config(tmp_path / "tfjs.yaml"), Lock({"remote": entry}))
+    assert step.reasons == ("config changed: sha256", "source changed: https://models.invalid/m.tar.gz")
+    assert stale_reasons(model, current_plan(config, Lock({}))[0].inputs, entry) == []
