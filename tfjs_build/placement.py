@@ -17,9 +17,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from tfjs_build.atomic import FILE_MODE
 from tfjs_build.console import Console
 
 BUILD_LOCK_NAME = "build.lock"
+# mkdtemp makes 0700 folders; a model folder gets what mkdir would give (0755 under umask 022):
+# searchable wherever it is readable.
+DIR_MODE = FILE_MODE | (FILE_MODE & 0o444) >> 2
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -55,7 +59,7 @@ def place(tmp: Path, final: Path) -> None:
 def temp_dir(parent: Path, name: str) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
     path = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.tmp-"))
-    path.chmod(0o755)  # mkdtemp makes it private; a published model folder must be readable
+    path.chmod(DIR_MODE)
     return path
 
 

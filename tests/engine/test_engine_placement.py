@@ -43,3 +43,9 @@ def test_leftovers_of_a_killed_build_are_removed(tmp_path: Path) -> None:
     kept = folder(out / "alpha")
     placement.remove_leftovers(out, work)
     assert not stale.exists() and kept.exists()
+
+
+def test_model_folders_get_the_permissions_mkdir_would_give(tmp_path: Path) -> None:
+    (tmp_path / "by-mkdir").mkdir()
+    expected = (tmp_path / "by-mkdir").stat().st_mode & 0o777
+    assert placement.temp_dir(tmp_path / "dist", "alpha").stat().st_mode & 0o777 == expected
