@@ -4,7 +4,8 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-// Only flags that keep Chromium headless, GPU-less (SwiftShader) and off the network.
+// Only flags that keep Chromium headless, GPU-less (SwiftShader) and off the network. WebGL
+// runs through SwiftShader with or without --disable-gpu (both checked with Debian's chromium 156).
 const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--use-angle=swiftshader',
