@@ -1,6 +1,6 @@
 """The accuracy gate's figures agree with what TF.js itself computes.
 
-A tiny Keras classifier is converted with each quantization dtype through the real
+A tiny Keras classifier is converted (layers and graph) with each quantization dtype by the real
 ``convert_model``; its reported figures (TensorFlow with the dequantized weights vs the
 float model) are compared with the figures of TF.js's own outputs on the same inputs.
 """
@@ -64,7 +64,7 @@ def _output_key(out_dir: Path, fmt: str) -> str:
     return key
 
 
-@pytest.mark.parametrize("fmt", ["layers"])
+@pytest.mark.parametrize("fmt", ["layers", "graph"])
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "float16"])
 def test_reported_figures_match_tfjs(
     tmp_path: Path, classifier: tuple[Path, Any], dtype: str, fmt: str, run_tfjs: Callable[..., dict[str, np.ndarray]]
