@@ -42,14 +42,20 @@ InputSpec = tuple[str, str, Sequence[int | None]]
 
 
 def sample_inputs(
-    specs: list[InputSpec], samples: int, seed: int = 0, npz: Path | None = None
+    specs: list[InputSpec], samples: int, seed: int = 0, npz: Path | None = None, where: str = ""
 ) -> list[dict[str, np.ndarray]]:
     """Sample inputs for a model whose inputs are ``(name, dtype, shape)``.
 
-    ``dtype`` is a numpy name ("float32", "int64", "bool") or "string".
+    ``dtype`` is a numpy name ("float32", "int64", "bool") or "string". Errors about
+    ``npz`` are prefixed with ``where`` (e.g. ``model.where("accuracy.inputs")``).
     """
     if npz is not None:
-        return _load_npz(specs, npz)
+        try:
+            return _load_npz(specs, npz)
+        except TfjsBuildError as exc:
+            if not where:
+                raise
+            raise TfjsBuildError(f"{where}: {exc}") from None
     rng = np.random.default_rng(seed)
     return [{name: _generate(rng, dtype, _concrete(shape)) for name, dtype, shape in specs} for _ in range(samples)]
 

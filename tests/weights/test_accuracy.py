@@ -58,6 +58,9 @@ def test_npz_with_wrong_names_says_which(tmp_path: Path) -> None:
     np.savez(path, imgae=np.zeros((1, 4, 4, 3)))
     with pytest.raises(TfjsBuildError, match=r"holds arrays \['imgae'\] but the model's inputs are \['image'\]"):
         sample_inputs([("image", "float32", (None, 4, 4, 3))], 1, npz=path)
+    where = "tfjs.yaml:9:15: models.net.accuracy.inputs"
+    with pytest.raises(TfjsBuildError, match=rf"^{where}: {path}: holds arrays"):
+        sample_inputs([("image", "float32", (None, 4, 4, 3))], 1, npz=path, where=where)
 
 
 def test_npz_with_wrong_shape_or_dtype_or_rows_is_an_error(tmp_path: Path) -> None:
