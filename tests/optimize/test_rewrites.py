@@ -110,3 +110,43 @@ def test_check_supported_names_ops_nodes_backends_and_config_line(einsum_graph: 
         "Fix: change the model to avoid these ops (e.g. another activation or layer), or remove the "
         "backends that lack them from this model's `backends:` in tfjs.yaml."
     )
+
+
+@pytest.fixture(scope="module")
+def debug_graph() -> Any:
+    """check_numerics (v1 and v2), Assert, tf.print and tf.Print around a tiny computation."""
+    import tensorflow as tf
+
+    def fn(x: tf.Tensor) -> tf.Tensor:
+        x = tf.debugging.check_numerics(x, "bad input")
+        checks = [tf.debugging.Assert(tf.reduce_all(x > -100.0), [x]), tf.print(x)]
+        with tf.control_dependencies(checks):
+            y = tf.compat.v1.Print(x * 2.0, [x])
+        return tf.raw_ops.CheckNumericsV2(tensor=y, message="bad output")
+
+    return freeze(fn, [tf.TensorSpec([3], tf.float32)], grappler=False)
+
+
+def test_debug_ops_are_reported_with_the_strip_hint(debug_graph: Any) -> None:
+    from tfjs_build.convert.optimize import check_supported
+
+    with pytest.raises(UnsupportedModelError) as caught:
+        check_supported(debug_graph.graph_def, ["cpu"], WHERE)
+    message = str(caught.value)
+    for op in ("Assert", "CheckNumerics", "CheckNumericsV2", "PrintV2", "StringFormat"):
+        assert f"\n  {op} on cpu ({ops.NOT_IN_CONVERTER}): " in message
+    assert message.endswith("in tfjs.yaml; debug ops (Assert, CheckNumerics, Print) go away with `strip_debug_ops: true`.")
+    check_supported(debug_graph.graph_def, ["cpu"], WHERE, strip_debug_ops=True)
+
+
+def test_strip_debug_ops_leaves_a_runnable_equivalent_graph(debug_graph: Any) -> None:
+    from tfjs_build.convert.optimize import optimize_for_tfjs
+
+    graph_def, report = optimize_for_tfjs(
+        debug_graph.graph_def, backends=("cpu",), output_nodes=debug_graph.output_nodes, strip_debug_ops=True
+    )
+    assert "stripped 6 debug nodes (strip_debug_ops)" in report  # with the StringFormat tf.print made
+    assert ops.unsupported_ops(ops_of(graph_def), ["cpu", "wasm", "webgl"]) == {}
+    feed = {debug_graph.inputs[0]: np.array([1.0, -2.0, 3.5], np.float32)}
+    (got,) = run_graph(graph_def, feed, debug_graph.outputs)
+    np.testing.assert_array_equal(got, [2.0, -4.0, 7.0])

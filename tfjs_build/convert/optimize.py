@@ -25,6 +25,10 @@ from tfjs_build.errors import UnsupportedModelError
 # Identity nodes after these carry control-flow meaning (branch pivots, loop frames): keep them.
 CONTROL_FLOW_OPS = frozenset({"Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond", "RefSwitch", "RefEnter"})
 OPAQUE_DTYPES = frozenset({20, 21})  # DT_RESOURCE, DT_VARIANT
+# What `strip_debug_ops: true` removes. Grappler's debug_stripper leaves CheckNumericsV2 in place,
+# so the pass below finishes the job; TF.js runs none of these.
+FORWARDING_DEBUG_OPS = frozenset({"CheckNumerics", "CheckNumericsV2", "Print"})  # output 0 == input 0
+SINK_DEBUG_OPS = frozenset({"Assert", "PrintV2"})  # no outputs: only control edges lead to them
 
 
 def node_names(outputs: Iterable[str]) -> set[str]:
@@ -51,13 +55,39 @@ def remove_identities(ed: GraphEditor) -> int:
     return removed
 
 
+def strip_debug_nodes(ed: GraphEditor) -> int:
+    """Turn forwarding debug ops into Identity and drop sinks (and the edges to them)."""
+    sinks = {node.name for node in ed if node.op in SINK_DEBUG_OPS and node.name not in ed.protected}
+    stripped = len(sinks)
+    for node in ed:
+        if node.op in FORWARDING_DEBUG_OPS:
+            stripped += 1
+            data = [ref for ref in node.input if not ref.startswith("^")]
+            controls = [ref for ref in node.input if ref.startswith("^")]
+            dtype = dtype_of(node)
+            node.op = "Identity"
+            node.ClearField("attr")
+            node.attr["T"].type = dtype
+            node.input[:] = [data[0], *controls]
+        node.input[:] = [ref for ref in node.input if not (ref.startswith("^") and ref[1:] in sinks)]
+    formats = {split_input(ref)[0] for name in sinks for ref in ed.nodes[name].input}
+    ed.remove(sinks)
+    dead = {name for name in formats if name in ed.nodes and ed.nodes[name].op == "StringFormat" and not ed.uses(name)}
+    ed.remove(dead)
+    return stripped + len(dead)
+
+
 def optimize_for_tfjs(
-    graph_def: graph_pb2.GraphDef, *, backends: Sequence[str], output_nodes: Iterable[str]
+    graph_def: graph_pb2.GraphDef, *, backends: Sequence[str], output_nodes: Iterable[str],
+    strip_debug_ops: bool = False,
 ) -> tuple[graph_pb2.GraphDef, list[str]]:
     """Rewrite, fold and fuse for ``backends``; returns the new graph and what was done, for the log."""
     targets = tuple(backends)
     ed = GraphEditor(graph_def, node_names(output_nodes))
     report = apply_rewrites(ed, targets)
+    stripped = strip_debug_nodes(ed) if strip_debug_ops else 0
+    if stripped:
+        report.append(f"stripped {stripped} debug node{'s' if stripped != 1 else ''} (strip_debug_ops)")
     identities = remove_identities(ed)
     if identities:
         report.append(f"removed {identities} Identity node{'s' if identities != 1 else ''}")
@@ -87,21 +117,44 @@ def function_nodes(graph_def: graph_pb2.GraphDef) -> list[tuple[str, str]]:
     ]
 
 
-def check_supported(graph_def: graph_pb2.GraphDef, backends: Sequence[str], where: str) -> None:
+def _debug_only(graph_def: graph_pb2.GraphDef) -> set[str]:
+    """Nodes that go with ``strip_debug_ops``: debug ops, and StringFormat feeding only PrintV2."""
+    readers: dict[str, list[str]] = {}
+    for node in graph_def.node:
+        for ref in node.input:
+            readers.setdefault(split_input(ref)[0], []).append(node.op)
+    return {
+        node.name for node in graph_def.node
+        if node.op in FORWARDING_DEBUG_OPS | SINK_DEBUG_OPS
+        or (node.op == "StringFormat" and readers.get(node.name) and set(readers[node.name]) == {"PrintV2"})
+    }
+
+
+def check_supported(
+    graph_def: graph_pb2.GraphDef, backends: Sequence[str], where: str, *, strip_debug_ops: bool = False
+) -> None:
     """Raise UnsupportedModelError naming every op ``backends`` cannot run.
 
-    Main-graph ops that ``optimize_for_tfjs`` will rewrite exactly do not count.
+    Main-graph ops that ``optimize_for_tfjs`` will rewrite exactly (or strip, with
+    ``strip_debug_ops``) do not count.
     """
     targets = tuple(backends)
-    nodes = [(node.name, node.op) for node in graph_def.node if rewrite_for(node.op, targets) is None]
+    skipped = _debug_only(graph_def) if strip_debug_ops else set()
+    nodes = [
+        (node.name, node.op) for node in graph_def.node
+        if rewrite_for(node.op, targets) is None and node.name not in skipped
+    ]
     nodes += function_nodes(graph_def)
     findings = ops.find_unsupported(nodes, targets)
     if not findings:
         return
     count = len(findings)
+    debug = "" if strip_debug_ops or not {f.op for f in findings} & (FORWARDING_DEBUG_OPS | SINK_DEBUG_OPS) else (
+        "; debug ops (Assert, CheckNumerics, Print) go away with `strip_debug_ops: true`"
+    )
     raise UnsupportedModelError(
         f"{where}: TF.js {ops.tfjs_version()} cannot run {count} op{'s' if count != 1 else ''} of this model "
         f"on {', '.join(targets)}:\n{ops.format_unsupported(findings)}\n"
         "Fix: change the model to avoid these ops (e.g. another activation or layer), or remove the "
-        "backends that lack them from this model's `backends:` in tfjs.yaml."
+        f"backends that lack them from this model's `backends:` in tfjs.yaml{debug}."
     )
