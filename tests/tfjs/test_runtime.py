@@ -110,19 +110,24 @@ def test_wrong_input_shape_reports_the_tfjs_message(dense_dir: Path, run_tfjs: C
     assert caught.value.stage == "execute"
 
 
-@pytest.mark.parametrize("backend", ["cpu", "wasm"])
-def test_layers_model_predicts(tmp_path: Path, backend: str, run_tfjs: Callable, assert_close: Callable) -> None:
+@pytest.mark.parametrize("backend", ["cpu", "wasm", pytest.param("webgl", marks=pytest.mark.browser)])
+def test_layers_model_predicts(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest, run_tfjs: Callable, assert_close: Callable
+) -> None:
+    if backend == "webgl":
+        request.getfixturevalue("chromium")
     model = dense_layers_model(tmp_path, KERNEL, BIAS)
     got = run_tfjs(model, {"inp": X}, backend, format="layers")
     assert list(got) == ["dense"]
     assert_close(got["dense"], X @ KERNEL + BIAS)
 
 
-def test_layers_model_trains_one_sgd_step(tmp_path: Path, tfjs_available: Path, assert_close: Callable) -> None:
+@pytest.mark.parametrize("backend", ["cpu", "wasm"])
+def test_layers_model_trains_one_sgd_step(tmp_path: Path, backend: str, tfjs_available: Path, assert_close: Callable) -> None:
     model = dense_layers_model(tmp_path, KERNEL, BIAS)
-    y = RNG.standard_normal((4, 2)).astype(np.float32)
+    y = np.random.default_rng(3).standard_normal((4, 2)).astype(np.float32)
     lr = 0.1
-    result = fit_in_tfjs(model, {"inp": X}, {"dense": y}, "cpu", learning_rate=lr)
+    result = fit_in_tfjs(model, {"inp": X}, {"dense": y}, backend, learning_rate=lr)
     grad_out = 2.0 * (X @ KERNEL + BIAS - y) / y.size  # d(mean squared error)/d(prediction)
     assert_close(result.weights["dense/kernel"], KERNEL - lr * X.T @ grad_out)
     assert_close(result.weights["dense/bias"], BIAS - lr * grad_out.sum(axis=0))
