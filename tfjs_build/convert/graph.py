@@ -14,6 +14,7 @@ runtime ids, so converting twice gives the same bytes.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from dataclasses import dataclass
@@ -58,12 +59,14 @@ class FrozenModel:
     resource_inputs: list[str]  # tensor names of resource placeholders, by resource id
     initializer: Any  # GraphDef or None
     initializer_outputs: list[str]  # tensor names, by resource id
+    dict_outputs: bool
+    tf_version: str
 
 
 def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_dir: Path) -> ConvertResult:
     """Convert ``source`` to a tf.loadGraphModel folder in ``out_dir`` (see the module docstring)."""
-    loaded = load_source(model, source)
-    frozen = freeze(model, loaded)
+    frozen = freeze(model, load_source(model, source))
+    gc.collect()  # the loaded model and its traced functions go before Grappler needs the memory
     output_nodes = [name.split(":")[0] for _, name in frozen.outputs]
     check_op_support(model, frozen.graph_def, frozen.initializer)  # before the expensive work
     graph_def = run_grappler(frozen.graph_def, output_nodes, strip_debug_ops=model.strip_debug_ops)
@@ -81,7 +84,7 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
     names = [name for name, _ in groups[0]]
     quantize_map, warnings = resolve_quantization(model.quantize, names, model.where("quantize"))
     written = write_weights(groups, out_dir, shard_size=model.shard_size, quantize=quantize_map)
-    write_model_json(out_dir, _model_json(model, loaded, frozen, graph_def, signature, written))
+    write_model_json(out_dir, _model_json(model, frozen, graph_def, signature, written))
     accuracy = None
     if runnable is not None and written.quantized:
         resources = (frozen.initializer, frozen.resource_inputs, frozen.initializer_outputs)
@@ -103,7 +106,9 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
 def freeze(model: ModelConfig, loaded: LoadedSource) -> FrozenModel:
     """Variables to constants; a TF1 frozen graph passes through unchanged."""
     if loaded.function is None:
-        return FrozenModel(loaded.graph_def, list(loaded.inputs), list(loaded.outputs), [], None, [])
+        return FrozenModel(
+            loaded.graph_def, list(loaded.inputs), list(loaded.outputs), [], None, [], False, loaded.tf_version
+        )
     lower = not model.control_flow_v2
     function = loaded.function
     frozen = convert_to_constants.convert_variables_to_constants_v2(
@@ -136,6 +141,8 @@ def freeze(model: ModelConfig, loaded: LoadedSource) -> FrozenModel:
         resource_inputs=resource_inputs,
         initializer=initializer,
         initializer_outputs=initializer_outputs,
+        dict_outputs=loaded.dict_outputs,
+        tf_version=loaded.tf_version,
     )
 
 
@@ -346,7 +353,6 @@ def graph_ops(graph_def: Any, initializer: Any) -> tuple[str, ...]:
 
 def _model_json(
     model: ModelConfig,
-    loaded: LoadedSource,
     frozen: FrozenModel,
     graph_def: Any,
     signature: dict[str, Any],
@@ -355,12 +361,12 @@ def _model_json(
     """model.json with its keys in the reference converter's order (see docs/tfjs-format.md)."""
     data: dict[str, Any] = {
         "format": "graph-model",
-        "generatedBy": loaded.tf_version,
+        "generatedBy": frozen.tf_version,
         "convertedBy": f"tfjs-build {__version__}",
         "signature": signature,
         "modelTopology": graph_json(graph_def),
     }
-    metadata = _user_metadata(model, loaded, frozen)
+    metadata = _user_metadata(model, frozen)
     if metadata:
         data["userDefinedMetadata"] = metadata
     if frozen.initializer is not None:
@@ -417,7 +423,7 @@ def _tensor_info(graph: Any, name: str) -> dict[str, Any]:
     }
 
 
-def _user_metadata(model: ModelConfig, loaded: LoadedSource, frozen: FrozenModel) -> dict[str, Any]:
+def _user_metadata(model: ModelConfig, frozen: FrozenModel) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
     for key, path in model.metadata:
         try:
@@ -427,7 +433,7 @@ def _user_metadata(model: ModelConfig, loaded: LoadedSource, frozen: FrozenModel
                 f"{model.where(f'metadata.{key}')}: cannot read {path} as JSON ({exc}); "
                 "metadata values must be JSON files"
             ) from None
-    if loaded.dict_outputs:
+    if frozen.dict_outputs:
         if "structuredOutputKeys" in metadata:
             raise ConfigError(
                 f"{model.where('metadata.structuredOutputKeys')}: structuredOutputKeys is reserved: "
