@@ -161,7 +161,8 @@ class _Build:
         progress = Progress(self.console, len(steps))
         context = multiprocessing.get_context("spawn")
         workers = max(1, min(jobs, len(steps)))
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
+                                 initargs=(os.getpid(),)) as pool:
             pending: dict[Future[Outcome], tuple[Step, Job]] = {}
             for step in steps:
                 job = self._job(step, convert_fn)

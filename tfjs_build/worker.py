@@ -62,11 +62,11 @@ def run_job(job: Job) -> Outcome:
         return Outcome(job.model.name, error=traceback.format_exc(), exit_code=EXIT_INTERNAL_ERROR)
 
 
-def init_worker() -> None:
+def init_worker(build_pid: int) -> None:
     """Worker initializer: quiet TF's C++ logs; if the build is killed (even -9), its workers die too."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     prctl = getattr(ctypes.CDLL(None), "prctl", None)
     if prctl is not None:
         prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() == 1:  # the parent died before prctl took effect
+    if os.getppid() != build_pid:  # the build died before prctl took effect (it may be pid 1 in a container)
         os._exit(1)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -158,3 +161,15 @@ def test_cache_gc_keeps_the_budget(project: Path) -> None:
 def test_jobs_setting_gives_same_result(project: Path, jobs: int) -> None:
     summary = run_build(project, jobs=jobs)
     assert summary.built == ["alpha", "beta"]
+
+
+def test_build_running_as_pid_1_keeps_its_workers(project: Path) -> None:
+    """In a container the build may be pid 1; its workers must not mistake that for an orphaned parent."""
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-fp", "--mount-proc", "true"]).returncode != 0:
+        pytest.skip("needs unshare with PID namespaces (root)")
+    script = Path(__file__).with_name("build_script.py")
+    done = subprocess.run([unshare, "-fp", "--mount-proc", sys.executable, str(script), str(project / "tfjs.yaml")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "built: alpha beta" in done.stdout
