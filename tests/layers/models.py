@@ -80,6 +80,53 @@ def multi_io_nested() -> Any:
     return keras.Model([a, b], [probs, soft], name="multi_io_nested")
 
 
+def zoo_dense() -> Any:
+    """Every supported activation, the merge layers, noise layers, reshaping, regularizers, constraints."""
+    import keras
+    from keras import layers
+
+    a, b = keras.Input((6,), name="a"), keras.Input((6,), name="b")
+    activations = ("linear", "relu", "relu6", "elu", "selu", "sigmoid", "softplus", "softsign", "tanh",
+                   "softmax", "log_softmax", "mish", "gelu", "silu")
+    dense = layers.Concatenate(name="acts")([layers.Dense(3, activation=act, name=f"d_{act}")(a) for act in activations])
+    y, z = layers.Dense(4, name="y")(b), layers.Dense(4, name="z")(a)
+    merged = [layers.Multiply()([y, z]), layers.Average()([y, z]), layers.Maximum()([y, z]),
+              layers.Minimum()([y, z]), layers.Dot(axes=1, normalize=True)([y, z])]
+    w = layers.Rescaling(0.5, offset=0.1)(layers.Concatenate()([dense, *merged]))
+    w = layers.AlphaDropout(0.2)(layers.GaussianDropout(0.2)(layers.GaussianNoise(0.3)(w)))
+    w = layers.Softmax(name="sm")(layers.ELU()(layers.LayerNormalization()(w)))
+    r = layers.Reshape((12,))(layers.Permute((2, 1))(layers.RepeatVector(3)(y)))
+    r = layers.Dense(2, kernel_regularizer="l2", kernel_constraint=keras.constraints.MaxNorm(2.0), name="reg")(r)
+    return keras.Model([a, b], [w, r], name="zoo_dense")
+
+
+def zoo_conv() -> Any:
+    """1D, 3D and 2D convolution and pooling variants side by side."""
+    import keras
+    from keras import layers
+
+    seq = keras.Input((10, 3), name="seq")
+    s = layers.Conv1D(4, 3, padding="same", dilation_rate=2)(seq)
+    s = layers.GlobalAveragePooling1D()(layers.AveragePooling1D(2)(layers.SpatialDropout1D(0.2)(s)))
+    vol = keras.Input((6, 6, 6, 2), name="vol")
+    t = layers.MaxPooling3D(2)(layers.Conv3D(3, 2, activation="relu")(vol))
+    t = layers.Flatten()(layers.AveragePooling3D(2)(layers.Conv3D(2, 1, padding="same")(t)))
+    img = keras.Input((8, 8, 3), name="img")
+    q = layers.UpSampling2D(2)(layers.Cropping2D(((1, 0), (0, 1)))(img))
+    q = layers.Conv2D(3, 3, strides=2, use_bias=False)(q)
+    q = layers.GlobalMaxPooling2D()(layers.PReLU(shared_axes=[1, 2])(q))
+    return keras.Model([seq, vol, img], layers.Dense(3, name="head")(layers.Concatenate()([s, t, q])), name="zoo_conv")
+
+
+def conv3d_transpose() -> Any:
+    """Computed wrongly by TF.js 4.22's wasm backend (so only convertible for cpu/webgl)."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([keras.Input((3, 3, 3, 2), name="vol"), layers.Conv3DTranspose(2, 2, strides=2, name="up")],
+                            name="conv3d_transpose")
+
+
 def keras2_model() -> Any:
     """A tf_keras (Keras 2) model: functional, with a nested model, recurrent layers and BN."""
     import tf_keras
@@ -101,4 +148,6 @@ KERAS3_MODELS: dict[str, Callable[[], Any]] = {
     "cnn_sequential": cnn_sequential,
     "recurrent": recurrent,
     "multi_io_nested": multi_io_nested,
+    "zoo_dense": zoo_dense,
+    "zoo_conv": zoo_conv,
 }

@@ -64,6 +64,13 @@ def _mixed_precision_model() -> Any:
     return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, dtype="mixed_float16", name="half")])
 
 
+def _bilinear_upsampling_model() -> Any:
+    import keras
+
+    return keras.Sequential([keras.Input((4, 4, 3)), keras.layers.UpSampling2D(2, interpolation="bilinear",
+                                                                               name="up")])
+
+
 CASES: dict[str, tuple[Callable[[], Any], list[str]]] = {
     "custom": (_custom_layer_model, ["'doubler' (Scale)", "custom object", "tfjs_build_tests>Scale",
                                      "built-in Keras layers", "format: graph"]),
@@ -72,6 +79,8 @@ CASES: dict[str, tuple[Callable[[], Any], list[str]]] = {
     "groups": (_grouped_conv_model, ["'grouped' (Conv2D)", "option groups=2", "groups=1"]),
     "subtract": (_subtract_model, ["'minus' (Subtract)", "tfjs-layers has no Subtract layer", "format: graph"]),
     "hard_sigmoid": (_hard_sigmoid_model, ["'gate' (Dense)", "option activation", "'hard_sigmoid'", "relu6(x+3)/6"]),
+    "bilinear": (_bilinear_upsampling_model, ["'up' (UpSampling2D)", 'option interpolation="bilinear"',
+                                              'interpolation="nearest"']),
     "dtype": (_mixed_precision_model, ["'half' (Dense)", "dtype 'mixed_float16'", "float32"]),
 }
 

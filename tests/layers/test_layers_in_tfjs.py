@@ -10,6 +10,7 @@ import pytest
 
 from . import models
 from tfjs_build.convert.layers_weights import keras3_weights
+from tfjs_build.errors import UnsupportedModelError
 from tfjs_build.tfjs_runtime import fit_in_tfjs
 from tfjs_build.weights import read_weights
 
@@ -94,6 +95,22 @@ def test_quantized_keras2_model_gets_accuracy_figures(saved, convert, run_tfjs, 
             if layer["class_name"] == "BatchNormalization"] == [1]
     got = run_tfjs(converted.out_dir, model.inputs, "cpu", format="layers")
     assert_close(got["out"], model.outputs[0], rtol=1e-2)
+
+
+def test_layer_broken_on_wasm_converts_only_without_wasm(convert, run_tfjs, assert_close, tmp_path) -> None:
+    from .conftest import predict, randomize, sample_feeds
+
+    keras_model = models.conv3d_transpose()
+    randomize(keras_model, 7)
+    source = tmp_path / "conv3d_transpose.keras"
+    keras_model.save(source)
+    with pytest.raises(UnsupportedModelError, match=r"layer 'up' \(Conv3DTranspose\): TF.js 4.22.0's wasm backend "
+                       r"computes Conv3DTranspose wrongly.*Fix: remove wasm from \S*tfjs.yaml:\d+:\d+: "
+                       r"models.m.backends, or replace the layer"):
+        convert(source)
+    converted = convert(source, "backends: [cpu, webgl]", name="nowasm")
+    feeds = sample_feeds(keras_model, 7)
+    assert_close(run_tfjs(converted.out_dir, feeds, "cpu", format="layers")["up"], predict(keras_model, feeds)[0])
 
 
 def test_same_source_gives_byte_identical_output(saved, convert) -> None:

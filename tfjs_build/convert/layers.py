@@ -32,7 +32,8 @@ def convert_layers_model(model: ModelConfig, source: Path, out_dir: Path, work_d
     """Write model.json and shards for ``source`` (a .keras or .h5 file) into ``out_dir``."""
     where = model.where("source")
     keras_file = read_keras_file(source, where)
-    topology = translate_model(keras_file.model_config, Context(where, keras_file.keras3))
+    context = Context(where, keras_file.keras3, model.backends, model.where("backends"))
+    topology = translate_model(keras_file.model_config, context)
     metadata = _user_metadata(model)
     keras_model = _load_keras3(source, where) if keras_file.keras3 else None
     weights = keras3_weights(keras_model) if keras_model is not None else keras2_h5_weights(source, topology, where)

@@ -9,7 +9,11 @@ dropped silently and the model would compute something else. Hence each class li
 - ``fixed``: keys tfjs-layers lacks, accepted only at the values where dropping them
   changes nothing (e.g. Conv2D ``groups: 1``, GRU ``reset_after: false``);
 - ``ignored``: keys that never change what tfjs computes (seeds, cuDNN/unroll hints);
-- ``renames``: Keras 3 key -> Keras 2 key (LeakyReLU ``negative_slope`` -> ``alpha``).
+- ``renames``: Keras 3 key -> Keras 2 key (LeakyReLU ``negative_slope`` -> ``alpha``);
+- ``allowed``: keys passed through but only with these values, where tfjs-layers throws
+  NotImplementedError for others (Conv1D ``padding: causal``, ELU ``alpha`` other than 1);
+- ``broken_on``: TF.js backends that load the layer but compute it wrongly (measured with
+  tests/layers against Keras: Conv3DTranspose on wasm is off by O(1)).
 
 Any other key is an unsupported option. ``tests/layers`` checks the class list against
 the registry of the installed @tensorflow/tfjs.
@@ -38,6 +42,8 @@ class LayerRule:
     ignored: frozenset[str] = frozenset()
     renames: Mapping[str, str] = field(default_factory=dict)
     weights: Mapping[str, str] = field(default_factory=dict)  # Keras variable name -> tfjs name
+    allowed: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    broken_on: frozenset[str] = frozenset()
 
 
 def _keys(*groups: str) -> frozenset[str]:
@@ -85,18 +91,20 @@ LAYERS: dict[str, LayerRule] = {
     "RepeatVector": LayerRule(_keys("n")),
     "Masking": LayerRule(_keys("mask_value")),
     # convolutions
-    "Conv1D": _conv(),
+    "Conv1D": LayerRule(_keys("filters", CONV), {"groups": (1,)}, allowed={"padding": ("valid", "same")}),
     "Conv2D": _conv(),
     "Conv3D": _conv(),
     "Conv2DTranspose": _conv({"output_padding": (None,)}),
-    "Conv3DTranspose": _conv({"output_padding": (None,)}),
+    "Conv3DTranspose": LayerRule(_keys("filters", CONV), {"groups": (1,), "output_padding": (None,)},
+                                 broken_on=frozenset({"wasm"})),
     "SeparableConv2D": LayerRule(_keys("filters", CONV, SEPARABLE)),
     "DepthwiseConv2D": LayerRule(
         _keys(CONV, "depth_multiplier depthwise_initializer depthwise_constraint depthwise_regularizer"),
         weights={"kernel": "depthwise_kernel"},
     ),
     "Cropping2D": LayerRule(_keys("cropping data_format")),
-    "UpSampling2D": LayerRule(_keys("size data_format interpolation")),
+    # tfjs resizes bilinearly without half-pixel centers, Keras (2 and 3) with them
+    "UpSampling2D": LayerRule(_keys("size data_format interpolation"), allowed={"interpolation": ("nearest",)}),
     "ZeroPadding2D": LayerRule(_keys("padding data_format")),
     # pooling
     "MaxPooling1D": LayerRule(_keys("pool_size strides padding"), {"data_format": ("channels_last",)}),
@@ -145,7 +153,7 @@ LAYERS: dict[str, LayerRule] = {
     # activations as layers
     "ReLU": LayerRule(_keys("max_value"), {"negative_slope": (0, 0.0), "threshold": (0, 0.0)}),
     "LeakyReLU": LayerRule(_keys("alpha"), renames={"negative_slope": "alpha"}),
-    "ELU": LayerRule(_keys("alpha")),
+    "ELU": LayerRule(_keys("alpha"), allowed={"alpha": (1, 1.0)}),
     "PReLU": LayerRule(_keys("alpha_initializer alpha_regularizer alpha_constraint shared_axes")),
     "ThresholdedReLU": LayerRule(_keys("theta")),
     "Softmax": LayerRule(_keys("axis")),

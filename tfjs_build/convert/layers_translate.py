@@ -27,10 +27,13 @@ BIDIRECTIONAL_PREFIX = "forward_"
 
 @dataclass(frozen=True)
 class Context:
-    """Where messages point (``model.where("source")``) and which Keras wrote the config."""
+    """Where messages point (``model.where("source")``), which Keras wrote the config, and the
+    TF.js backends the model must run on (``backends:``, located by ``backends_where``)."""
 
     where: str
     keras3: bool
+    backends: tuple[str, ...] = ()
+    backends_where: str = "backends"
 
     def fail(self, path: str, cls: str, what: str, hint: str = S.GRAPH_HINT) -> NoReturn:
         raise UnsupportedModelError(
@@ -74,6 +77,11 @@ def _translate_object(obj: dict[str, Any], ctx: Context, parent: str | None) -> 
     rule = S.LAYERS.get(str(cls))
     if rule is None:
         _unknown_class(obj, ctx, path)
+    broken = sorted(rule.broken_on.intersection(ctx.backends))
+    if broken:
+        ctx.fail(path, str(cls), f"TF.js {S.TFJS_VERSION}'s {' and '.join(broken)} backend computes {cls} wrongly "
+                 f"(outputs differ from Keras)", f"remove {', '.join(broken)} from {ctx.backends_where}, or "
+                 f"replace the layer")
     return {"class_name": cls, "config": _layer_config(str(cls), rule, config, ctx, path)}
 
 
@@ -103,6 +111,11 @@ def _layer_config(cls: str, rule: S.LayerRule, config: dict[str, Any], ctx: Cont
             if value is not None:
                 out["dtype"] = _dtype(value, ctx, path, cls, allow_int=cls == "InputLayer")
         elif target in S.BASE_KEYS or target in rule.keys:
+            if target in rule.allowed and not any(_same(value, ok) for ok in rule.allowed[target]):
+                allowed = " or ".join(_show(v) for v in rule.allowed[target])
+                ctx.fail(path, cls, f"option {key}={_show(value)} is not supported (tfjs-layers only "
+                         f"implements {key}={allowed})", f"build the layer with {key}={allowed} and retrain, "
+                         f"or {S.GRAPH_HINT}")
             out[target] = _option(cls, target, value, ctx, path)
         elif key in fixed:
             if not any(_same(value, ok) for ok in fixed[key]):
