@@ -36,6 +36,7 @@ NODE_BACKENDS = ("cpu", "wasm")
 BROWSER_BACKENDS = ("webgl",)
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 INT32 = np.iinfo(np.int32)
+STOP_GRACE_SECONDS = 10.0
 
 
 class TfjsRuntimeError(TfjsBuildError):
@@ -222,21 +223,33 @@ def _run_node(script: Path, request: dict[str, Any], timeout: float) -> dict[str
     node = shutil.which("node")
     if node is None:
         raise TfjsBuildError("TF.js runtime needs node (>= 18) on PATH; install Node.js")
-    # A session of its own, so a timeout also ends the Chromium that run_webgl.mjs started.
     proc = subprocess.Popen(
         [node, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
     try:
         stdout, stderr = proc.communicate(json.dumps(request).encode(), timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        _stop(proc)
         raise TfjsBuildError(f"TF.js runner {script.name} ({request['backend']}) timed out after {timeout:.0f}s") from None
+    except BaseException:  # Ctrl-C reaches only us: node runs in its own session
+        _stop(proc)
+        raise
     try:
         return json.loads(stdout)
     except json.JSONDecodeError:
         tail = stderr.decode("utf-8", "replace").strip()[-2000:]
         raise TfjsBuildError(f"TF.js runner {script.name} exited {proc.returncode} without a result:\n{tail}") from None
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM first: puppeteer's handler then closes Chromium, which runs in a process group of
+    its own; only if node does not exit, SIGKILL node's own session."""
+    proc.terminate()
+    try:
+        proc.communicate(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
 
 
 class _MountHandler(SimpleHTTPRequestHandler):

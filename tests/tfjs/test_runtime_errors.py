@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -10,7 +12,7 @@ import numpy as np
 import pytest
 
 from tfjs_build.errors import TfjsBuildError
-from tfjs_build.tfjs_runtime import _serve, decode_tensor, encode_tensors, run_in_tfjs
+from tfjs_build.tfjs_runtime import _serve, decode_tensor, encode_tensors, run_in_tfjs, run_request
 
 from .handmade import dense_graph_model
 
@@ -79,3 +81,44 @@ def test_server_only_serves_its_mounts(tmp_path: Path) -> None:
         for path in ("/model/../secret.txt", "/model/%2e%2e/secret.txt", "/secret.txt", "/other/model.json"):
             with pytest.raises(urllib.error.HTTPError, match="404"):
                 urllib.request.urlopen(base + path)
+
+
+def _chromium_pids_using(path: Path) -> set[int]:
+    """Processes whose command line names ``path`` (the runner's fresh Chromium profile lives there)."""
+    pids = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(path).encode() in cmdline.read_bytes():
+                pids.add(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_webgl_timeout_leaves_no_chromium_behind(
+    dense_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chromium: str
+) -> None:
+    """Chromium runs in a process group of its own: a timeout must still close it."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(profiles))
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            seen.update(_chromium_pids_using(profiles))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    endless = {"action": "time", "format": "graph", "executeAsync": None, "timing": {"warmup": 1, "runs": 10**9}}
+    try:
+        with pytest.raises(TfjsBuildError, match=r"run_webgl.mjs \(webgl\) timed out after 8s"):
+            run_request(dense_dir, {"features": np.zeros((1, 3), np.float32)}, "webgl", endless, timeout=8)
+    finally:
+        done.set()
+        watcher.join()
+    assert seen, "Chromium never started, so the test proved nothing"
+    assert _chromium_pids_using(profiles) == set()
