@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine_project import DATA_FILE, build_process, copy_project, run_build, snapshot, write_config
+from engine_project import DATA_FILE, age, build_process, copy_project, run_build, snapshot, write_config
 from tfjs_build.cache import LocalCache
 from tfjs_build.errors import EXIT_USER_ERROR
 
@@ -141,20 +141,27 @@ def test_concurrent_builds_wait_for_each_other(project: Path, tmp_path: Path, co
     assert sorted(conversions()) == ["alpha", "beta"]
 
 
-def test_cache_gc_keeps_the_budget(project: Path) -> None:
+def test_cache_gc_drops_least_recently_used_entries_first(project: Path, conversions) -> None:
     run_build(project)
+    uint8_beta = json.loads((project / "tfjs.lock").read_text())["models"]["beta"]["fingerprint"]
     write_config(project, quantize="float16")
     run_build(project)
-    cache = LocalCache(project / ".tfjs-build/cache")
-    blobs = project / ".tfjs-build/cache/blobs"
-    total = sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file())
-    result = cache.gc(total - 1)
-    assert result.removed_entries >= 1 and result.kept_bytes <= total - 1
-    assert sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file()) == result.kept_bytes
-    # the most recent build (float16 beta) survives gc and still restores
-    assert run_build(project, force=False).fresh == ["alpha", "beta"]
-    assert cache.gc(0).kept_bytes == 0
-    assert not [p for p in blobs.rglob("*") if p.is_file()]
+    cache_dir = project / ".tfjs-build/cache"
+    age(cache_dir / "entries" / uint8_beta[:2] / f"{uint8_beta}.json", 3600)  # used longest ago
+
+    def blob_bytes() -> int:
+        return sum(p.stat().st_size for p in (cache_dir / "blobs").rglob("*") if p.is_file())
+
+    total = blob_bytes()
+    result = LocalCache(cache_dir).gc(total - 1)
+    assert (result.removed_entries, result.kept_bytes, blob_bytes()) == (1, blob_bytes(), blob_bytes())
+    assert result.kept_bytes <= total - 1
+    write_config(project, quantize="uint8")
+    assert run_build(project).built == ["beta"]  # its entry was dropped: converted again
+    write_config(project, quantize="float16")
+    assert run_build(project).restored == ["beta"]  # kept
+    assert sorted(conversions()) == ["alpha", "beta", "beta", "beta"]
+    assert LocalCache(cache_dir).gc(0).kept_bytes == 0 and blob_bytes() == 0
 
 
 def test_one_worker_or_two_give_the_same_bytes(project: Path, tmp_path: Path) -> None:
