@@ -276,7 +276,8 @@ def _serve(mounts: dict[str, Path]) -> Iterator[str]:
     handler = type("Handler", (_MountHandler,), {"mounts": {k: v.resolve() for k, v in mounts.items()}})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="tfjs-model-server", daemon=True)
+    # shutdown() waits up to one poll interval: the default 0.5 s was a third of a small run.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="tfjs-model-server", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
