@@ -34,9 +34,14 @@ def build_convnet() -> Any:
     x = layers.Conv2D(4, 1, name="conv_leaky")(x)
     x = layers.LeakyReLU(negative_slope=LEAKY_ALPHA, name="leaky")(x)
     x = layers.Conv2D(4, 1, use_bias=False, name="conv_nobias", activation="relu")(x)
+    x = layers.Conv2D(4, 1, name="conv_prelu")(x)
+    x = layers.PReLU(name="prelu_conv")(x)  # alpha per position: fused as a rank-3 alpha
+    x = layers.Conv2D(4, 1, name="conv_prelu_shared")(x)
+    x = layers.PReLU(shared_axes=[1, 2], name="prelu_shared")(x)  # alpha per channel
     x = layers.Conv2D(4, 1, name="conv_tanh", activation="tanh")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dense(6, activation="gelu", name="dense_gelu")(x)
+    x = layers.PReLU(name="prelu_dense")(layers.Dense(5, name="dense_prelu")(x))
     out = layers.Dense(3, name="logits")(x)
     return keras.Model(image, out)
 

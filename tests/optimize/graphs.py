@@ -77,7 +77,7 @@ def unfuse(graph_def: graph_pb2.GraphDef) -> graph_pb2.GraphDef:
             out.node.add().CopyFrom(node)
             continue
         fused_ops = [s.decode() for s in node.attr["fused_ops"].list.s]
-        assert fused_ops[0] == "BiasAdd" and node.attr["num_args"].i == 1
+        assert fused_ops[0] == "BiasAdd" and node.attr["num_args"].i == (2 if fused_ops[1:] == ["Prelu"] else 1)
         data = [ref for ref in node.input if not ref.startswith("^")]
         linear = out.node.add(name=f"{node.name}/unfused_linear", op=linear_of[node.op], input=data[:2])
         for key in linear_attrs[linear.op]:
@@ -87,7 +87,17 @@ def unfuse(graph_def: graph_pb2.GraphDef) -> graph_pb2.GraphDef:
         steps = [("BiasAdd", [linear.name, data[2]])] + [(op, []) for op in fused_ops[1:]]
         for i, (op, inputs) in enumerate(steps):
             last = i == len(steps) - 1
-            step = out.node.add(name=node.name if last else f"{node.name}/unfused_{op}", op=op)
+            step_name = node.name if last else f"{node.name}/unfused_{op}"
+            if op == "Prelu":  # relu(x) - alpha * relu(-x)
+                x = names[-1]
+                for suffix, step_op, step_inputs in (
+                    ("pos", "Relu", [x]), ("neg", "Neg", [x]), ("relu_neg", "Relu", [f"{step_name}/neg"]),
+                    ("scaled", "Mul", [data[3], f"{step_name}/relu_neg"]),
+                ):
+                    part = out.node.add(name=f"{step_name}/{suffix}", op=step_op, input=step_inputs)
+                    part.attr["T"].CopyFrom(node.attr["T"])
+                op, inputs = "Sub", [f"{step_name}/pos", f"{step_name}/scaled"]
+            step = out.node.add(name=step_name, op=op)
             step.input.extend(inputs or [names[-1]])
             step.attr["T"].CopyFrom(node.attr["T"])
             if op == "LeakyRelu":

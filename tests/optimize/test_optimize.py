@@ -84,6 +84,9 @@ def test_fusions_and_activations(optimized: Any) -> None:
         "functional/conv_elu/Elu": ["BiasAdd", "Elu"],
         "functional/leaky/LeakyRelu": ["BiasAdd", "LeakyRelu"],
         "functional/conv_nobias/Relu": ["BiasAdd", "Relu"],  # with a zero bias
+        "functional/prelu_conv/add": ["BiasAdd", "Prelu"],
+        "functional/prelu_shared/add": ["BiasAdd", "Prelu"],
+        "functional/prelu_dense/add": ["BiasAdd", "Prelu"],
         "functional/conv_tanh/BiasAdd": ["BiasAdd"],
         "functional/dense_gelu/BiasAdd": ["BiasAdd"],
         "functional/logits/BiasAdd": ["BiasAdd"],
@@ -92,7 +95,7 @@ def test_fusions_and_activations(optimized: Any) -> None:
     assert nodes["functional/relu6/Relu6"].op == "FusedDepthwiseConv2dNative"
     assert nodes["functional/logits/BiasAdd"].op == "_FusedMatMul"
     assert nodes["functional/leaky/LeakyRelu"].attr["leakyrelu_alpha"].f == pytest.approx(LEAKY_ALPHA)
-    assert all(n.attr["num_args"].i == 1 for n in graph_def.node if n.op in FUSED)
+    assert all(n.attr["num_args"].i == len(n.input) - 2 for n in graph_def.node if n.op in FUSED)
     zero = {n.name: n for n in graph_def.node}[nodes["functional/conv_nobias/Relu"].input[2]]
     assert zero.name == "tfjs_build/zero_bias_4"
     assert not tf.make_ndarray(zero.attr["value"].tensor).any()
@@ -100,6 +103,28 @@ def test_fusions_and_activations(optimized: Any) -> None:
     assert plain(nodes["functional/conv_tanh/Tanh"].input[0]) == "functional/conv_tanh/BiasAdd"
     assert "fused 1 FusedDepthwiseConv2dNative, 6 _FusedConv2D, 2 _FusedMatMul" in report
     assert any(line.startswith("kept 1 tanh activation unfused") for line in report)
+
+
+def test_keras_prelu_fuses_with_its_alpha(convnet: Any, optimized: Any) -> None:
+    import tensorflow as tf
+
+    model, _ = convnet
+    graph_def, report = optimized
+    assert "fused 3 PReLU activations (Keras lowering) into conv/matmul" in report
+    lowering = [n.name for n in graph_def.node if "/prelu_" in n.name and n.op not in FUSED | {"Const"}]
+    assert lowering == [], "the Relu/Neg/Mul/AddV2 lowering is gone"
+    nodes = nodes_by_name(graph_def)
+    consts = {n.name: tf.make_ndarray(n.attr["value"].tensor) for n in graph_def.node if n.op == "Const"}
+    for fused_name, layer, expected_shape in (
+        ("functional/prelu_conv/add", "prelu_conv", (5, 5, 4)),  # differs per position: kept rank 3
+        ("functional/prelu_shared/add", "prelu_shared", (4,)),  # shared over height and width
+        ("functional/prelu_dense/add", "prelu_dense", (5,)),
+    ):
+        node = nodes[fused_name]
+        assert node.attr["num_args"].i == 2
+        alpha = consts[node.input[3]]
+        assert alpha.shape == expected_shape
+        np.testing.assert_array_equal(alpha, model.get_layer(layer).alpha.numpy().reshape(expected_shape))
 
 
 def test_zero_pads_become_explicit_padding(optimized: Any) -> None:

@@ -47,7 +47,8 @@ def test_model_json_carries_the_fusions(converted: tuple[Path, dict[str, Any]]) 
     )
     assert fused == sorted([
         ["BiasAdd", "Relu"], ["BiasAdd", "Relu6"], ["BiasAdd", "Sigmoid"], ["BiasAdd", "Elu"],
-        ["BiasAdd", "LeakyRelu"], ["BiasAdd", "Relu"], ["BiasAdd"], ["BiasAdd"], ["BiasAdd"],
+        ["BiasAdd", "LeakyRelu"], ["BiasAdd", "Relu"], ["BiasAdd", "Prelu"], ["BiasAdd", "Prelu"],
+        ["BiasAdd", "Prelu"], ["BiasAdd"], ["BiasAdd"], ["BiasAdd"],
     ])
     assert {"Tanh", "Erf"} <= {node["op"] for node in model_json["modelTopology"]["node"]}
 

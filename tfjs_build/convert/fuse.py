@@ -32,7 +32,8 @@ DEFAULT_LEAKY_ALPHA = 0.2
 ZERO_BIAS_PREFIX = "tfjs_build/zero_bias_"
 
 
-def _fusable_linear(ed: GraphEditor, bias_add: node_def_pb2.NodeDef) -> node_def_pb2.NodeDef | None:
+def fusable_linear(ed: GraphEditor, bias_add: node_def_pb2.NodeDef) -> node_def_pb2.NodeDef | None:
+    """The conv/depthwise/matmul whose only reader is ``bias_add`` (or an activation), if fusable."""
     linear = ed.producer(bias_add, 0)
     if linear is None or linear.op not in FUSED_OP or ed.sole_data_consumer(linear.name) is not bias_add:
         return None
@@ -47,31 +48,35 @@ def _copy(value: attr_value_pb2.AttrValue) -> attr_value_pb2.AttrValue:
     return copy
 
 
-def _make_fused(linear: node_def_pb2.NodeDef, bias_ref: str, activation: node_def_pb2.NodeDef | None) -> None:
-    """Turn ``linear`` in place into its fused op with the bias and optional activation."""
+def make_fused(
+    linear: node_def_pb2.NodeDef, bias_ref: str, activation: str | None, *,
+    leaky_alpha: float = DEFAULT_LEAKY_ALPHA, prelu_alpha_ref: str | None = None,
+) -> None:
+    """Turn ``linear`` in place into its fused op with the bias and optional activation (a TF op name;
+    ``Prelu`` takes its alpha as the second extra argument, as TF.js's executors read it)."""
     fused_op = FUSED_OP[linear.op]
     kept = {key: _copy(linear.attr[key]) for key in FUSED_ATTRS[fused_op] if key in linear.attr}
     data = [ref for ref in linear.input if not ref.startswith("^")][:2]
     controls = [ref for ref in linear.input if ref.startswith("^")]
-    fused_ops = [b"BiasAdd"] + ([activation.op.encode()] if activation is not None else [])
-    leaky = activation is not None and activation.op == "LeakyRelu"
-    alpha = number(activation, "alpha", DEFAULT_LEAKY_ALPHA) if leaky else DEFAULT_LEAKY_ALPHA
+    fused_ops = [b"BiasAdd"] + ([activation.encode()] if activation is not None else [])
+    extra = [bias_ref] + ([prelu_alpha_ref] if prelu_alpha_ref is not None else [])
     linear.op = fused_op
     linear.ClearField("attr")
     for key, value in kept.items():
         linear.attr[key].CopyFrom(value)
     linear.attr["fused_ops"].list.s.extend(fused_ops)
-    linear.attr["num_args"].i = 1
+    linear.attr["num_args"].i = len(extra)
     linear.attr["epsilon"].f = 0.0
-    linear.attr["leakyrelu_alpha"].f = alpha
+    linear.attr["leakyrelu_alpha"].f = leaky_alpha
     if fused_op == "_FusedConv2D":  # TF's own op needs these to import; TF.js ignores them
-        linear.attr["TArgs"].CopyFrom(attr_value_pb2.AttrValue(list=attr_value_pb2.AttrValue.ListValue(type=[kept["T"].type])))
+        types = attr_value_pb2.AttrValue.ListValue(type=[kept["T"].type] * len(extra))
+        linear.attr["TArgs"].CopyFrom(attr_value_pb2.AttrValue(list=types))
         linear.attr["num_host_args"].i = 0
     del linear.input[:]
-    linear.input.extend([*data, bias_ref, *controls])
+    linear.input.extend([*data, *extra, *controls])
 
 
-def _zero_bias(ed: GraphEditor, linear: node_def_pb2.NodeDef) -> str | None:
+def zero_bias(ed: GraphEditor, linear: node_def_pb2.NodeDef) -> str | None:
     """A shared all-zero bias for ``linear``'s channel count (None when its weights are not constant)."""
     weights = ed.const(ed.producer(linear, 1))
     if weights is None:
@@ -97,7 +102,7 @@ def fuse_for_tfjs(ed: GraphEditor, backends: tuple[str, ...]) -> tuple[Counter[s
     for node in ed:
         if not ed.alive(node) or not is_float32(node) or (node.op != "BiasAdd" and node.op not in ACTIVATIONS):
             continue
-        linear = _fusable_linear(ed, node)
+        linear = fusable_linear(ed, node)
         if linear is None or FUSED_OP[linear.op] not in allowed_ops:
             continue
         if node.op == "BiasAdd":
@@ -105,7 +110,7 @@ def fuse_for_tfjs(ed: GraphEditor, backends: tuple[str, ...]) -> tuple[Counter[s
             bias_ref = [ref for ref in node.input if not ref.startswith("^")][1]
         else:
             bias_add, activation = None, node
-            bias_ref = _zero_bias(ed, linear) if ACTIVATIONS[node.op] in allowed_acts else None
+            bias_ref = zero_bias(ed, linear) if ACTIVATIONS[node.op] in allowed_acts else None
             if bias_ref is None:
                 continue
         if activation is not None and (activation.op not in ACTIVATIONS or not is_float32(activation)):
@@ -114,7 +119,11 @@ def fuse_for_tfjs(ed: GraphEditor, backends: tuple[str, ...]) -> tuple[Counter[s
             refused[ACTIVATIONS[activation.op]] += 1
             activation = None
         fused[FUSED_OP[linear.op]] += 1
-        _make_fused(linear, bias_ref, activation)
+        leaky = activation is not None and activation.op == "LeakyRelu"
+        make_fused(
+            linear, bias_ref, activation.op if activation is not None else None,
+            leaky_alpha=number(activation, "alpha", DEFAULT_LEAKY_ALPHA) if leaky else DEFAULT_LEAKY_ALPHA,
+        )
         for absorbed in (bias_add, activation):
             if absorbed is not None:
                 ed.absorb(linear, absorbed)

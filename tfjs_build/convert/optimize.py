@@ -2,9 +2,9 @@
 
 Order matters: exact rewrites of unsupported ops first (so nothing later sees an op TF.js lacks),
 then Identity chains go (they would hide a conv from the batch norm after it), zero Pads merge
-into the convolutions after them (explicit padding), then batch norms
-and channel scales fold into weights (leaving conv + BiasAdd), then conv + BiasAdd (+ activation)
-fuse into the ops every target backend runs. Output node names never change; the same input
+into the convolutions after them (explicit padding), batch norms and channel scales fold into
+weights (leaving conv + BiasAdd), then Keras PReLUs and conv + BiasAdd (+ activation) fuse into
+the ops every target backend runs. Output node names never change; the same input
 gives the same GraphDef bytes.
 """
 
@@ -19,6 +19,7 @@ from tfjs_build.convert.fold import fold_into_weights
 from tfjs_build.convert.fuse import fuse_for_tfjs
 from tfjs_build.convert.graphedit import GraphEditor, dtype_of, split_input
 from tfjs_build.convert.padding import fold_pads
+from tfjs_build.convert.prelu import fuse_prelu
 from tfjs_build.convert.rewrites import apply_rewrites, rewrite_for
 from tfjs_build.errors import UnsupportedModelError
 
@@ -97,6 +98,9 @@ def optimize_for_tfjs(
     folded = fold_into_weights(ed)
     if folded:
         report.append(f"folded {len(folded)} batch norm/scale/shift node{'s' if len(folded) != 1 else ''} into weights")
+    prelus = fuse_prelu(ed, targets)  # before plain fusion, which would take the bias alone
+    if prelus:
+        report.append(f"fused {prelus} PReLU activation{'s' if prelus != 1 else ''} (Keras lowering) into conv/matmul")
     fused, refused = fuse_for_tfjs(ed, targets)
     if fused:
         report.append("fused " + ", ".join(f"{count} {op}" for op, count in sorted(fused.items())))
