@@ -30,6 +30,15 @@ def test_predicts_like_keras_on_cpu_and_wasm(filename, saved, convert, run_tfjs,
             assert_close(value, expected)
 
 
+@pytest.mark.browser
+@pytest.mark.parametrize("filename", ["cnn_functional.keras", "recurrent.h5"])
+def test_predicts_like_keras_on_webgl(filename, saved, convert, chromium, run_tfjs, assert_close) -> None:
+    model = saved[filename]
+    got = run_tfjs(convert(model.path).out_dir, model.inputs, "webgl", format="layers")
+    for value, expected in zip(got.values(), model.outputs, strict=True):
+        assert_close(value, expected)
+
+
 def test_topology_is_keras2_style(saved, convert) -> None:
     data = json.loads((convert(saved["multi_io_nested.keras"].path).out_dir / "model.json").read_text())
     assert data["format"] == "layers-model"

@@ -37,7 +37,7 @@ class Context:
 
     def fail(self, path: str, cls: str, what: str, hint: str = S.GRAPH_HINT) -> NoReturn:
         raise UnsupportedModelError(
-            f"{self.where}: layer {path!r} ({cls}): {what}; tfjs-layers {S.TFJS_VERSION} cannot load it "
+            f"{self.where}: layer {path!r} ({cls}): {what}; so tfjs-layers {S.TFJS_VERSION} cannot run it "
             f"as a layers model. Fix: {hint}"
         )
 
