@@ -78,6 +78,24 @@ def test_check_supported_accepts_rewritable_ops(unsupported_graph: Any) -> None:
     check_supported(unsupported_graph[0].graph_def, ["cpu", "wasm", "webgl"], WHERE)
 
 
+def test_rewritable_op_in_a_function_body_is_reported_with_the_lowering_hint(unsupported_graph: Any) -> None:
+    from tfjs_build.convert.optimize import check_supported
+
+    graph_def = unsupported_graph[0].graph_def.__class__()
+    graph_def.CopyFrom(unsupported_graph[0].graph_def)
+    function = graph_def.library.function.add()
+    function.signature.name = "while_body"
+    function.node_def.add(name="gelu/Erfc", op="Erfc")
+    with pytest.raises(UnsupportedModelError) as caught:
+        check_supported(graph_def, ["cpu"], WHERE)
+    message = str(caught.value)
+    assert f"\n  Erfc on cpu ({ops.NOT_IN_CONVERTER}): while_body/gelu/Erfc\n" in message
+    assert message.endswith(
+        "; ops inside control-flow v2 function bodies are not rewritten: `control_flow_v2: false` lowers "
+        "them into the main graph, where they are."
+    )
+
+
 @pytest.fixture(scope="module")
 def einsum_graph() -> Any:
     import tensorflow as tf

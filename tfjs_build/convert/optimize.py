@@ -156,9 +156,14 @@ def check_supported(
     debug = "" if strip_debug_ops or not {f.op for f in findings} & (FORWARDING_DEBUG_OPS | SINK_DEBUG_OPS) else (
         "; debug ops (Assert, CheckNumerics, Print) go away with `strip_debug_ops: true`"
     )
+    in_functions = {op for _, op in function_nodes(graph_def)}
+    lowerable = "" if not any(rewrite_for(f.op, targets) and f.op in in_functions for f in findings) else (
+        "; ops inside control-flow v2 function bodies are not rewritten: `control_flow_v2: false` lowers "
+        "them into the main graph, where they are"
+    )
     raise UnsupportedModelError(
         f"{where}: TF.js {ops.tfjs_version()} cannot run {count} op{'s' if count != 1 else ''} of this model "
         f"on {', '.join(targets)}:\n{ops.format_unsupported(findings)}\n"
         "Fix: change the model to avoid these ops (e.g. another activation or layer), or remove the "
-        f"backends that lack them from this model's `backends:` in tfjs.yaml{debug}."
+        f"backends that lack them from this model's `backends:` in tfjs.yaml{debug}{lowerable}."
     )
