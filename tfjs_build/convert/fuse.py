@@ -1,8 +1,8 @@
 """Fuse conv/depthwise/matmul + BiasAdd (+ activation) into the fused ops TF.js executes.
 
 TF.js runs ``_FusedConv2D``, ``FusedDepthwiseConv2dNative`` and ``_FusedMatMul`` in one kernel; its
-converter executors read ``fused_ops`` (lower-cased: ``[biasadd, relu]``), ``num_args`` (1: the bias)
-and ``leakyrelu_alpha``. Backends differ in which activations they run inside those kernels (none
+converter executors read ``fused_ops`` (lower-cased: ``[biasadd, relu]``), ``num_args`` (1: the bias;
+2 with a prelu alpha) and ``leakyrelu_alpha``. Backends differ in which activations they run inside those kernels (none
 runs tanh), so a fusion, and its activation, is only emitted when every target backend has both
 the fused kernel and the activation (``tfjs_build.ops``); otherwise the ops stay unfused and the
 reason is reported.
