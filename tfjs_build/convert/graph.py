@@ -79,6 +79,8 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
         _rename_function_constants(function)
     runnable = graph_pb2.GraphDef.FromString(graph_def.SerializeToString()) if model.quantize.enabled else None
     _strip_tf_only_fields(graph_def)
+    if frozen.initializer is not None:
+        _strip_tf_only_fields(frozen.initializer)
     _drop_tfjs_blocking_control_edges(graph_def)
     groups = [list(_extract_constants(graph_def, frozen.initializer))]
     names = [name for name, _ in groups[0]]
@@ -110,12 +112,7 @@ def freeze(model: ModelConfig, loaded: LoadedSource) -> FrozenModel:
             loaded.graph_def, list(loaded.inputs), list(loaded.outputs), [], None, [], False, loaded.tf_version
         )
     lower = not model.control_flow_v2
-    function = loaded.function
-    frozen = convert_to_constants.convert_variables_to_constants_v2(
-        function, lower_control_flow=lower, aggressive_inlining=True
-    )
-    renamed = {old.name: new.name for old, new in zip(function.outputs, frozen.outputs)}
-    graph_def = frozen.graph.as_graph_def()
+    graph_def = _frozen_graph_def(loaded.function, lower)
     placeholders = {f"{n.name}:0" for n in graph_def.node if n.op == "Placeholder"}
     inputs = [(key, name) for key, name in loaded.inputs if name in placeholders]
     resources = [(name, owner) for name, owner in loaded.resources if name in placeholders]
@@ -129,21 +126,31 @@ def freeze(model: ModelConfig, loaded: LoadedSource) -> FrozenModel:
     initializer, initializer_outputs = None, []
     if resources:
         init_function = make_initializer(model, tuple(owner for _, owner in resources))
-        init_frozen = convert_to_constants.convert_variables_to_constants_v2(
-            init_function, lower_control_flow=lower, aggressive_inlining=True
-        )
-        initializer = _prefix_graph(init_frozen.graph.as_graph_def(), INITIALIZER_PREFIX)
-        initializer_outputs = [f"{INITIALIZER_PREFIX}/{t.name}" for t in init_frozen.outputs]
+        initializer = _prefix_graph(_frozen_graph_def(init_function, lower), INITIALIZER_PREFIX)
+        initializer_outputs = [f"{INITIALIZER_PREFIX}/{t.name}" for t in init_function.outputs]
     return FrozenModel(
         graph_def=graph_def,
         inputs=inputs,
-        outputs=[(key, renamed[name]) for key, name in loaded.outputs],
+        outputs=list(loaded.outputs),
         resource_inputs=resource_inputs,
         initializer=initializer,
         initializer_outputs=initializer_outputs,
         dict_outputs=loaded.dict_outputs,
         tf_version=loaded.tf_version,
     )
+
+
+def _frozen_graph_def(function: Any, lower_control_flow: bool) -> Any:
+    """The function's graph with variables as constants; tensor names stay those of ``function``.
+
+    convert_variables_to_constants_v2 would also wrap the result in a new
+    ConcreteFunction, which costs more time and memory than the freezing itself.
+    """
+    data = convert_to_constants._FunctionConverterDataInEager(  # noqa: SLF001
+        func=function, lower_control_flow=lower_control_flow, aggressive_inlining=True
+    )
+    graph_def, _ = convert_to_constants._replace_variables_by_constants(converter_data=data)  # noqa: SLF001
+    return graph_def
 
 
 def _prefix_graph(graph_def: Any, prefix: str) -> Any:
