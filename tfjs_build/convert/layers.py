@@ -21,7 +21,7 @@ from tfjs_build.accuracy import compare_outputs, sample_inputs
 from tfjs_build.config import ModelConfig
 from tfjs_build.convert.layers_read import KerasFile, read_keras_file
 from tfjs_build.convert.layers_translate import Context, translate_model
-from tfjs_build.convert.layers_weights import NamedWeight, keras2_h5_weights, keras3_weights
+from tfjs_build.convert.layers_weights import NamedWeight, keras2_h5_weights, keras3_weights, tfjs_order
 from tfjs_build.errors import SourceError, TfjsBuildError, UnsupportedModelError
 from tfjs_build.quantize import resolve_quantization
 from tfjs_build.records import AccuracyFigures, ConvertResult
@@ -36,20 +36,13 @@ def convert_layers_model(model: ModelConfig, source: Path, out_dir: Path, work_d
     topology = translate_model(keras_file.model_config, context)
     metadata = _user_metadata(model)
     keras_model = _load_keras3(source, where) if keras_file.keras3 else None
-    weights = keras3_weights(keras_model) if keras_model is not None else keras2_h5_weights(source, topology, where)
+    file_weights = keras3_weights(keras_model) if keras_model is not None else keras2_h5_weights(source, topology, where)
+    weights = tfjs_order(file_weights)
     _check_unique(weights, where)
     quantize, warnings = resolve_quantization(model.quantize, [w.name for w in weights], model.where("quantize"))
     written = write_weights(_groups(weights, model.split_weights_by_layer), out_dir,
                             shard_size=model.shard_size, quantize=quantize)
-    accuracy = None
-    if written.quantized:
-        if keras_model is None:
-            keras_model, weights = _load_tf_keras(source, weights)
-        if keras_model is None:
-            warnings.append(f"{model.where('quantize')}: accuracy not measured: running a Keras 2 .h5 model needs "
-                            "tf_keras (pip install tf_keras), or save the model as .keras with Keras 3")
-        else:
-            accuracy = _accuracy(model, keras_model, weights, written)
+    accuracy = _measure(model, source, keras_model, file_weights, written, warnings) if written.quantized else None
     write_model_json(out_dir, _model_json(keras_file, topology, metadata, written))
     return ConvertResult(
         params=sum(int(w.value.size) for w in weights),
@@ -59,6 +52,18 @@ def convert_layers_model(model: ModelConfig, source: Path, out_dir: Path, work_d
         accuracy=accuracy,
         warnings=tuple(warnings),
     )
+
+
+def _measure(model: ModelConfig, source: Path, keras_model: Any, file_weights: list[NamedWeight],
+             written: WrittenWeights, warnings: list[str]) -> AccuracyFigures | None:
+    """The accuracy gate's figures, or None (with a warning) when the model cannot be run here."""
+    if keras_model is None:
+        keras_model, file_weights = _load_tf_keras(source, file_weights)
+    if keras_model is None:
+        warnings.append(f"{model.where('quantize')}: accuracy not measured: running a Keras 2 .h5 model needs "
+                        "tf_keras (pip install tf_keras), or save the model as .keras with Keras 3")
+        return None
+    return _accuracy(model, keras_model, file_weights, written)
 
 
 def _model_json(keras_file: KerasFile, topology: dict[str, Any], metadata: dict[str, Any],
@@ -102,7 +107,7 @@ def _load_keras3(source: Path, where: str) -> Any:
 
 def _load_tf_keras(source: Path, weights: list[NamedWeight]) -> tuple[Any, list[NamedWeight]]:
     """A Keras 2 model to run for the accuracy gate (when tf_keras is installed), its variables
-    attached to ``weights``: the .h5 file lists weights in ``model.layers`` / ``layer.weights`` order."""
+    attached to ``weights`` (in file order: the .h5 file lists ``model.layers`` / ``layer.weights``)."""
     try:
         import tf_keras  # noqa: PLC0415  (optional: only Keras 2 users have it)
     except ImportError:

@@ -165,6 +165,9 @@ LAYERS: dict[str, LayerRule] = {
     "Rescaling": LayerRule(_keys("scale offset")),
 }
 
+# Weights tfjs-layers creates non-trainable (BatchNormalization's statistics).
+NON_TRAINABLE_WEIGHTS = frozenset({"moving_mean", "moving_variance"})
+
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
 WRAPPERS = frozenset({"Bidirectional", "TimeDistributed"})
 RNN_CLASSES = frozenset({"SimpleRNN", "LSTM", "GRU"})
