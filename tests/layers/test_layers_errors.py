@@ -104,3 +104,19 @@ def test_unsupported_model_fails_before_writing(case: str, suffix: str, convert,
 def test_nothing_is_extracted_next_to_the_source(saved, convert) -> None:
     converted = convert(saved["multi_io_nested.keras"].path)
     assert sorted(p.name for p in converted.project.iterdir()) == ["multi_io_nested.keras", "out", "tfjs.yaml", "work"]
+
+
+def test_same_layer_name_in_two_nested_models_is_refused(convert, tmp_path_factory: pytest.TempPathFactory) -> None:
+    import keras
+
+    def nested(name: str) -> Any:
+        inp = keras.Input((3,))
+        return keras.Model(inp, keras.layers.Dense(2, name="head")(inp), name=name)
+
+    x = keras.Input((3,))
+    source = tmp_path_factory.mktemp("twins") / "twins.keras"
+    keras.Model(x, keras.layers.Add()([nested("left")(x), nested("right")(x)])).save(source)
+    with pytest.raises(UnsupportedModelError, match=r"two weights would both be named 'head/kernel'.*rename one of "
+                       r"the 'head' layers"):
+        convert(source)
+
