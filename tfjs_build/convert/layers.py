@@ -2,9 +2,13 @@
 
 Steps: read the file's config (``layers_read``), translate and check it against what
 tfjs-layers 4.22 supports (``layers_translate``; fails before anything is written), get
-the weights under tfjs-layers' names (``layers_weights``), write them with the shared
-writer (``tfjs_build.weights``), and, when quantizing a Keras 3 model, measure the
-accuracy of Keras with the dequantized weights against Keras with the original ones.
+the weights under tfjs-layers' names and in its ``model.weights`` order (``layers_weights``),
+write them with the shared writer (``tfjs_build.weights``), and, when quantizing, measure
+Keras with the dequantized weights against Keras with the original ones (Keras 3 models,
+and Keras 2 models when tf_keras is installed).
+
+No ``training_config``: tfjs-layers ignores the one inside ``modelTopology``, and users
+compile in JavaScript (``model.compile``) before ``fit``.
 """
 
 from __future__ import annotations
