@@ -67,7 +67,7 @@ def predict(model: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 @pytest.fixture(scope="session")
 def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Saved]:
-    """Every test model, saved as ``<name>.keras`` and ``<name>.h5`` (Keras 3), plus ``keras2.h5``."""
+    """Every test model, saved as ``<name>.keras`` and ``<name>.h5`` (Keras 3), and ``<name>.h5`` (Keras 2)."""
     folder = tmp_path_factory.mktemp("keras_models")
     found: dict[str, Saved] = {}
     for seed, (name, build) in enumerate(models.KERAS3_MODELS.items()):
@@ -79,12 +79,13 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Saved]:
             path = folder / f"{name}{suffix}"
             model.save(path)
             found[path.name] = Saved(path, feeds, outputs, model)
-    keras2 = models.keras2_model()
-    randomize(keras2, 99)
-    path = folder / "keras2.h5"
-    keras2.save(path)
-    feeds = sample_feeds(keras2, 99)
-    found[path.name] = Saved(path, feeds, predict(keras2, feeds), keras2)
+    for seed, (name, build) in enumerate(models.KERAS2_MODELS.items(), start=100):
+        model = build()
+        randomize(model, seed)
+        path = folder / f"{name}.h5"
+        model.save(path)
+        feeds = sample_feeds(model, seed)
+        found[path.name] = Saved(path, feeds, predict(model, feeds), model)
     return found
 
 

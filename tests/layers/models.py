@@ -143,6 +143,29 @@ def keras2_model() -> Any:
     return tf_keras.Model(inp, out, name="keras2")
 
 
+def keras2_sequential() -> Any:
+    """A tf_keras Sequential CNN + RNN stack (Keras 2 writes options Keras 3 dropped, e.g. groups)."""
+    import tf_keras
+    from tf_keras import layers
+
+    return tf_keras.Sequential([
+        layers.Input((8, 8, 2)),
+        layers.Conv2D(3, 3, activation="relu"),
+        layers.BatchNormalization(),
+        layers.SeparableConv2D(4, 2, padding="same"),
+        layers.DepthwiseConv2D(2),
+        layers.MaxPooling2D(),
+        layers.Dropout(0.2),
+        layers.Reshape((-1, 4)),
+        layers.TimeDistributed(layers.Dense(3)),
+        layers.Bidirectional(layers.GRU(2, reset_after=False, return_sequences=True), merge_mode="sum"),
+        layers.SimpleRNN(3),
+        layers.LeakyReLU(0.2),
+        layers.Dense(2, activation="softmax"),
+    ], name="keras2_sequential")
+
+
+KERAS2_MODELS: dict[str, Callable[[], Any]] = {"keras2": keras2_model, "keras2_sequential": keras2_sequential}
 KERAS3_MODELS: dict[str, Callable[[], Any]] = {
     "cnn_functional": cnn_functional,
     "cnn_sequential": cnn_sequential,

@@ -14,7 +14,8 @@ from tfjs_build.errors import UnsupportedModelError
 from tfjs_build.tfjs_runtime import fit_in_tfjs
 from tfjs_build.weights import read_weights
 
-ALL_FILES = [f"{name}{suffix}" for name in models.KERAS3_MODELS for suffix in (".keras", ".h5")] + ["keras2.h5"]
+ALL_FILES = [f"{name}{suffix}" for name in models.KERAS3_MODELS for suffix in (".keras", ".h5")] + [
+    f"{name}.h5" for name in models.KERAS2_MODELS]
 
 pytestmark = [pytest.mark.slow, pytest.mark.node]
 

@@ -66,6 +66,7 @@ RNN_CELL = (
 )
 RNN_IGNORED = _keys("seed unroll implementation use_cudnn zero_output_for_mask")
 RNN_FIXED = {"time_major": (False,)}
+KERNEL_OPTIONS = _keys("kernel_initializer kernel_regularizer kernel_constraint")
 POOL_2D = "pool_size strides padding data_format"
 QUANTIZED = {"lora_rank": (None,), "lora_alpha": (None,), "quantization_config": (None,)}
 
@@ -97,9 +98,12 @@ LAYERS: dict[str, LayerRule] = {
     "Conv2DTranspose": _conv({"output_padding": (None,)}),
     "Conv3DTranspose": LayerRule(_keys("filters", CONV), {"groups": (1,), "output_padding": (None,)},
                                  broken_on=frozenset({"wasm"})),
-    "SeparableConv2D": LayerRule(_keys("filters", CONV, SEPARABLE)),
+    # Keras 2 writes the unused kernel_* options too; tfjs-layers refuses them for SeparableConv2D
+    "SeparableConv2D": LayerRule(_keys("filters", CONV, SEPARABLE) - KERNEL_OPTIONS, {"groups": (1,)},
+                                 ignored=KERNEL_OPTIONS),
     "DepthwiseConv2D": LayerRule(
         _keys(CONV, "depth_multiplier depthwise_initializer depthwise_constraint depthwise_regularizer"),
+        {"groups": (1,)},
         weights={"kernel": "depthwise_kernel"},
     ),
     "Cropping2D": LayerRule(_keys("cropping data_format")),
