@@ -34,8 +34,10 @@ def build_convnet() -> Any:
     x = layers.Conv2D(4, 1, name="conv_leaky")(x)
     x = layers.LeakyReLU(negative_slope=LEAKY_ALPHA, name="leaky")(x)
     x = layers.Conv2D(4, 1, use_bias=False, name="conv_nobias", activation="relu")(x)
+    shortcut = layers.Conv2D(4, 1, use_bias=False, name="conv_res")(x)
+    x = layers.Add(name="residual")([x, layers.BatchNormalization(name="bn_res")(shortcut)])
     x = layers.Conv2D(4, 1, name="conv_prelu")(x)
-    x = layers.PReLU(name="prelu_conv")(x)  # alpha per position: fused as a rank-3 alpha
+    x = layers.PReLU(name="prelu_conv")(x)  # alpha per position: left unfused (webgl gets it wrong)
     x = layers.Conv2D(4, 1, name="conv_prelu_shared")(x)
     x = layers.PReLU(shared_axes=[1, 2], name="prelu_shared")(x)  # alpha per channel
     x = layers.Conv2D(4, 1, name="conv_tanh", activation="tanh")(x)

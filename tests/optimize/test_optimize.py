@@ -84,7 +84,8 @@ def test_fusions_and_activations(optimized: Any) -> None:
         "functional/conv_elu/Elu": ["BiasAdd", "Elu"],
         "functional/leaky/LeakyRelu": ["BiasAdd", "LeakyRelu"],
         "functional/conv_nobias/Relu": ["BiasAdd", "Relu"],  # with a zero bias
-        "functional/prelu_conv/add": ["BiasAdd", "Prelu"],
+        "functional/bn_res/batchnorm/add": ["BiasAdd"],  # the residual branch
+        "functional/conv_prelu/BiasAdd": ["BiasAdd"],
         "functional/prelu_shared/add": ["BiasAdd", "Prelu"],
         "functional/prelu_dense/add": ["BiasAdd", "Prelu"],
         "functional/conv_tanh/BiasAdd": ["BiasAdd"],
@@ -101,7 +102,7 @@ def test_fusions_and_activations(optimized: Any) -> None:
     assert not tf.make_ndarray(zero.attr["value"].tensor).any()
     # tanh is not implemented inside fused ops on any backend of TF.js 4.22: it stays a node.
     assert plain(nodes["functional/conv_tanh/Tanh"].input[0]) == "functional/conv_tanh/BiasAdd"
-    assert "fused 1 FusedDepthwiseConv2dNative, 6 _FusedConv2D, 2 _FusedMatMul" in report
+    assert "fused 1 FusedDepthwiseConv2dNative, 8 _FusedConv2D, 2 _FusedMatMul" in report
     assert any(line.startswith("kept 1 tanh activation unfused") for line in report)
 
 
@@ -110,13 +111,12 @@ def test_keras_prelu_fuses_with_its_alpha(convnet: Any, optimized: Any) -> None:
 
     model, _ = convnet
     graph_def, report = optimized
-    assert "fused 3 PReLU activations (Keras lowering) into conv/matmul" in report
-    lowering = [n.name for n in graph_def.node if "/prelu_" in n.name and n.op not in FUSED | {"Const"}]
-    assert lowering == [], "the Relu/Neg/Mul/AddV2 lowering is gone"
+    assert "fused 2 PReLU activations (Keras lowering) into conv/matmul" in report
+    lowering = sorted(n.op for n in graph_def.node if "/prelu_" in n.name and n.op not in FUSED | {"Const"})
+    assert lowering == ["AddV2", "Mul", "Neg", "Relu", "Relu"], "only prelu_conv (alpha per position) is left"
     nodes = nodes_by_name(graph_def)
     consts = {n.name: tf.make_ndarray(n.attr["value"].tensor) for n in graph_def.node if n.op == "Const"}
     for fused_name, layer, expected_shape in (
-        ("functional/prelu_conv/add", "prelu_conv", (5, 5, 4)),  # differs per position: kept rank 3
         ("functional/prelu_shared/add", "prelu_shared", (4,)),  # shared over height and width
         ("functional/prelu_dense/add", "prelu_dense", (5,)),
     ):
@@ -230,4 +230,35 @@ def test_matmul_folds_with_shared_and_transposed_weights(matmul_graph: Any, asse
     assert ops.count("_FusedMatMul") == 1 and ops.count("MatMul") == 1 and ops.count("_FusedConv2D") == 1
     assert not {"Mul", "AddV2", "Sub"} & set(ops)
     for got, want in zip(run_graph(graph_def, feed, frozen.outputs), run_graph(frozen.graph_def, feed, frozen.outputs)):
+        assert_close(got, want, 1e-5)
+
+
+@pytest.fixture(scope="module")
+def residual_sum_graph() -> tuple[Any, dict[str, np.ndarray]]:
+    """Grappler's AddOpsRewrite shape of ``x + BN(conv(x))``: ``AddV2(shift, AddN(x, conv*scale))``,
+    once without and once with a conv bias."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(6)
+    filt = tf.constant(rng.normal(size=(1, 1, 3, 3)).astype(np.float32))
+    scale, shift, bias = (tf.constant(rng.normal(size=3).astype(np.float32)) for _ in range(3))
+
+    def fn(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        plain = tf.math.add_n([x, tf.nn.conv2d(x, filt, 1, "SAME") * scale])
+        biased = tf.math.add_n([x, tf.nn.bias_add(tf.nn.conv2d(x, filt, 1, "SAME"), bias) * scale])
+        return shift + plain, biased + shift
+
+    frozen = freeze(fn, [tf.TensorSpec([1, 4, 4, 3], tf.float32)], grappler=False)
+    return frozen, {frozen.inputs[0]: rng.normal(size=(1, 4, 4, 3)).astype(np.float32)}
+
+
+def test_shift_after_a_residual_sum_moves_into_the_conv_bias(residual_sum_graph: Any, assert_close: Callable) -> None:
+    frozen, feed = residual_sum_graph
+    assert ops_of(frozen.graph_def).count("AddN") == 2
+    graph_def, _ = optimize(frozen)
+    assert sorted(op for op in ops_of(graph_def) if op not in ("Const", "Placeholder", "Identity")) == [
+        "AddN", "AddN", "_FusedConv2D", "_FusedConv2D"
+    ]
+    assert set(frozen.output_nodes) <= {n.name for n in graph_def.node}
+    for got, want in zip(run_graph(unfuse(graph_def), feed, frozen.outputs), run_graph(frozen.graph_def, feed, frozen.outputs)):
         assert_close(got, want, 1e-5)

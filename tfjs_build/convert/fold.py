@@ -151,6 +151,38 @@ def _fold_add(ed: GraphEditor, node: node_def_pb2.NodeDef) -> list[str] | None:
             replaced = [ed.producer(node, const).name]
             apply_shift(ed, chain, -shift if node.op == "Sub" else shift, node)
             return replaced
+    return _fold_add_into_sum(ed, node) if node.op in ("Add", "AddV2") else None
+
+
+def _fold_add_into_sum(ed: GraphEditor, node: node_def_pb2.NodeDef) -> list[str] | None:
+    """``c + (a + linear)`` -> ``a + (linear + c)``: the shift becomes the linear op's bias.
+
+    Grappler's AddOpsRewrite turns a residual ``x + BN(conv)`` into ``AddV2(shift, AddN(x, conv))``;
+    moving the constant back into the conv's bias restores the original association and lets the
+    conv fuse.
+    """
+    for data, const in ((0, 1), (1, 0)):
+        total, value = ed.producer(node, data), ed.const(ed.producer(node, const))
+        if total is None or total.op not in ("AddN", "Add", "AddV2") or ed.sole_data_consumer(total.name) is not node:
+            continue
+        for index, ref in enumerate(ref for ref in total.input if not ref.startswith("^")):
+            chain = linear_chain(ed, ed.producer(total, index), total)
+            shift = channel_vector(value, chain) if chain is not None else None
+            if chain is None or shift is None:
+                continue
+            replaced = [ed.producer(node, const).name]
+            if chain.bias is not None:
+                bias = ed.writable_const(chain.bias, chain.last, "folded_bias")
+                ed.set_const(bias, ed.const(bias).astype(np.float64) + shift)
+            else:
+                const_node = ed.add_const(f"{chain.linear.name}/bias", shift.astype(np.float32), total)
+                bias_add = ed.add_node(f"{chain.linear.name}/BiasAdd", "BiasAdd", [ref, const_node.name], total)
+                bias_add.attr["T"].type = chain.linear.attr["T"].type
+                bias_add.attr["data_format"].s = b"NHWC"
+                total.input[index] = bias_add.name
+                ed.reindex()
+            ed.absorb(total, node)
+            return replaced
     return None
 
 

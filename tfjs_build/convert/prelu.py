@@ -5,7 +5,7 @@ Grappler leaves as ``AddV2(Relu(x), Mul(c, Relu(Neg(x))))`` with ``c = -alpha`` 
 exactly ``prelu(x, alpha)``, which every TF.js backend runs inside its fused conv/matmul kernels
 (``fused_ops: [BiasAdd, Prelu]``, alpha as the second extra argument). A standalone ``Prelu`` is never
 emitted (TensorFlow could not run it, and nothing is saved), so a PReLU that does not follow a
-fusable conv/matmul stays as it was. An alpha that is the same at every position is stored per channel.
+fusable conv/matmul stays as it was; so does one whose alpha differs between positions.
 """
 
 from __future__ import annotations
@@ -64,13 +64,15 @@ def _match(ed: GraphEditor, out: Node) -> PreluMatch | None:
     return None
 
 
-def _alpha(value: np.ndarray, linear: Node) -> np.ndarray | None:
-    """alpha per channel when it is the same at every position, else as given (conv only, rank 3)."""
+def _alpha(value: np.ndarray) -> np.ndarray | None:
+    """alpha per channel, when it is the same at every position.
+
+    A per-position (rank-3) alpha is left unfused: webgl's fused conv computes it wrongly in TF.js
+    4.22 (seen in headless Chromium; cpu and wasm are right).
+    """
     alpha = -value.astype(np.float32)
     flat = alpha.reshape(-1, alpha.shape[-1]) if alpha.ndim else alpha.reshape(1, 1)
-    if (flat == flat[0]).all():
-        return flat[0]
-    return alpha if linear.op != "MatMul" and alpha.ndim == 3 else None
+    return flat[0] if (flat == flat[0]).all() else None
 
 
 def fuse_prelu(ed: GraphEditor, backends: tuple[str, ...]) -> int:
@@ -84,7 +86,7 @@ def fuse_prelu(ed: GraphEditor, backends: tuple[str, ...]) -> int:
         match = _match(ed, out)
         if match is None or not ops.is_supported(FUSED_OP[match.linear.op], backends):
             continue
-        alpha = _alpha(ed.const(match.negative_alpha), match.linear)
+        alpha = _alpha(ed.const(match.negative_alpha))
         bias_ref = (
             [ref for ref in match.x.input if not ref.startswith("^")][1]
             if match.x is not match.linear else zero_bias(ed, match.linear)
