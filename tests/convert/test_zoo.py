@@ -147,3 +147,26 @@ def test_accuracy_figures_are_what_tfjs_computes_with_the_quantized_weights(
     tfjs_error = float(np.max(np.abs(got.astype(np.float64) - expected)))
     assert 0 < figures.max_abs_error
     assert abs(tfjs_error - figures.max_abs_error) <= 1e-4 * (1 + float(np.max(np.abs(expected))))
+
+
+def test_another_process_converting_in_another_order_gives_identical_bytes(
+    zoo: dict[str, ZooModel], tmp_path: Path
+) -> None:
+    """TF names functions and nodes after per-process counters: a fresh worker that converts
+    other Keras models first must still write the same files."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from conftest import convert_into; "
+        "from tfjs_build.config import load_config; "
+        "config = load_config(Path(sys.argv[1])); "
+        "[convert_into(config.model(n), Path(sys.argv[2]) / n) for n in ('multi', 'looper-v2', 'convnet')]"
+    )
+    config_path = zoo["convnet"].model.source_path.parent / "tfjs.yaml"
+    subprocess.run([sys.executable, "-c", script, str(config_path), str(tmp_path)], check=True,
+                   cwd=Path(__file__).parent, capture_output=True)
+    for name in ("convnet", "looper-v2"):
+        first = {p.name: p.read_bytes() for p in sorted(zoo[name].out_dir.iterdir())}
+        second = {p.name: p.read_bytes() for p in sorted((tmp_path / name).iterdir())}
+        assert first == second, name
