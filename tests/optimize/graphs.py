@@ -1,15 +1,17 @@
-"""Test helpers: freeze tiny tf.functions, run Grappler like the converter does, run GraphDefs in TF."""
+"""Test helpers: freeze tiny tf.functions, run Grappler like the converter does, run GraphDefs in TF.
+
+TensorFlow is imported inside the helpers, so collecting the tests (e.g. ``-m "not slow"``) stays fast.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import tensorflow as tf
-from tensorflow.core.framework import graph_pb2
-from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
-from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-from tensorflow.python.grappler import tf_optimizer
+
+if TYPE_CHECKING:
+    from tensorflow.core.framework import graph_pb2
 
 
 class Frozen:
@@ -25,8 +27,11 @@ class Frozen:
         return [name.split(":")[0] for name in self.outputs]
 
 
-def freeze(fn: Callable, specs: Sequence[tf.TensorSpec], *, grappler: bool = True) -> Frozen:
+def freeze(fn: Callable, specs: Sequence[Any], *, grappler: bool = True) -> Frozen:
     """Freeze ``fn`` and (by default) run Grappler's generic passes, as the converter core does."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
     concrete = tf.function(fn, autograph=False).get_concrete_function(*specs)
     frozen = convert_variables_to_constants_v2(concrete)
     graph_def = frozen.graph.as_graph_def()
@@ -37,7 +42,11 @@ def freeze(fn: Callable, specs: Sequence[tf.TensorSpec], *, grappler: bool = Tru
     return Frozen(graph_def, inputs, outputs)
 
 
-def _grappler(graph_def: graph_pb2.GraphDef, graph: tf.Graph, outputs: list[str]) -> graph_pb2.GraphDef:
+def _grappler(graph_def: graph_pb2.GraphDef, graph: Any, outputs: list[str]) -> graph_pb2.GraphDef:
+    import tensorflow as tf
+    from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
+    from tensorflow.python.grappler import tf_optimizer
+
     meta = tf.compat.v1.train.export_meta_graph(graph_def=graph_def, graph=graph)
     fetch = meta.collection_def["train_op"]
     fetch.node_list.value.extend(outputs)
@@ -50,6 +59,8 @@ def _grappler(graph_def: graph_pb2.GraphDef, graph: tf.Graph, outputs: list[str]
 
 def run_graph(graph_def: graph_pb2.GraphDef, inputs: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
     """Execute a GraphDef in TensorFlow (the reference for every numeric check)."""
+    import tensorflow as tf
+
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.import_graph_def(graph_def, name="")
@@ -63,6 +74,8 @@ def unfuse(graph_def: graph_pb2.GraphDef) -> graph_pb2.GraphDef:
     TF's CPU kernels only fuse some activations, and FusedDepthwiseConv2dNative is a TF.js name;
     the expansion is written independently of the code under test.
     """
+    from tensorflow.core.framework import graph_pb2
+
     linear_of = {"_FusedConv2D": "Conv2D", "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative", "_FusedMatMul": "MatMul"}
     linear_attrs = {
         "Conv2D": ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations"),
