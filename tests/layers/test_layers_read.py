@@ -23,7 +23,7 @@ def test_keras_archive_is_read_in_memory(tmp_path: Path) -> None:
         archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
         archive.writestr("model.weights.h5", b"")
     found = read_keras_file(path, WHERE)
-    assert (found.model_config, found.keras_version, found.keras3, found.archive) == (CONFIG, "3.15.1", True, True)
+    assert (found.model_config, found.keras_version, found.keras3) == (CONFIG, "3.15.1", True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
 
 
@@ -34,7 +34,16 @@ def test_h5_version_decides_keras2_or_3(tmp_path: Path) -> None:
             handle.attrs["model_config"] = json.dumps(CONFIG)
             handle.attrs["keras_version"] = version
         found = read_keras_file(path, WHERE)
-        assert (found.keras_version, found.keras3, found.archive) == (version, keras3, False)
+        assert (found.keras_version, found.keras3) == (version, keras3)
+
+
+def test_keras2_archive_is_refused_with_the_h5_fix(tmp_path: Path) -> None:
+    path = tmp_path / "old.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", json.dumps(CONFIG))
+        archive.writestr("metadata.json", json.dumps({"keras_version": "2.15.0"}))
+    with pytest.raises(SourceError, match=r"written by Keras 2.15.0 \(tf_keras\).*model.save\('model.h5'\)"):
+        read_keras_file(path, WHERE)
 
 
 @pytest.mark.parametrize(("content", "expected"), [

@@ -105,8 +105,8 @@ def _load_keras3(source: Path, where: str) -> Any:
     try:
         return keras.saving.load_model(str(source), compile=False, safe_mode=True)
     except (ValueError, TypeError, OSError, KeyError) as exc:
-        raise SourceError(f"{where}: Keras cannot load {source}: {exc}; check that it loads with "
-                          "keras.saving.load_model in the Keras version that saved it") from None
+        raise SourceError(f"{where}: Keras {keras.__version__} cannot load {source}: {exc}; check that it loads "
+                          "with keras.saving.load_model in the Keras version that saved it") from None
 
 
 def _load_tf_keras(source: Path, weights: list[NamedWeight]) -> tuple[Any, list[NamedWeight]]:

@@ -23,7 +23,6 @@ class KerasFile:
     model_config: dict[str, Any]  # {"class_name": ..., "config": ...}
     keras_version: str
     keras3: bool
-    archive: bool  # a .keras zip (else an HDF5 file)
 
 
 def read_keras_file(path: Path, where: str) -> KerasFile:
@@ -40,7 +39,7 @@ def read_keras_file(path: Path, where: str) -> KerasFile:
         raise SourceError(f"{where}: {path} holds weights only (no model_config); a layers model needs the "
                           "architecture too: save with model.save(...), not model.save_weights(...)")
     version = _text(attrs.get("keras_version", "2"))
-    return KerasFile(_json(attrs["model_config"], path, where), version, version.startswith("3."), archive=False)
+    return KerasFile(_json(attrs["model_config"], path, where), version, version.startswith("3."))
 
 
 def _read_archive(path: Path, where: str) -> KerasFile:
@@ -55,7 +54,11 @@ def _read_archive(path: Path, where: str) -> KerasFile:
     except zipfile.BadZipFile as exc:
         raise SourceError(f"{where}: {path} is a damaged zip ({exc}); save the model again") from None
     version = str(metadata.get("keras_version", "3"))
-    return KerasFile(config, version, not version.startswith("2."), archive=True)
+    if version.startswith("2."):
+        # weights in an archive are stored by index only, and Keras 3 cannot load Keras 2 configs
+        raise SourceError(f"{where}: {path} is a .keras archive written by Keras {version} (tf_keras), which "
+                          "Keras 3 cannot load; save it as .h5 with tf_keras instead: model.save('model.h5')")
+    return KerasFile(config, version, True)
 
 
 def _text(value: Any) -> str:

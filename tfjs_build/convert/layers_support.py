@@ -173,7 +173,6 @@ LAYERS: dict[str, LayerRule] = {
 NON_TRAINABLE_WEIGHTS = frozenset({"moving_mean", "moving_variance"})
 
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
-WRAPPERS = frozenset({"Bidirectional", "TimeDistributed"})
 RNN_CLASSES = frozenset({"SimpleRNN", "LSTM", "GRU"})
 
 # Keras activation name -> the name tfjs-layers registers (before its camelCase pass).
