@@ -15,6 +15,7 @@ import pytest
 from tfjs_build.config import load_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.node]
+REWRITTEN_IN_TFJS = ("Erfc", "Softsign", "Xlogy", "Xdivy", "Inv", "Rint")
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +78,52 @@ def test_fused_model_matches_tensorflow_on_webgl(
     (key,) = model_json["signature"]["inputs"]
     (got,) = run_in_tfjs(out_dir, {key: image_batch}, "webgl", timeout=240).values()
     assert_close(got, convnet[0](image_batch, training=False).numpy(), rtol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def rewritten(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], dict[str, np.ndarray], dict]:
+    """A frozen graph of every op tfjs-build rewrites, converted; with TensorFlow's outputs on edge-case inputs."""
+    import tensorflow as tf
+
+    from tfjs_build.convert import convert_model
+
+    from .graphs import freeze, run_graph
+
+    def fn(x: tf.Tensor, y: tf.Tensor) -> list[tf.Tensor]:
+        return [
+            tf.math.erfc(x), tf.math.softsign(x), tf.math.xlogy(x, y), tf.math.xdivy(x, y), tf.raw_ops.Inv(x=y),
+            tf.math.rint(x),
+        ]
+
+    spec = tf.TensorSpec([12], tf.float32)
+    frozen = freeze(fn, [spec, spec], grappler=False)
+    project = tmp_path_factory.mktemp("rewritten")
+    (project / "ops.pb").write_bytes(frozen.graph_def.SerializeToString())
+    outputs = ", ".join(frozen.output_nodes)
+    (project / "tfjs.yaml").write_text(
+        f"version: 1\nmodels:\n  ops:\n    source: ops.pb\n    outputs: [{outputs}]\n    backends: [cpu, wasm]\n",
+        encoding="utf-8",
+    )
+    model = load_config(project / "tfjs.yaml").model("ops")
+    out_dir = project / "out"
+    out_dir.mkdir()
+    convert_model(model, model.source_path, out_dir, project / "work")
+    x = np.array([0.0, -0.0, 0.5, 1.5, 2.5, -2.5, -3.7, 3.9, 1e-3, -8.0, 8.0, 0.0], np.float32)
+    y = np.array([2.0, 0.0, 0.3, 1.0, 4.0, 0.1, 5.0, 0.5, 7.0, 1.0, 3.0, 0.0], np.float32)
+    results = run_graph(frozen.graph_def, dict(zip(frozen.inputs, (x, y))), frozen.outputs)
+    expected = dict(zip(frozen.output_nodes, zip(REWRITTEN_IN_TFJS, results)))
+    model_json = json.loads((out_dir / "model.json").read_text(encoding="utf-8"))
+    return out_dir, model_json, {"x": x, "y": y}, expected
+
+
+@pytest.mark.parametrize("backend", ["cpu", "wasm"])
+def test_rewritten_ops_match_tensorflow_in_tfjs(rewritten: Any, backend: str, run_tfjs: Callable) -> None:
+    out_dir, model_json, inputs, expected = rewritten
+    assert not set(REWRITTEN_IN_TFJS) & {n["op"] for n in model_json["modelTopology"]["node"]}
+    keys = {info["name"].split(":")[0]: key for key, info in model_json["signature"]["inputs"].items()}
+    got = run_tfjs(out_dir, {keys[name]: value for name, value in (("x", inputs["x"]), ("y", inputs["y"]))}, backend)
+    by_node = {info["name"].split(":")[0]: got[key] for key, info in model_json["signature"]["outputs"].items()}
+    assert set(by_node) == set(expected)
+    for name, (op, want) in expected.items():
+        # Erfc: 1 - erf(x), with TF.js's own erf approximation: equal to ~1e-7 absolute, not relative.
+        np.testing.assert_allclose(by_node[name], want, rtol=1e-6, atol=2e-7 if op == "Erfc" else 0, err_msg=op)
