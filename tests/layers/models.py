@@ -61,6 +61,20 @@ def recurrent() -> Any:
     ], name="recurrent")
 
 
+def masked() -> Any:
+    """Embedding(mask_zero=True): token 0 is padding that the recurrent layers skip."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input((9,), dtype="int32", name="tokens"),
+        layers.Embedding(10, 4, mask_zero=True),
+        layers.LSTM(3, return_sequences=True),
+        layers.GRU(2, reset_after=False),
+        layers.Dense(2),
+    ], name="masked")
+
+
 def multi_io_nested() -> Any:
     """Two inputs, two outputs, a layer shared by both inputs, nested functional and sequential models."""
     import keras
@@ -170,6 +184,7 @@ KERAS3_MODELS: dict[str, Callable[[], Any]] = {
     "cnn_functional": cnn_functional,
     "cnn_sequential": cnn_sequential,
     "recurrent": recurrent,
+    "masked": masked,
     "multi_io_nested": multi_io_nested,
     "zoo_dense": zoo_dense,
     "zoo_conv": zoo_conv,
