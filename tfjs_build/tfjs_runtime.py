@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -146,7 +146,8 @@ def time_in_tfjs(
     ones (at least one, which also settles execute vs executeAsync), all in one TF.js process."""
     timing = {"warmup": max(1, warmup), "runs": runs}
     request = {"action": "time", "format": format, "outputs": None, "executeAsync": None, "timing": timing}
-    return run_request(model_dir, inputs, backend, request, timeout=timeout).outputs["times_ms"].tolist()
+    times = run_request(model_dir, inputs, backend, request, timeout=timeout).outputs["times_ms"]
+    return [float(t) for t in times]
 
 
 def run_request(
@@ -235,7 +236,8 @@ def _run_node(script: Path, request: dict[str, Any], timeout: float) -> dict[str
         _stop(proc)
         raise
     try:
-        return json.loads(stdout)
+        response: dict[str, Any] = json.loads(stdout)
+        return response
     except json.JSONDecodeError:
         tail = stderr.decode("utf-8", "replace").strip()[-2000:]
         raise TfjsBuildError(f"TF.js runner {script.name} exited {proc.returncode} without a result:\n{tail}") from None
@@ -255,7 +257,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 class _MountHandler(SimpleHTTPRequestHandler):
     """Static files from several folders, chosen by the first path segment (/model/, /runner/, ...)."""
 
-    mounts: dict[str, Path] = {}
+    mounts: ClassVar[dict[str, Path]] = {}
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript", ".wasm": "application/wasm"}
 
     def translate_path(self, path: str) -> str:
