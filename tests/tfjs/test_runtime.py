@@ -89,7 +89,7 @@ def test_wasm_runs_requested_string_output_and_names_missing_kernel(tmp_path: Pa
 def test_dynamic_op_falls_back_to_execute_async(tmp_path: Path, backend: str, tfjs_available: Path) -> None:
     mask = np.array([[True, False, True], [False, False, True]])
     model = where_graph_model(tmp_path)
-    response = run_request(model, {"mask": mask}, backend, {"action": "predict", "format": "graph", "executeAsync": None}, timeout=120)
+    response = run_request(model, {"mask": mask}, backend, {"action": "predict", "format": "graph"}, timeout=120)
     assert response.mode == "executeAsync"
     np.testing.assert_array_equal(response.outputs["indices"], np.argwhere(mask).astype(np.int32))
     with pytest.raises(TfjsRuntimeError, match="dynamic op 'Where'"):

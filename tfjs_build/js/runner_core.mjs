@@ -43,7 +43,7 @@ async function runGraph(tf, model, inputs, req) {
   try {
     result = mode === 'execute' ? model.execute(inputs, names) : await model.executeAsync(inputs, names);
   } catch (err) {
-    if (req.executeAsync !== null || mode !== 'execute' || !isDynamicOpError(err)) throw err;
+    if (req.executeAsync != null || mode !== 'execute' || !isDynamicOpError(err)) throw err;
     mode = 'executeAsync';
     result = await model.executeAsync(inputs, names);
   }
