@@ -156,8 +156,7 @@ def run_request(
     """The one mechanism behind every entry point: serve, run the JS runner, decode its answer."""
     if backend not in NODE_BACKENDS + BROWSER_BACKENDS:
         raise TfjsBuildError(f"unknown TF.js backend {backend!r}: expected one of cpu, wasm, webgl")
-    if not (Path(model_dir) / "model.json").is_file():
-        raise TfjsBuildError(f"{model_dir}: no model.json to run in TF.js; build the model first")
+    _check_model_json(Path(model_dir), request.get("format", "graph"))
     node_dir = node_modules_dir()
     request = {**request, "backend": backend, "nodeDir": str(node_dir.resolve()), "inputs": encode_tensors(inputs)}
     with _serve({"model": Path(model_dir), "node_modules": node_dir, "runner": JS_DIR}) as base:
@@ -178,6 +177,18 @@ def run_request(
         )
     outputs = {spec["name"]: decode_tensor(spec) for spec in response["outputs"]}
     return TfjsResponse(outputs=outputs, backend=response["backend"], mode=response["mode"])
+
+
+def _check_model_json(model_dir: Path, format: str) -> None:
+    """Catch a graph/layers mix-up here: TF.js's own error for it does not say what is wrong."""
+    path = model_dir / "model.json"
+    if not path.is_file():
+        raise TfjsBuildError(f"{model_dir}: no model.json to run in TF.js; build the model first")
+    declared = json.loads(path.read_text(encoding="utf-8")).get("format")
+    if declared != f"{format}-model":
+        other = declared.removesuffix("-model") if isinstance(declared, str) else None
+        hint = f"run it with format={other!r}" if other in ("graph", "layers") else "rebuild the model"
+        raise TfjsBuildError(f"{path}: format is {declared!r}, not the {format}-model asked for; {hint}")
 
 
 # ---------------------------------------------------------------- tensors <-> JSON

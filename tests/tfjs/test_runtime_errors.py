@@ -50,6 +50,11 @@ def test_unknown_backend_and_missing_model(dense_dir: Path, tmp_path: Path) -> N
         run_in_tfjs(tmp_path, {}, "cpu")
 
 
+def test_graph_layers_mix_up_says_which_format_to_use(dense_dir: Path) -> None:
+    with pytest.raises(TfjsBuildError, match=r"model.json: format is 'graph-model', not the layers-model asked for; run it with format='graph'"):
+        run_in_tfjs(dense_dir, {"features": np.zeros((1, 3))}, "cpu", format="layers")
+
+
 @pytest.mark.slow
 @pytest.mark.node
 def test_timeout_is_reported(dense_dir: Path, tfjs_available: Path) -> None:
