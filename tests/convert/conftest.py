@@ -265,6 +265,7 @@ EXTRA = {
 VARIANTS = {
     "looper-v2": ("looper", "    control_flow_v2: true\n"),
     "convnet-uint8": ("convnet", "    quantize: uint8\n    accuracy:\n      inputs: convnet-inputs.npz\n"),
+    "table-uint8": ("table", "    quantize: uint8\n"),
 }
 
 

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from conftest import ZooModel, convert_into
+from tfjs_build.records import DtypeBytes
 from tfjs_build.tfjs_runtime import run_in_tfjs
 
 pytestmark = [pytest.mark.slow]
 
-ZOO_NAMES = ["convnet", "text", "attention", "multi", "looper", "looper-v2", "table", "hub", "frozen"]
+ZOO_NAMES = ["convnet", "text", "attention", "multi", "looper", "looper-v2", "table", "table-uint8", "hub", "frozen"]
 
 
 def _model_json(entry: ZooModel) -> dict:
@@ -81,6 +82,13 @@ def test_hash_table_becomes_an_initializer_linked_by_resource_id(zoo: dict[str, 
     assert data["signature"]["inputs"]["words"]["dtype"] == "DT_STRING"
     weights = {w["name"]: w["dtype"] for w in data["weightsManifest"][0]["weights"]}
     assert "string" in weights.values()  # the table's keys travel as TF.js strings
+
+
+def test_accuracy_of_a_model_with_tables_runs_its_initializer_once(zoo: dict[str, ZooModel]) -> None:
+    result = zoo["table-uint8"].result
+    assert result.quantization["float32"] == DtypeBytes(before=4, after=1)  # the scale variable
+    assert result.accuracy is not None and result.accuracy.samples == 8
+    assert result.accuracy.max_abs_error == 0.0  # a constant tensor quantizes exactly (scale 1)
 
 
 def test_dynamic_batch_dimension_stays_dynamic(zoo: dict[str, ZooModel]) -> None:

@@ -64,19 +64,36 @@ def _dims(shape: dict[str, Any]) -> list[int | None]:
 def _run(
     graph_def: Any, resources: Resources, signature: dict[str, Any], samples: list[dict[str, np.ndarray]]
 ) -> list[dict[str, np.ndarray]]:
+    initializer, resource_inputs, initializer_outputs = resources
     with tf.Graph().as_default() as graph:
-        initializer, inputs, outputs = resources
         input_map = {}
-        if initializer is not None:  # the tables come from the initializer graph, as in TF.js
+        if initializer is not None:
             tf.graph_util.import_graph_def(initializer, name="")
-            input_map = {name: graph.get_tensor_by_name(out) for name, out in zip(inputs, outputs)}
+            sources = [_resource_source(initializer, name) for name in initializer_outputs]
+            input_map = {name: graph.get_tensor_by_name(src) for name, src in zip(resource_inputs, sources)}
         tf.graph_util.import_graph_def(graph_def, input_map=input_map, name="")
         fetches = {key: graph.get_tensor_by_name(info["name"]) for key, info in signature["outputs"].items()}
         with tf.compat.v1.Session(graph=graph) as session:
+            if initializer is not None:
+                session.run(initializer_outputs)  # create and fill the tables once, as TF.js does
             return [
                 session.run(fetches, {signature["inputs"][key]["name"]: value for key, value in sample.items()})
                 for sample in samples
             ]
+
+
+def _resource_source(initializer: Any, name: str) -> str:
+    """The op that creates a resource, behind the Identity chain of an initializer output.
+
+    The inference graph reads the table from there, so each sample finds the table by
+    its shared name without running the import (which TF refuses to run twice).
+    """
+    nodes = {node.name: node for node in initializer.node}
+    node = nodes[name.split(":")[0]]
+    while node.op == "Identity":
+        name = next(ref for ref in node.input if not ref.startswith("^"))
+        node = nodes[name.split(":")[0]]
+    return name if ":" in name else f"{name}:0"
 
 
 def with_weights(graph_def: Any, values: dict[str, np.ndarray]) -> Any:

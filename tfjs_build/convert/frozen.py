@@ -19,7 +19,7 @@ from tfjs_build.convert.finish import rename_ref
 from tfjs_build.convert.sources import LoadedSource, make_initializer
 from tfjs_build.errors import UnsupportedModelError
 
-INITIALIZER_PREFIX = "__initializer__"
+INITIALIZER_PREFIX = "tfjs_initializer"  # a valid TF node name prefix, so TF can run it too
 
 
 @dataclass
