@@ -4,6 +4,7 @@ tfjs.yaml:line:col, the layer, its class, the option and a fix."""
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -101,9 +102,22 @@ def test_unsupported_model_fails_before_writing(case: str, suffix: str, convert,
     assert list((tmp_path / "project_m" / "out").iterdir()) == []
 
 
-def test_nothing_is_extracted_next_to_the_source(saved, convert) -> None:
+@pytest.mark.parametrize("memory", ["plenty", "short"])
+def test_nothing_is_extracted_next_to_the_source(memory: str, saved, convert, monkeypatch) -> None:
+    """With memory short (a stand-in: Keras' own memory probe patched to say so), Keras extracts
+    the archive's weights into a temporary folder beside the file it loads: never the source's."""
+    from keras.src.saving import saving_lib
+
+    extracted: list[str] = []
+    real_extract = zipfile.ZipFile.extract
+    monkeypatch.setattr(saving_lib, "is_memory_sufficient", lambda model: memory == "plenty")
+    monkeypatch.setattr(zipfile.ZipFile, "extract",
+                        lambda self, member, path=None, pwd=None: extracted.append(str(path)) or
+                        real_extract(self, member, path, pwd))
     converted = convert(saved["multi_io_nested.keras"].path)
     assert sorted(p.name for p in converted.project.iterdir()) == ["multi_io_nested.keras", "out", "tfjs.yaml", "work"]
+    assert all(Path(p).parent == converted.project / "work" for p in extracted)
+    assert len(extracted) == (1 if memory == "short" else 0)
 
 
 def test_same_layer_name_in_two_nested_models_is_refused(convert, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -39,7 +41,7 @@ def convert_layers_model(model: ModelConfig, source: Path, out_dir: Path, work_d
     context = Context(where, keras_file.keras3, model.backends, model.where("backends"))
     topology = translate_model(keras_file.model_config, context)
     metadata = _user_metadata(model)
-    keras_model = _load_keras3(source, where) if keras_file.keras3 else None
+    keras_model = _load_keras3(source, where, work_dir) if keras_file.keras3 else None
     file_weights = keras3_weights(keras_model) if keras_model is not None else keras2_h5_weights(source, topology, where)
     weights = tfjs_order(file_weights)
     _check_unique(weights, where)
@@ -99,11 +101,19 @@ def _user_metadata(model: ModelConfig) -> dict[str, Any]:
     return metadata
 
 
-def _load_keras3(source: Path, where: str) -> Any:
+def _load_keras3(source: Path, where: str, work_dir: Path) -> Any:
+    """Load with Keras from a link (or copy) in ``work_dir``: when memory looks short, Keras
+    extracts a .keras archive's weights into a temporary folder next to the file it loads."""
     import keras  # noqa: PLC0415  (tensorflow only inside convert/, and only when converting)
 
+    staged = work_dir / f"source{source.suffix}"
+    staged.unlink(missing_ok=True)
     try:
-        return keras.saving.load_model(str(source), compile=False, safe_mode=True)
+        os.link(source, staged)
+    except OSError:
+        shutil.copyfile(source, staged)
+    try:
+        return keras.saving.load_model(str(staged), compile=False, safe_mode=True)
     except (ValueError, TypeError, OSError, KeyError) as exc:
         raise SourceError(f"{where}: Keras {keras.__version__} cannot load {source}: {exc}; check that it loads "
                           "with keras.saving.load_model in the Keras version that saved it") from None
