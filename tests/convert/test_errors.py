@@ -26,15 +26,19 @@ def test_importing_the_converter_package_does_not_import_tensorflow() -> None:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, np.ndarray]]:
-    """A Keras MultiHeadAttention model (Einsum: no wasm kernel in TF.js 4.22) and a frozen graph."""
-    import keras
+    """A spectrum model (RFFT, ComplexAbs: kernels on cpu, none on wasm in TF.js 4.22) and a frozen graph."""
     import tensorflow as tf
 
     folder = tmp_path_factory.mktemp("errors")
-    seq = keras.Input((4, 6), name="seq")
-    net = keras.Model(seq, keras.layers.MultiHeadAttention(num_heads=2, key_dim=3)(seq, seq))
-    net.save(folder / "mha.keras")
-    x = np.random.default_rng(1).standard_normal((2, 4, 6)).astype("float32")
+
+    class Spectrum(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32, name="signal")])
+        def __call__(self, signal: tf.Tensor) -> dict[str, tf.Tensor]:
+            return {"magnitude": tf.abs(tf.signal.rfft(signal))}
+
+    module = Spectrum()
+    tf.saved_model.save(module, str(folder / "spectrum"), signatures=module.__call__.get_concrete_function())
+    x = np.random.default_rng(1).standard_normal((2, 8)).astype("float32")
     graph = tf.Graph()
     with graph.as_default():
         inp = tf.compat.v1.placeholder(tf.float32, [None, 3], name="features")
@@ -42,7 +46,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, n
     (folder / "frozen.pb").write_bytes(graph.as_graph_def().SerializeToString())
     (folder / "labels.json").write_text(json.dumps({"classes": ["cat", "dog"]}), encoding="utf-8")
     (folder / "broken.json").write_text("{not json", encoding="utf-8")
-    return folder, {"seq": x, "expected": net(x).numpy()}
+    return folder, {"signal": x, "expected": module(x)["magnitude"].numpy()}
 
 
 def _convert(folder: Path, name: str, settings: str, tmp_path: Path) -> Path:
@@ -58,24 +62,26 @@ def test_unsupported_ops_are_listed_once_with_their_nodes_and_config_line(
 ) -> None:
     folder, _ = project
     with pytest.raises(UnsupportedModelError) as info:
-        _convert(folder, "mha", "    source: mha.keras\n    backends: [cpu, wasm]\n", tmp_path)
+        _convert(folder, "spectrum", "    source: spectrum\n    backends: [cpu, wasm]\n", tmp_path)
     message = str(info.value)
-    assert message.startswith(f"{folder / 'tfjs.yaml'}:5:15: models.mha.backends: ")
-    assert message.count("Einsum on wasm") == 1 and "no Einsum kernel on wasm" in message
-    assert "multi_head_attention" in message and "/Einsum" in message
+    assert message.startswith(f"{folder / 'tfjs.yaml'}:5:15: models.spectrum.backends: ")
+    assert "cannot run 2 ops of this model on cpu, wasm" in message
+    assert message.count("RFFT on wasm") == 1 and "RFFT on wasm (no Complex/FFT/Imag/Real kernel on wasm)" in message
+    assert message.count("ComplexAbs on wasm") == 1 and "(no ComplexAbs kernel on wasm)" in message
+    assert "/RFFT" in message and "/ComplexAbs" in message  # the nodes that use them
     assert "`backends:`" in message  # the fix
-    assert not list((tmp_path / "mha").iterdir())  # failed before writing anything
+    assert not list((tmp_path / "spectrum").iterdir())  # failed before writing anything
 
 
 @pytest.mark.slow
 @pytest.mark.node
-def test_the_same_model_converts_and_runs_for_a_backend_that_has_the_op(
+def test_the_same_model_converts_and_runs_for_a_backend_that_has_the_ops(
     project: tuple[Path, dict], tmp_path: Path, tfjs_available: Path, assert_close: Callable
 ) -> None:
     folder, data = project
-    out = _convert(folder, "mha", "    source: mha.keras\n    backends: [cpu]\n", tmp_path)
-    [got] = run_in_tfjs(out, {"seq": data["seq"]}, "cpu").values()
-    assert_close(got, data["expected"])
+    out = _convert(folder, "spectrum", "    source: spectrum\n    backends: [cpu]\n", tmp_path)
+    got = run_in_tfjs(out, {"signal": data["signal"]}, "cpu")
+    assert_close(got["magnitude"], data["expected"])
 
 
 @pytest.mark.slow
