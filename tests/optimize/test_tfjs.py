@@ -127,3 +127,41 @@ def test_rewritten_ops_match_tensorflow_in_tfjs(rewritten: Any, backend: str, ru
     for name, (op, want) in expected.items():
         # Erfc: 1 - erf(x), with TF.js's own erf approximation: equal to ~1e-7 absolute, not relative.
         np.testing.assert_allclose(by_node[name], want, rtol=1e-6, atol=2e-7 if op == "Erfc" else 0, err_msg=op)
+
+
+@pytest.fixture(scope="module")
+def attention(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], Any, np.ndarray]:
+    """Keras MultiHeadAttention (its Einsums have no wasm kernel in TF.js 4.22), converted for cpu and wasm."""
+    import keras
+
+    from tfjs_build.convert import convert_model
+
+    from .graphs import randomize
+
+    tokens = keras.Input((5, 8), name="tokens")
+    x = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, name="mha")(tokens, tokens)
+    net = keras.Model(tokens, keras.layers.LayerNormalization(name="norm")(x + tokens))
+    randomize(net, seed=2)
+    project = tmp_path_factory.mktemp("attention")
+    net.save(project / "mha.keras")
+    (project / "tfjs.yaml").write_text(
+        "version: 1\nmodels:\n  mha:\n    source: mha.keras\n    backends: [cpu, wasm]\n", encoding="utf-8"
+    )
+    model = load_config(project / "tfjs.yaml").model("mha")
+    out_dir = project / "out"
+    out_dir.mkdir()
+    convert_model(model, model.source_path, out_dir, project / "work")
+    model_json = json.loads((out_dir / "model.json").read_text(encoding="utf-8"))
+    return out_dir, model_json, net, np.random.default_rng(3).normal(size=(2, 5, 8)).astype(np.float32)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "wasm"])
+def test_keras_attention_runs_on_wasm_without_einsum(
+    attention: Any, backend: str, run_tfjs: Callable, assert_close: Callable
+) -> None:
+    out_dir, model_json, net, tokens = attention
+    ops_used = {node["op"] for node in model_json["modelTopology"]["node"]}
+    assert "Einsum" not in ops_used and "BatchMatMulV2" in ops_used
+    (key,) = model_json["signature"]["inputs"]
+    (got,) = run_tfjs(out_dir, {key: tokens}, backend).values()
+    assert_close(got, net(tokens).numpy(), rtol=1e-4)

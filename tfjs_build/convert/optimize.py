@@ -20,7 +20,7 @@ from tfjs_build.convert.fuse import fuse_for_tfjs
 from tfjs_build.convert.graphedit import GraphEditor, dtype_of, split_input
 from tfjs_build.convert.padding import fold_pads
 from tfjs_build.convert.prelu import fuse_prelu
-from tfjs_build.convert.rewrites import apply_rewrites, rewrite_for
+from tfjs_build.convert.rewrites import apply_rewrites, rewrite_for, rewrite_for_node
 from tfjs_build.errors import UnsupportedModelError
 
 # Identity nodes after these carry control-flow meaning (branch pivots, loop frames): keep them.
@@ -146,7 +146,7 @@ def check_supported(
     skipped = _debug_only(graph_def) if strip_debug_ops else set()
     nodes = [
         (node.name, node.op) for node in graph_def.node
-        if rewrite_for(node.op, targets) is None and node.name not in skipped
+        if rewrite_for_node(node, targets) is None and node.name not in skipped
     ]
     nodes += function_nodes(graph_def)
     findings = ops.find_unsupported(nodes, targets)

@@ -5,7 +5,8 @@ output names are untouched. A rewrite is used only when the op is unsupported on
 backend and every op of its replacement is supported on all of them. Where they come from:
 ``Erfc`` is what Keras 3's exact GELU lowers to (``0.5*x*erfc(-x/sqrt(2))``), ``Softsign`` is
 Keras's softsign activation, ``Xlogy``/``Xdivy`` appear in losses and entropy terms, ``Inv``,
-``Rint`` and ``BatchMatMulV3`` are older or wider spellings of ops TF.js has.
+``Rint`` and ``BatchMatMulV3`` are older or wider spellings of ops TF.js has, and two-operand
+``Einsum`` (Keras attention; no wasm kernel) is a batched matmul (see ``einsum.py``).
 
 Rewrites apply to the main graph only; ``check_supported`` still reports these ops inside
 function bodies (control flow v2), where names and output references work differently.
@@ -21,6 +22,7 @@ import tensorflow as tf
 from tensorflow.core.framework import node_def_pb2
 
 from tfjs_build import ops
+from tfjs_build.convert import einsum
 from tfjs_build.convert.graphedit import GraphEditor, dtype_of, flag
 
 Node = node_def_pb2.NodeDef
@@ -32,6 +34,7 @@ class Rewrite:
     formula: str
     needs: tuple[str, ...]
     apply: Callable[[GraphEditor, Node], None]
+    applies: Callable[[Node], bool] = lambda node: True
 
 
 def _data(node: Node) -> list[str]:
@@ -97,6 +100,10 @@ def _rename(op: str) -> Callable[[GraphEditor, Node], None]:
     return apply
 
 
+def _same_dtypes(node: Node) -> bool:
+    return node.attr["Ta"].type == node.attr["Tb"].type == node.attr["Tout"].type
+
+
 def _batch_matmul_v3(ed: GraphEditor, node: Node) -> None:
     adj_x, adj_y = flag(node, "adj_x"), flag(node, "adj_y")
     node.attr["T"].type = node.attr["Ta"].type
@@ -112,15 +119,16 @@ REWRITES = {
         Rewrite("Xdivy", "x == 0 ? 0 : x / y", ("SelectV2", "Equal", "RealDiv", "Const"), _zero_where_x_is_zero("RealDiv")),
         Rewrite("Inv", "Reciprocal(x)", ("Reciprocal",), _rename("Reciprocal")),
         Rewrite("Rint", "Round(x) (both round half to even)", ("Round",), _rename("Round")),
-        Rewrite("BatchMatMulV3", "BatchMatMulV2 (same input and output dtypes)", ("BatchMatMulV2",), _batch_matmul_v3),
+        Rewrite(
+            "BatchMatMulV3", "BatchMatMulV2 (same input and output dtypes)", ("BatchMatMulV2",), _batch_matmul_v3,
+            _same_dtypes,
+        ),
+        Rewrite(
+            "Einsum", "Transpose + BatchMatMulV2 (+ Transpose)", ("Transpose", "BatchMatMulV2", "Const"),
+            einsum.rewrite, einsum.applies,
+        ),
     )
 }
-
-
-def _applicable(node: Node) -> bool:
-    if node.op == "BatchMatMulV3":
-        return node.attr["Ta"].type == node.attr["Tb"].type == node.attr["Tout"].type
-    return True
 
 
 def rewrite_for(op: str, backends: tuple[str, ...]) -> Rewrite | None:
@@ -131,12 +139,18 @@ def rewrite_for(op: str, backends: tuple[str, ...]) -> Rewrite | None:
     return rewrite if all(ops.is_supported(need, backends) for need in rewrite.needs) else None
 
 
+def rewrite_for_node(node: Node, backends: tuple[str, ...]) -> Rewrite | None:
+    """The rewrite ``node`` gets on ``backends`` (None: it needs none, or none fits it)."""
+    rewrite = rewrite_for(node.op, backends)
+    return rewrite if rewrite is not None and rewrite.applies(node) else None
+
+
 def apply_rewrites(ed: GraphEditor, backends: tuple[str, ...]) -> list[str]:
     """Rewrite every main-graph node that needs it; one report line per rewritten op type."""
     done: dict[str, list[str]] = {}
     for node in ed:
-        rewrite = rewrite_for(node.op, backends)
-        if rewrite is not None and _applicable(node):
+        rewrite = rewrite_for_node(node, backends)
+        if rewrite is not None:
             done.setdefault(rewrite.op, []).append(node.name)
             rewrite.apply(ed, node)
             ed.reindex()
