@@ -9,9 +9,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="models to verify (default: all)")
     parser.add_argument("--backend", action="append", choices=("cpu", "wasm", "webgl"),
                         help="TF.js backend to run on (default: the model's backends that run under node)")
+    parser.add_argument("--samples", type=int, default=2, metavar="N", help="sample inputs per model (default: 2)")
 
 
 def run(args: argparse.Namespace, ctx) -> int:
     from tfjs_build.verify import verify_models
 
-    return verify_models(ctx.load_config(), args.models, args.backend, ctx.console)
+    return verify_models(ctx.load_config(), args.models, args.backend, ctx.console, args.samples)

@@ -15,6 +15,10 @@ from tfjs_build.detect import detect_input_format
 from tfjs_build.errors import SourceError
 from tfjs_build.records import ConvertResult
 
+# TensorFlow's C++ start-up chatter (CUDA probing, CPU features) is noise in a build log;
+# set before any module of this package imports tensorflow. Users can still override it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 
 def convert_model(model: ModelConfig, source: Path, out_dir: Path, work_dir: Path) -> ConvertResult:
     """Fill the empty ``out_dir`` with model.json and shards; ``format`` picks graph or layers."""

@@ -40,16 +40,21 @@ def measure_accuracy(
     dequantized: dict[str, np.ndarray],
 ) -> AccuracyFigures:
     """Error figures of the dequantized model against the float one, over the configured samples."""
-    specs = [
+    specs = input_specs(signature)
+    samples = sample_inputs(specs, model.accuracy.samples, npz=model.accuracy.inputs)
+    runnable = unfuse(graph_def)
+    reference = run_graph(runnable, resources, signature, samples)
+    candidate = run_graph(with_weights(runnable, dequantized), resources, signature, samples)
+    return compare_outputs(reference, candidate)
+
+
+def input_specs(signature: dict[str, Any]) -> list[tuple[str, str, list[int | None]]]:
+    """(key, numpy dtype name, dims) of the signature's user inputs (resource handles excluded)."""
+    return [
         (key, _numpy_dtype(info["dtype"]), _dims(info.get("tensorShape", {})))
         for key, info in signature["inputs"].items()
         if "resourceId" not in info
     ]
-    samples = sample_inputs(specs, model.accuracy.samples, npz=model.accuracy.inputs)
-    runnable = unfuse(graph_def)
-    reference = _run(runnable, resources, signature, samples)
-    candidate = _run(with_weights(runnable, dequantized), resources, signature, samples)
-    return compare_outputs(reference, candidate)
 
 
 def _numpy_dtype(enum_name: str) -> str:
@@ -61,7 +66,7 @@ def _dims(shape: dict[str, Any]) -> list[int | None]:
     return [None if int(d.get("size", -1)) < 0 else int(d["size"]) for d in shape.get("dim", [])]
 
 
-def _run(
+def run_graph(
     graph_def: Any, resources: Resources, signature: dict[str, Any], samples: list[dict[str, np.ndarray]]
 ) -> list[dict[str, np.ndarray]]:
     initializer, resource_inputs, initializer_outputs = resources

@@ -41,7 +41,7 @@ def convert_layers_model(model: ModelConfig, source: Path, out_dir: Path, work_d
     context = Context(where, keras_file.keras3, model.backends, model.where("backends"))
     topology = translate_model(keras_file.model_config, context)
     metadata = _user_metadata(model)
-    keras_model = _load_keras3(source, where, work_dir) if keras_file.keras3 else None
+    keras_model = load_keras_model(source, where, work_dir) if keras_file.keras3 else None
     file_weights = keras3_weights(keras_model) if keras_model is not None else keras2_h5_weights(source, topology, where)
     weights = tfjs_order(file_weights)
     _check_unique(weights, where)
@@ -101,7 +101,7 @@ def _user_metadata(model: ModelConfig) -> dict[str, Any]:
     return metadata
 
 
-def _load_keras3(source: Path, where: str, work_dir: Path) -> Any:
+def load_keras_model(source: Path, where: str, work_dir: Path) -> Any:
     """Load with Keras from a link (or copy) in ``work_dir``: when memory looks short, Keras
     extracts a .keras archive's weights into a temporary folder next to the file it loads."""
     import keras  # noqa: PLC0415  (tensorflow only inside convert/, and only when converting)
@@ -157,25 +157,25 @@ def _groups(weights: list[NamedWeight], by_layer: bool) -> list[Iterator[tuple[s
 def _accuracy(model: ModelConfig, keras_model: Any, weights: list[NamedWeight], written: WrittenWeights
               ) -> AccuracyFigures:
     """Keras with TF.js's dequantized weights vs Keras with the originals, on sample inputs."""
-    specs = _input_specs(keras_model)
+    specs = input_specs(keras_model)
     samples = sample_inputs(specs, model.accuracy.samples, npz=model.accuracy.inputs)
-    reference = [_predict(keras_model, sample, specs) for sample in samples]
+    reference = [predict(keras_model, sample, specs) for sample in samples]
     variables = {w.name: w.variable for w in weights}
     for name, value in written.dequantized().items():
         variables[name].assign(value.astype(np.float32))
     try:
-        candidate = [_predict(keras_model, sample, specs) for sample in samples]
+        candidate = [predict(keras_model, sample, specs) for sample in samples]
     finally:
         for weight in weights:
             variables[weight.name].assign(weight.value)
     return compare_outputs(reference, candidate)
 
 
-def _input_specs(keras_model: Any) -> list[tuple[str, str, list[int | None]]]:
+def input_specs(keras_model: Any) -> list[tuple[str, str, list[int | None]]]:
     return [(t.name, getattr(t.dtype, "name", None) or str(t.dtype), list(t.shape)) for t in keras_model.inputs]
 
 
-def _predict(keras_model: Any, sample: dict[str, np.ndarray], specs: list[tuple[str, str, list[int | None]]]
+def predict(keras_model: Any, sample: dict[str, np.ndarray], specs: list[tuple[str, str, list[int | None]]]
              ) -> dict[str, np.ndarray]:
     inputs = [sample[name] for name, _, _ in specs]
     outputs = keras_model(inputs if len(inputs) > 1 else inputs[0], training=False)
