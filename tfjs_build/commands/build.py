@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tfjs_build.config import display_path
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="models to build (default: all)")
@@ -22,10 +24,13 @@ def _positive(text: str) -> int:
 def run(args: argparse.Namespace, ctx) -> int:
     from tfjs_build.builder import build
 
-    summary = build(ctx.load_config(), ctx.console, args.models, force=args.force, jobs=args.jobs)
+    config = ctx.load_config()
+    summary = build(config, ctx.console, args.models, force=args.force, jobs=args.jobs)
     for name, message, _ in summary.failed:
         ctx.console.error(f"{name}: {message}")
     counts = [(len(summary.fresh), "fresh"), (len(summary.restored), "restored from cache"),
               (len(summary.built), "built"), (len(summary.failed), "failed")]
     ctx.console.info(", ".join(f"{n} {what}" for n, what in counts if n) or "no models")
+    for name in summary.built + summary.restored:
+        ctx.console.info(f"  {display_path(config.model_output_dir(name) / 'model.json')}")
     return summary.exit_code
