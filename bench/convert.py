@@ -86,7 +86,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference-venv", type=Path, default=Path("/tmp/refvenv"))
     parser.add_argument("--repeats", type=int, default=1, help="conversions per converter (median)")
-    parser.add_argument("--runs", type=int, default=10, help="timed TF.js inferences per model")
+    parser.add_argument("--runs", type=int, default=20, help="timed TF.js inferences per model and round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds per model")
     args = parser.parse_args()
     ref_python = args.reference_venv / "bin" / "python"
     ref_converter = args.reference_venv / "bin" / "tensorflowjs_converter"
@@ -117,7 +118,7 @@ def main() -> None:
         agreement = float(np.max(np.abs(ours_out - ref_out)))
 
         ours_ms, ref_ms = [], []
-        for _ in range(2):  # alternate the two models twice
+        for _ in range(args.rounds):  # alternate the two models, so load changes hit both
             ours_ms += time_in_tfjs(ours_model, {input_key(ours_model): x}, "wasm", warmup=3, runs=args.runs)
             ref_ms += time_in_tfjs(ref_model, {input_key(ref_model): x}, "wasm", warmup=3, runs=args.runs)
 

@@ -127,3 +127,28 @@ def test_a_metadata_file_that_is_not_json_names_its_key(project: tuple[Path, dic
     settings = "    source: frozen.pb\n    outputs: [probabilities]\n    metadata:\n      labels: broken.json\n"
     with pytest.raises(ConfigError, match=r"tfjs.yaml:7:15: models.frozen.metadata.labels: cannot read .*broken.json as JSON"):
         _convert(folder, "frozen", settings, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.node
+def test_debug_ops_are_stripped_unless_asked_to_keep_them(
+    tmp_path: Path, tfjs_available: Path, assert_close: Callable
+) -> None:
+    import tensorflow as tf
+
+    class Checked(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+        def __call__(self, x: tf.Tensor) -> dict[str, tf.Tensor]:
+            x = tf.debugging.check_numerics(x, "x has NaN")
+            tf.debugging.assert_all_finite(x, "not finite")
+            return {"y": tf.sqrt(tf.abs(x)) + 1.0}
+
+    module = Checked()
+    tf.saved_model.save(module, str(tmp_path / "checked"), signatures=module.__call__.get_concrete_function())
+    x = np.array([[1.0, -4.0, 9.0]], dtype="float32")
+    out = _convert(tmp_path, "checked", "    source: checked\n    backends: [cpu]\n", tmp_path / "out")
+    ops = {n["op"] for n in json.loads((out / "model.json").read_text(encoding="utf-8"))["modelTopology"]["node"]}
+    assert not ops & {"CheckNumerics", "Assert"}
+    assert_close(run_in_tfjs(out, {"x": x}, "cpu")["y"], module(x)["y"].numpy())
+    with pytest.raises(UnsupportedModelError, match=r"CheckNumerics on cpu \(TF.js's graph-model converter has no such op\)"):
+        _convert(tmp_path, "checked", "    source: checked\n    backends: [cpu]\n    strip_debug_ops: false\n", tmp_path / "kept")
