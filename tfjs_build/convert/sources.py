@@ -73,16 +73,7 @@ def _load_saved_model(model: ModelConfig, source: Path) -> LoadedSource:
         )
     function = signatures[model.signature]
     outputs = _output_pairs(model, function)
-    return LoadedSource(
-        function=function,
-        graph_def=None,
-        inputs=_input_pairs(function),
-        outputs=outputs,
-        dict_outputs=len(outputs) > 1,
-        resources=_resources_of(model, loaded, function),
-        tf_version=str(getattr(loaded, "tensorflow_version", "") or tf.__version__),
-        owner=loaded,
-    )
+    return _traced(model, loaded, function, outputs, dict_outputs=len(outputs) > 1)
 
 
 def _load_hub_module(model: ModelConfig, source: Path) -> LoadedSource:
@@ -106,21 +97,27 @@ def _load_hub_module(model: ModelConfig, source: Path) -> LoadedSource:
 
     function = serve.get_concrete_function()
     outputs = _output_pairs(model, function)
+    return _traced(model, loaded, function, outputs, dict_outputs=isinstance(traced.structured_outputs, dict))
+
+
+def _traced(
+    model: ModelConfig, owner: Any, function: Any, outputs: tuple[tuple[str, str], ...], *, dict_outputs: bool
+) -> LoadedSource:
+    """A LoadedSource for a TF2 function; ``owner`` holds what it captures (and made it)."""
     return LoadedSource(
         function=function,
         graph_def=None,
         inputs=_input_pairs(function),
         outputs=outputs,
-        dict_outputs=isinstance(traced.structured_outputs, dict),
-        resources=_resources_of(model, loaded, function),
-        tf_version=str(getattr(loaded, "tensorflow_version", "") or tf.__version__),
-        owner=loaded,
+        dict_outputs=dict_outputs,
+        resources=_resources_of(model, owner, function),
+        tf_version=str(getattr(owner, "tensorflow_version", "") or tf.__version__),
+        owner=owner,
     )
 
 
 def _is_training(function: Any) -> bool:
-    kwargs = function.structured_input_signature[1]
-    return bool(kwargs.get("training", False) is True)
+    return function.structured_input_signature[1].get("training") is True
 
 
 def _spec_name(spec: Any, index: int) -> str:
@@ -131,7 +128,7 @@ def _as_output_dict(result: Any) -> dict[str, Any]:
     if isinstance(result, dict):
         return dict(result)
     flat = tf.nest.flatten(result)
-    return {"output_0" if i == 0 and len(flat) == 1 else f"output_{i}": t for i, t in enumerate(flat)}
+    return {f"output_{i}": tensor for i, tensor in enumerate(flat)}
 
 
 # ---------------------------------------------------------------- Keras
@@ -168,16 +165,8 @@ def _load_keras(model: ModelConfig, source: Path) -> LoadedSource:
 
     function = serve.get_concrete_function()
     by_key = dict(_output_pairs(model, function))
-    return LoadedSource(
-        function=function,
-        graph_def=None,
-        inputs=_input_pairs(function),
-        outputs=tuple((key, by_key[key]) for key in (sorted(output_keys) if is_dict else output_keys)),
-        dict_outputs=is_dict,
-        resources=_resources_of(model, net, function),
-        tf_version=tf.__version__,
-        owner=net,
-    )
+    outputs = tuple((key, by_key[key]) for key in (sorted(output_keys) if is_dict else output_keys))
+    return _traced(model, net, function, outputs, dict_outputs=is_dict)
 
 
 def _keras_name(tensor: Any, fallback: str) -> str:
