@@ -48,6 +48,18 @@ def build_convnet() -> Any:
     return keras.Model(image, out)
 
 
+def build_conv1d() -> Any:
+    """Keras Conv1D (ExpandDims -> Conv2D -> Squeeze) with a batch norm, and a causal one."""
+    import keras
+
+    layers = keras.layers
+    signal = keras.Input((10, 4), name="signal")
+    x = layers.Conv1D(6, 3, padding="same", name="conv1d_bn")(signal)
+    x = layers.ReLU(name="relu")(layers.BatchNormalization(name="bn")(x))
+    x = layers.Conv1D(5, 3, padding="causal", activation="relu", name="conv1d_causal")(x)
+    return keras.Model(signal, x)
+
+
 @pytest.fixture(scope="session")
 def convnet() -> tuple[Any, Any]:
     """(Keras model with random weights and BN statistics, frozen + Grappler-optimised graph)."""

@@ -262,3 +262,26 @@ def test_shift_after_a_residual_sum_moves_into_the_conv_bias(residual_sum_graph:
     assert set(frozen.output_nodes) <= {n.name for n in graph_def.node}
     for got, want in zip(run_graph(unfuse(graph_def), feed, frozen.outputs), run_graph(frozen.graph_def, feed, frozen.outputs)):
         assert_close(got, want, 1e-5)
+
+
+def test_conv1d_squeeze_moves_so_batch_norm_folds_and_fuses(assert_close: Callable) -> None:
+    import tensorflow as tf
+
+    from .conftest import build_conv1d
+    from .graphs import randomize
+
+    net = build_conv1d()
+    randomize(net, seed=4)
+    frozen = freeze(lambda t: net(t, training=False), [tf.TensorSpec([None, 10, 4], tf.float32)])
+    graph_def, report = optimize(frozen)
+    assert any(line.startswith("moved Conv1D Squeezes below") for line in report)
+    fused = fused_ops_by_name(graph_def)
+    assert sorted(fused.values()) == [["BiasAdd", "Relu"], ["BiasAdd", "Relu"]]
+    # Each Squeeze now comes after the fused conv, and the output keeps its name.
+    producers = {n.name: n.op for n in graph_def.node}
+    squeezes = [n for n in graph_def.node if n.op == "Squeeze"]
+    assert len(squeezes) == 2 and all(producers[s.input[0]] == "_FusedConv2D" for s in squeezes)
+    assert set(frozen.output_nodes) <= set(producers)
+    signal = np.random.default_rng(5).normal(size=(2, 10, 4)).astype(np.float32)
+    (got,) = run_graph(unfuse(graph_def), {frozen.inputs[0]: signal}, frozen.outputs)
+    assert_close(got, net(signal).numpy(), rtol=1e-5)

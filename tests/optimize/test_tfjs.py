@@ -18,15 +18,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.node]
 REWRITTEN_IN_TFJS = ("Erfc", "Softsign", "Xlogy", "Xdivy", "Inv", "Rint")
 
 
-@pytest.fixture(scope="module")
-def converted(convnet: tuple[Any, Any], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """The test convnet (every fusable activation, BNs, tanh, GELU) converted by tfjs-build."""
+def convert_project(project: Path, source: str, extra: str = "") -> tuple[Path, dict[str, Any]]:
+    """Convert ``source`` (in ``project``) with tfjs-build for cpu and wasm: (out dir, model.json)."""
     from tfjs_build.convert import convert_model
 
-    project = tmp_path_factory.mktemp("fused")
-    convnet[0].save(project / "net.keras")
     (project / "tfjs.yaml").write_text(
-        "version: 1\nmodels:\n  net:\n    source: net.keras\n    backends: [cpu, wasm]\n", encoding="utf-8"
+        f"version: 1\nmodels:\n  net:\n    source: {source}\n    backends: [cpu, wasm]\n{extra}", encoding="utf-8"
     )
     model = load_config(project / "tfjs.yaml").model("net")
     out_dir = project / "out"
@@ -37,6 +34,22 @@ def converted(convnet: tuple[Any, Any], tmp_path_factory: pytest.TempPathFactory
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return out_dir, json.loads((out_dir / "model.json").read_text(encoding="utf-8"))
+
+
+def convert_keras(net: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    project = tmp_path_factory.mktemp("keras")
+    net.save(project / "net.keras")
+    return convert_project(project, "net.keras")
+
+
+def model_ops(model_json: dict[str, Any]) -> list[str]:
+    return [node["op"] for node in model_json["modelTopology"]["node"]]
+
+
+@pytest.fixture(scope="module")
+def converted(convnet: tuple[Any, Any], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The test convnet (every fusable activation, BNs, tanh, GELU) converted by tfjs-build."""
+    return convert_keras(convnet[0], tmp_path_factory)
 
 
 def test_model_json_carries_the_fusions(converted: tuple[Path, dict[str, Any]]) -> None:
@@ -85,8 +98,6 @@ def rewritten(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     """A frozen graph of every op tfjs-build rewrites, converted; with TensorFlow's outputs on edge-case inputs."""
     import tensorflow as tf
 
-    from tfjs_build.convert import convert_model
-
     from .graphs import freeze, run_graph
 
     def fn(x: tf.Tensor, y: tf.Tensor) -> list[tf.Tensor]:
@@ -99,27 +110,18 @@ def rewritten(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     frozen = freeze(fn, [spec, spec], grappler=False)
     project = tmp_path_factory.mktemp("rewritten")
     (project / "ops.pb").write_bytes(frozen.graph_def.SerializeToString())
-    outputs = ", ".join(frozen.output_nodes)
-    (project / "tfjs.yaml").write_text(
-        f"version: 1\nmodels:\n  ops:\n    source: ops.pb\n    outputs: [{outputs}]\n    backends: [cpu, wasm]\n",
-        encoding="utf-8",
-    )
-    model = load_config(project / "tfjs.yaml").model("ops")
-    out_dir = project / "out"
-    out_dir.mkdir()
-    convert_model(model, model.source_path, out_dir, project / "work")
+    out_dir, model_json = convert_project(project, "ops.pb", f"    outputs: [{', '.join(frozen.output_nodes)}]\n")
     x = np.array([0.0, -0.0, 0.5, 1.5, 2.5, -2.5, -3.7, 3.9, 1e-3, -8.0, 8.0, 0.0], np.float32)
     y = np.array([2.0, 0.0, 0.3, 1.0, 4.0, 0.1, 5.0, 0.5, 7.0, 1.0, 3.0, 0.0], np.float32)
     results = run_graph(frozen.graph_def, dict(zip(frozen.inputs, (x, y))), frozen.outputs)
     expected = dict(zip(frozen.output_nodes, zip(REWRITTEN_IN_TFJS, results)))
-    model_json = json.loads((out_dir / "model.json").read_text(encoding="utf-8"))
     return out_dir, model_json, {"x": x, "y": y}, expected
 
 
 @pytest.mark.parametrize("backend", ["cpu", "wasm"])
 def test_rewritten_ops_match_tensorflow_in_tfjs(rewritten: Any, backend: str, run_tfjs: Callable) -> None:
     out_dir, model_json, inputs, expected = rewritten
-    assert not set(REWRITTEN_IN_TFJS) & {n["op"] for n in model_json["modelTopology"]["node"]}
+    assert not set(REWRITTEN_IN_TFJS) & set(model_ops(model_json))
     keys = {info["name"].split(":")[0]: key for key, info in model_json["signature"]["inputs"].items()}
     got = run_tfjs(out_dir, {keys[name]: value for name, value in (("x", inputs["x"]), ("y", inputs["y"]))}, backend)
     by_node = {info["name"].split(":")[0]: got[key] for key, info in model_json["signature"]["outputs"].items()}
@@ -134,24 +136,13 @@ def attention(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     """Keras MultiHeadAttention (its Einsums have no wasm kernel in TF.js 4.22), converted for cpu and wasm."""
     import keras
 
-    from tfjs_build.convert import convert_model
-
     from .graphs import randomize
 
     tokens = keras.Input((5, 8), name="tokens")
     x = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, name="mha")(tokens, tokens)
     net = keras.Model(tokens, keras.layers.LayerNormalization(name="norm")(x + tokens))
     randomize(net, seed=2)
-    project = tmp_path_factory.mktemp("attention")
-    net.save(project / "mha.keras")
-    (project / "tfjs.yaml").write_text(
-        "version: 1\nmodels:\n  mha:\n    source: mha.keras\n    backends: [cpu, wasm]\n", encoding="utf-8"
-    )
-    model = load_config(project / "tfjs.yaml").model("mha")
-    out_dir = project / "out"
-    out_dir.mkdir()
-    convert_model(model, model.source_path, out_dir, project / "work")
-    model_json = json.loads((out_dir / "model.json").read_text(encoding="utf-8"))
+    out_dir, model_json = convert_keras(net, tmp_path_factory)
     return out_dir, model_json, net, np.random.default_rng(3).normal(size=(2, 5, 8)).astype(np.float32)
 
 
@@ -160,8 +151,31 @@ def test_keras_attention_runs_on_wasm_without_einsum(
     attention: Any, backend: str, run_tfjs: Callable, assert_close: Callable
 ) -> None:
     out_dir, model_json, net, tokens = attention
-    ops_used = {node["op"] for node in model_json["modelTopology"]["node"]}
+    ops_used = set(model_ops(model_json))
     assert "Einsum" not in ops_used and "BatchMatMulV2" in ops_used
     (key,) = model_json["signature"]["inputs"]
     (got,) = run_tfjs(out_dir, {key: tokens}, backend).values()
     assert_close(got, net(tokens).numpy(), rtol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def conv1d(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], Any, np.ndarray]:
+    """Conv1D + BN + ReLU and a causal Conv1D: their Squeeze moves so they fold and fuse."""
+    from .conftest import build_conv1d
+    from .graphs import randomize
+
+    net = build_conv1d()
+    randomize(net, seed=4)
+    out_dir, model_json = convert_keras(net, tmp_path_factory)
+    return out_dir, model_json, net, np.random.default_rng(5).normal(size=(2, 10, 4)).astype(np.float32)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "wasm"])
+def test_conv1d_folds_fuses_and_matches_in_tfjs(conv1d: Any, backend: str, run_tfjs: Callable, assert_close: Callable) -> None:
+    out_dir, model_json, net, signal = conv1d
+    used = model_ops(model_json)
+    assert used.count("_FusedConv2D") == 2 and used.count("Squeeze") == 2
+    assert not {"Conv2D", "BiasAdd", "Relu", "Mul", "AddV2"} & set(used)
+    (key,) = model_json["signature"]["inputs"]
+    (got,) = run_tfjs(out_dir, {key: signal}, backend).values()
+    assert_close(got, net(signal).numpy(), rtol=1e-4)

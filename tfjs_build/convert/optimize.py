@@ -2,9 +2,10 @@
 
 Order matters: exact rewrites of unsupported ops first (so nothing later sees an op TF.js lacks),
 then Identity chains go (they would hide a conv from the batch norm after it), zero Pads merge
-into the convolutions after them (explicit padding), batch norms and channel scales fold into
-weights (leaving conv + BiasAdd), then Keras PReLUs and conv + BiasAdd (+ activation) fuse into
-the ops every target backend runs. Output node names never change; the same input
+into the convolutions after them (explicit padding), Conv1D's Squeeze moves below the per-channel
+ops after it, batch norms and channel scales fold into weights (leaving conv + BiasAdd), then
+Keras PReLUs and conv + BiasAdd (+ activation) fuse into the ops every target backend runs.
+Output node names never change; the same input
 gives the same GraphDef bytes.
 """
 
@@ -21,6 +22,7 @@ from tfjs_build.convert.graphedit import GraphEditor, dtype_of, split_input
 from tfjs_build.convert.padding import fold_pads
 from tfjs_build.convert.prelu import fuse_prelu
 from tfjs_build.convert.rewrites import apply_rewrites, rewrite_for, rewrite_for_node
+from tfjs_build.convert.squeeze import sink_squeezes
 from tfjs_build.errors import UnsupportedModelError
 
 # Identity nodes after these carry control-flow meaning (branch pivots, loop frames): keep them.
@@ -95,6 +97,9 @@ def optimize_for_tfjs(
     pads = fold_pads(ed)
     if pads:
         report.append(f"merged {pads} zero Pad node{'s' if pads != 1 else ''} into convolutions (explicit padding)")
+    swaps = sink_squeezes(ed)
+    if swaps:
+        report.append(f"moved Conv1D Squeezes below {swaps} per-channel op{'s' if swaps != 1 else ''}")
     folded = fold_into_weights(ed)
     if folded:
         report.append(f"folded {len(folded)} batch norm/scale/shift node{'s' if len(folded) != 1 else ''} into weights")
