@@ -4,6 +4,7 @@ REQUESTS_CA_BUNDLE): download, sha256 check, cache reuse, and refusal of unsafe 
 from __future__ import annotations
 
 import hashlib
+import json
 import io
 import ssl
 import subprocess
@@ -183,3 +184,31 @@ def test_an_archive_without_a_model_asks_for_input_format(https: _Server, tmp_pa
     url, sha = _publish(https, "docs.tar.gz", _tar([(_entry("docs/readme.txt"), b"hi"), (_entry("docs/b.txt"), b"")]))
     with pytest.raises(SourceError, match="cannot tell the input format .* set `input_format:`"):
         fetch_source(_model(tmp_path, url, sha), tmp_path / "cache")
+
+
+@pytest.mark.slow
+def test_a_downloaded_saved_model_converts_with_input_format_auto(https: _Server, tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    from tfjs_build.convert import convert_model
+
+    class Double(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")])
+        def __call__(self, x: tf.Tensor) -> dict[str, tf.Tensor]:
+            return {"y": x * 2.0}
+
+    module = Double()
+    tf.saved_model.save(module, str(tmp_path / "double"), signatures=module.__call__.get_concrete_function())
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(tmp_path / "double", arcname="double")
+    url, sha = _publish(https, "double.tar.gz", buffer.getvalue())
+    model = _model(tmp_path, url, sha)
+    assert model.input_format == "auto"
+    source = fetch_source(model, tmp_path / "cache")
+    out = tmp_path / "out"
+    out.mkdir()
+    result = convert_model(model, source, out, tmp_path / "work")
+    signature = json.loads((out / "model.json").read_text(encoding="utf-8"))["signature"]
+    assert list(signature["inputs"]) == ["x"] and list(signature["outputs"]) == ["y"]
+    assert "Mul" in result.ops
