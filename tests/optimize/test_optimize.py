@@ -285,3 +285,31 @@ def test_conv1d_squeeze_moves_so_batch_norm_folds_and_fuses(assert_close: Callab
     signal = np.random.default_rng(5).normal(size=(2, 10, 4)).astype(np.float32)
     (got,) = run_graph(unfuse(graph_def), {frozen.inputs[0]: signal}, frozen.outputs)
     assert_close(got, net(signal).numpy(), rtol=1e-5)
+
+
+def test_new_constants_keep_the_control_inputs_of_the_ones_they_replace() -> None:
+    """A constant inside a loop frame carries a control input; its folded copies must keep it."""
+    import tensorflow as tf
+
+    from tfjs_build.convert.optimize import optimize_for_tfjs
+
+    rng = np.random.default_rng(7)
+    with tf.Graph().as_default() as graph:
+        x = tf.compat.v1.placeholder(tf.float32, [1, 2, 2, 3], name="x")
+        with tf.control_dependencies([tf.no_op(name="gate")]):
+            weights = tf.constant(rng.normal(size=(1, 1, 3, 3)).astype(np.float32), name="weights")
+        outputs = [
+            tf.identity(tf.nn.relu(tf.nn.conv2d(x, weights, 1, "SAME") * rng.normal(size=3).astype(np.float32)), name=f"y{i}")
+            for i in range(2)
+        ]
+    graph_def, _ = optimize_for_tfjs(graph.as_graph_def(), backends=("cpu",), output_nodes=["y0", "y1"])
+    nodes = {n.name: n for n in graph_def.node}
+    fused = [n for n in graph_def.node if n.op == "_FusedConv2D"]
+    assert len(fused) == 2
+    for node in fused:  # the scaled weights and the zero bias are both new or rewritten constants
+        for ref in node.input[1:3]:
+            assert "^gate" in nodes[ref].input, ref
+    feed = {"x:0": rng.normal(size=(1, 2, 2, 3)).astype(np.float32)}
+    names = [f"{t.op.name}:0" for t in outputs]
+    for got, want in zip(run_graph(unfuse(graph_def), feed, names), run_graph(graph.as_graph_def(), feed, names)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

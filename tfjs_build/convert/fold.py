@@ -117,7 +117,7 @@ def apply_shift(ed: GraphEditor, chain: Chain, shift: np.ndarray, replaced: node
         ed.set_const(bias, ed.const(bias).astype(np.float64) + shift)
         ed.absorb(chain.bias_add, replaced)
         return
-    const = ed.add_const(f"{replaced.name}/bias", shift.astype(np.float32), replaced)
+    const = ed.add_const(f"{replaced.name}/bias", shift.astype(np.float32), replaced, like=chain.weights)
     controls = [ref for ref in replaced.input if ref.startswith("^")]
     name, device = replaced.name, replaced.device
     replaced.Clear()
@@ -175,7 +175,9 @@ def _fold_add_into_sum(ed: GraphEditor, node: node_def_pb2.NodeDef) -> list[str]
                 bias = ed.writable_const(chain.bias, chain.last, "folded_bias")
                 ed.set_const(bias, ed.const(bias).astype(np.float64) + shift)
             else:
-                const_node = ed.add_const(f"{chain.linear.name}/bias", shift.astype(np.float32), total)
+                const_node = ed.add_const(
+                    f"{chain.linear.name}/bias", shift.astype(np.float32), total, like=chain.weights
+                )
                 bias_add = ed.add_node(f"{chain.linear.name}/BiasAdd", "BiasAdd", [ref, const_node.name], total)
                 bias_add.attr["T"].type = chain.linear.attr["T"].type
                 bias_add.attr["data_format"].s = b"NHWC"

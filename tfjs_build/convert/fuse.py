@@ -77,11 +77,18 @@ def make_fused(
 
 
 def zero_bias(ed: GraphEditor, linear: node_def_pb2.NodeDef) -> str | None:
-    """A shared all-zero bias for ``linear``'s channel count (None when its weights are not constant)."""
-    weights = ed.const(ed.producer(linear, 1))
-    if weights is None:
+    """A shared all-zero bias for ``linear``'s channel count (None when its weights are not constant).
+
+    Weights with control inputs (inside a loop frame) get their own zero bias with the same ones.
+    """
+    weights_node = ed.producer(linear, 1)
+    weights = ed.const(weights_node)
+    if weights_node is None or weights is None:
         return None
     channels = output_channels(linear, weights)
+    if any(ref.startswith("^") for ref in weights_node.input):
+        zeros = ed.add_const(f"{linear.name}/zero_bias", np.zeros(channels, np.float32), linear, like=weights_node)
+        return zeros.name
     name = f"{ZERO_BIAS_PREFIX}{channels}"
     if name not in ed.nodes:
         ed.add_const(name, np.zeros(channels, np.float32), linear)

@@ -105,8 +105,13 @@ class GraphEditor:
         self.reindex()
         return node
 
-    def add_const(self, name: str, value: np.ndarray, before: node_def_pb2.NodeDef) -> node_def_pb2.NodeDef:
-        node = self.add_node(name, "Const", [], before)
+    def add_const(
+        self, name: str, value: np.ndarray, before: node_def_pb2.NodeDef, like: node_def_pb2.NodeDef | None = None
+    ) -> node_def_pb2.NodeDef:
+        """A new Const; with the control inputs of ``like`` (a constant it replaces), which place a
+        constant in its while-loop frame when TensorFlow runs the graph."""
+        controls = [ref for ref in like.input if ref.startswith("^")] if like is not None else []
+        node = self.add_node(name, "Const", controls, before)
         node.attr["dtype"].type = tf.as_dtype(value.dtype).as_datatype_enum
         node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(value))
         return node
@@ -115,7 +120,7 @@ class GraphEditor:
         """``const`` itself when only ``owner`` reads it, else a copy wired into ``owner``."""
         if len(self.uses(const.name)) == 1 and const.name not in self.protected:
             return const
-        copy = self.add_const(f"{owner.name}/{suffix}", self.const(const), owner)
+        copy = self.add_const(f"{owner.name}/{suffix}", self.const(const), owner, like=const)
         owner.input[:] = [copy.name if split_input(ref)[:2] == (const.name, 0) else ref for ref in owner.input]
         self.reindex()
         return copy

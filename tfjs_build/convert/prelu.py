@@ -93,7 +93,7 @@ def fuse_prelu(ed: GraphEditor, backends: tuple[str, ...]) -> int:
         )
         if alpha is None or bias_ref is None:
             continue
-        alpha_node = ed.add_const(f"{out.name}/alpha", alpha, out)
+        alpha_node = ed.add_const(f"{out.name}/alpha", alpha, out, like=match.negative_alpha)
         ed.remove([node.name for node in match.nodes])
         make_fused(match.linear, bias_ref, "Prelu", prelu_alpha_ref=alpha_node.name)
         if match.x is not match.linear:
