@@ -54,7 +54,9 @@ def test_restoring_from_the_cache_never_imports_tensorflow(project: Path, poison
     run_build(project)
     write_config(project, quantize="uint8")
     restore = cli(project, "build", pythonpath=poisoned_tensorflow)
-    assert (restore.returncode, restore.stdout) == (0, "beta: restored from cache\n1 fresh, 1 restored from cache\n")
+    assert (restore.returncode, restore.stdout) == (
+        0, f"beta: restored from cache\n1 fresh, 1 restored from cache\n  {project / 'dist/tfjs/beta/model.json'}\n"
+    )
 
 
 def test_status_and_plan_report_reasons(project: Path) -> None:
