@@ -266,6 +266,7 @@ VARIANTS = {
     "looper-v2": ("looper", "    control_flow_v2: true\n"),
     "convnet-uint8": ("convnet", "    quantize: uint8\n    accuracy:\n      inputs: convnet-inputs.npz\n"),
     "table-uint8": ("table", "    quantize: uint8\n"),
+    "text-v2": ("text", "    control_flow_v2: true\n"),  # TensorLists written inside v2 loops
 }
 
 

@@ -15,7 +15,9 @@ from tfjs_build.tfjs_runtime import run_in_tfjs
 
 pytestmark = [pytest.mark.slow]
 
-ZOO_NAMES = ["convnet", "text", "attention", "multi", "looper", "looper-v2", "table", "table-uint8", "hub", "frozen"]
+ZOO_NAMES = [
+    "convnet", "text", "text-v2", "attention", "multi", "looper", "looper-v2", "table", "table-uint8", "hub", "frozen"
+]
 
 
 def _model_json(entry: ZooModel) -> dict:
@@ -131,7 +133,7 @@ def test_batch_norms_are_folded_and_gelu_rewritten(zoo: dict[str, ZooModel]) -> 
     assert "_FusedConv2D" in ops and "FusedDepthwiseConv2dNative" in ops
 
 
-@pytest.mark.parametrize("name", ["convnet", "table", "looper-v2", "text"])
+@pytest.mark.parametrize("name", ["convnet", "table", "looper-v2", "text", "text-v2"])
 def test_converting_twice_gives_identical_bytes(zoo: dict[str, ZooModel], tmp_path: Path, name: str) -> None:
     entry = zoo[name]
     convert_into(entry.model, tmp_path / "again")

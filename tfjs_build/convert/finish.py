@@ -19,6 +19,7 @@ VALUE_FIELDS = (
     "int64_val", "bool_val", "dcomplex_val", "resource_handle_val", "variant_val", "uint32_val", "uint64_val",
 )
 _FUNCTION_ID = re.compile(r"(_\d+)+|_frozen")
+_RUNTIME_ID = re.compile(r"\d{3,}")
 
 
 def canonical_functions(graph_def: Any) -> None:
@@ -43,9 +44,25 @@ def canonical_functions(graph_def: Any) -> None:
     kept = [functions[name] for name in order]
     for function in kept:
         function.signature.name = renamed[function.signature.name]
+        _canonical_arguments(function)
     library = type(graph_def.library)()
     library.function.extend(kept)
     graph_def.library.CopyFrom(library)
+
+
+def _canonical_arguments(function: Any) -> None:
+    """Arguments named after runtime ids (``while_cond_12311___redundant_placeholder0``) -> ``arg_I``."""
+    renamed = {
+        arg.name: f"arg_{i}" for i, arg in enumerate(function.signature.input_arg) if _RUNTIME_ID.search(arg.name)
+    }
+    if not renamed:
+        return
+    for arg in function.signature.input_arg:
+        arg.name = renamed.get(arg.name, arg.name)
+    for node in function.node_def:
+        node.input[:] = [rename_ref(ref, renamed) for ref in node.input]
+    for key, ref in list(function.ret.items()):
+        function.ret[key] = rename_ref(ref, renamed)
 
 
 def _function_refs(node: Any) -> Iterable[Any]:
@@ -115,6 +132,39 @@ def drop_tfjs_blocking_control_edges(graph_def: Any) -> None:
     dead = [node for node in graph_def.node if node.op == "Enter" and node.name not in used]
     for node in dead:
         graph_def.node.remove(node)
+
+
+def bypass_function_identities(graph_def: Any) -> None:
+    """Inside functions, read an ``Identity``'s input instead of the Identity.
+
+    TF.js's Identity makes a new tensor, and a function call disposes every tensor
+    of its body except its inputs and outputs, whatever ``keep()`` said. A v2 loop
+    body that writes ``h`` into a TensorList and returns ``Identity(h)`` thus loses
+    the list's items after the call (LSTM/GRU ``return_sequences`` with
+    ``control_flow_v2`` fail with "reading 'backend'"); returning ``h`` itself keeps it.
+    """
+    for function in graph_def.library.function:
+        forward = {
+            f"{node.name}:output:0": next(ref for ref in node.input if not ref.startswith("^"))
+            for node in function.node_def
+            if node.op == "Identity" and any(not ref.startswith("^") for ref in node.input)
+        }
+        if not forward:
+            continue
+        gone = {ref.split(":")[0] for ref in forward}
+        for node in function.node_def:
+            node.input[:] = [_follow(forward, ref) for ref in node.input if ref.lstrip("^") not in gone]
+        for key, ref in list(function.ret.items()):
+            function.ret[key] = _follow(forward, ref)
+        kept = [node for node in function.node_def if node.name not in gone]
+        del function.node_def[:]
+        function.node_def.extend(kept)
+
+
+def _follow(forward: dict[str, str], ref: str) -> str:
+    while ref in forward:  # Identity chains
+        ref = forward[ref]
+    return ref
 
 
 def all_nodes(graph_def: Any) -> Iterable[Any]:

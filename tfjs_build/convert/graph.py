@@ -23,6 +23,7 @@ from tensorflow.python.grappler import tf_optimizer
 from tfjs_build.config import ModelConfig
 from tfjs_build.convert.evaluate import measure_accuracy
 from tfjs_build.convert.finish import (
+    bypass_function_identities,
     canonical_functions,
     drop_stray_placeholders,
     drop_tfjs_blocking_control_edges,
@@ -91,6 +92,7 @@ def _finish_for_tfjs(graph_def: Any, frozen: FrozenModel) -> None:
     if frozen.initializer is not None:
         strip_tf_only_fields(frozen.initializer)
     drop_tfjs_blocking_control_edges(graph_def)
+    bypass_function_identities(graph_def)
 
 
 def run_grappler(graph_def: Any, output_nodes: list[str], *, strip_debug_ops: bool) -> Any:
