@@ -13,7 +13,9 @@ bench prints, as tfjs-build / reference (targets in brackets):
 - graph nodes in model.json, function bodies included (<= 1.0);
 - TF.js wasm (node) median inference time after discarded warm-up runs (<= 0.9),
   both models timed alternately in the same way;
-and checks that both models give the same outputs in TF.js.
+and checks that both models give the same outputs in TF.js. Then, for models where the
+reference's output fails in TF.js (the point of our own converter), whether each
+converter's output matches TensorFlow in TF.js wasm.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tfjs_build.errors import TfjsBuildError
 from tfjs_build.tfjs_runtime import run_in_tfjs, time_in_tfjs
 
 TARGETS = {"wall": 0.6, "peak RSS": 0.6, "nodes": 1.0, "wasm inference": 0.9}
@@ -53,9 +56,35 @@ OURS = textwrap.dedent("""
     from pathlib import Path
     from tfjs_build.config import load_config
     from tfjs_build.convert import convert_model
-    model = load_config(Path(sys.argv[1])).model("mobilenet")
-    convert_model(model, model.source_path, Path(sys.argv[2]), Path(sys.argv[2]).parent / "work")
+    model = load_config(Path(sys.argv[1])).model(sys.argv[2])
+    out = Path(sys.argv[3])
+    out.mkdir(parents=True)
+    convert_model(model, model.source_path, out, out.parent / "work")
 """)
+
+# Models where the reference's output does not run: stacked RNNs that return sequences
+# (lowered or v2 control flow) and Keras MultiHeadAttention (Einsum) on wasm.
+EDGE_EXPORT = textwrap.dedent("""
+    import sys, keras, numpy as np
+    from pathlib import Path
+    keras.utils.set_random_seed(0)
+    l, work = keras.layers, Path(sys.argv[1])
+    tokens = keras.Input((7,), dtype="int32", name="tokens")
+    x = l.GRU(4)(l.LSTM(5, return_sequences=True)(l.Embedding(20, 6)(tokens)))
+    seq = keras.Input((6, 8), name="sequence")
+    models = {"text": keras.Model(tokens, l.Dense(2)(x)),
+              "attention": keras.Model(seq, l.MultiHeadAttention(num_heads=2, key_dim=4)(seq, seq))}
+    rng = np.random.default_rng(0)
+    inputs = {"text": rng.integers(0, 20, (2, 7)).astype("int32"), "attention": rng.normal(size=(2, 6, 8)).astype("float32")}
+    for name, net in models.items():
+        net.export(str(work / name), verbose=False)
+        np.savez(work / name / "inputs.npz", x=inputs[name], y=net(inputs[name]).numpy())
+""")
+EDGE_NAMES = {
+    "text": "Embedding+LSTM(return_sequences)+GRU, lowered",
+    "text-v2": "Embedding+LSTM(return_sequences)+GRU, control_flow_v2",
+    "attention": "Keras MultiHeadAttention (Einsum)",
+}
 
 
 def run_measured(command: list[str]) -> tuple[float, int]:
@@ -82,6 +111,81 @@ def input_key(model_dir: Path) -> str:
     return key
 
 
+def reference_command(converter: Path, saved_model: Path, out_dir: Path, *extra: str) -> list[str]:
+    return [str(converter), "--input_format=tf_saved_model", "--output_format=tfjs_graph_model",
+            "--signature_name=serving_default", "--saved_model_tags=serve", *extra, str(saved_model), str(out_dir)]
+
+
+def write_config(work: Path, models: dict[str, str]) -> Path:
+    """tfjs.yaml with one model per (name -> extra settings), all from the SavedModel ``name``."""
+    lines = ["version: 1", "models:"]
+    for name, extra in models.items():
+        lines += [f"  {name}:", f"    source: {name.removesuffix('-v2')}", "    backends: [cpu, wasm]"]
+        lines += [extra] if extra else []
+    path = work / f"tfjs-{'-'.join(models)}.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def measure_mobilenet(work: Path, args: argparse.Namespace, ref: Path) -> tuple[dict, float]:
+    """The four ratios' figures, and how far the two models' TF.js outputs are apart."""
+    saved_model = work / "mobilenet"
+    subprocess.run([str(ref / "python"), "-c", EXPORT, str(saved_model)], check=True,
+                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, stderr=subprocess.DEVNULL)
+    config = write_config(work, {"mobilenet": ""})
+    ours, theirs = [], []
+    for i in range(args.repeats):  # interleaved, so load from other processes hits both alike
+        ours.append(run_measured([sys.executable, "-c", OURS, str(config), "mobilenet", str(work / "ours" / str(i))]))
+        theirs.append(run_measured(reference_command(ref / "tensorflowjs_converter", saved_model, work / "ref" / str(i))))
+    ours_model, ref_model = work / "ours" / "0", work / "ref" / "0"
+    x = np.random.default_rng(0).standard_normal((1, 224, 224, 3)).astype("float32")
+    [ours_out] = run_in_tfjs(ours_model, {input_key(ours_model): x}, "wasm").values()
+    [ref_out] = run_in_tfjs(ref_model, {input_key(ref_model): x}, "wasm").values()
+    ours_ms, ref_ms = [], []
+    for _ in range(args.rounds):  # alternate the two models, so load changes hit both
+        ours_ms += time_in_tfjs(ours_model, {input_key(ours_model): x}, "wasm", warmup=3, runs=args.runs)
+        ref_ms += time_in_tfjs(ref_model, {input_key(ref_model): x}, "wasm", warmup=3, runs=args.runs)
+    figures = {
+        "wall": (statistics.median(w for w, _ in ours), statistics.median(w for w, _ in theirs), "s"),
+        "peak RSS": (statistics.median(r for _, r in ours) / 2**20, statistics.median(r for _, r in theirs) / 2**20, "MiB"),
+        "nodes": (count_nodes(ours_model), count_nodes(ref_model), ""),
+        "wasm inference": (statistics.median(ours_ms), statistics.median(ref_ms), "ms"),
+    }
+    return figures, float(np.max(np.abs(ours_out - ref_out)))
+
+
+def check_edges(work: Path, ref: Path) -> list[tuple[str, str, str]]:
+    """(model, tfjs-build, reference): does each converter's output match TF in TF.js wasm?"""
+    subprocess.run([str(ref / "python"), "-c", EDGE_EXPORT, str(work)], check=True,
+                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, stderr=subprocess.DEVNULL)
+    rows = []
+    for name, flag in (("text", ""), ("text-v2", "--control_flow_v2=True"), ("attention", "")):
+        extra = "    control_flow_v2: true" if name.endswith("-v2") else ""
+        config = write_config(work, {name: extra})
+        outcome = []
+        for out_dir, command in (
+            (work / "edge-ours" / name, [sys.executable, "-c", OURS, str(config), name, str(work / "edge-ours" / name)]),
+            (work / "edge-ref" / name, reference_command(
+                ref / "tensorflowjs_converter", work / name.removesuffix("-v2"), work / "edge-ref" / name, *filter(None, [flag]))),
+        ):
+            outcome.append(_edge_outcome(command, out_dir, work / name.removesuffix("-v2")))
+        rows.append((EDGE_NAMES[name], *outcome))
+    return rows
+
+
+def _edge_outcome(command: list[str], out_dir: Path, folder: Path) -> str:
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    if done.returncode != 0:
+        return "conversion failed"
+    inputs = dict(np.load(folder / "inputs.npz"))
+    try:
+        [got] = run_in_tfjs(out_dir, {input_key(out_dir): inputs["x"]}, "wasm").values()
+    except TfjsBuildError as exc:
+        return "TF.js: " + str(exc).rpartition("the model: ")[2][:60]
+    error = float(np.max(np.abs(got - inputs["y"])))
+    return f"ok ({error:.0e})" if error <= 1e-4 * (1 + float(np.max(np.abs(inputs["y"])))) else f"wrong ({error:.1e})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference-venv", type=Path, default=Path("/tmp/refvenv"))
@@ -89,45 +193,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="timed TF.js inferences per model and round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds per model")
     args = parser.parse_args()
-    ref_python = args.reference_venv / "bin" / "python"
-    ref_converter = args.reference_venv / "bin" / "tensorflowjs_converter"
-    if not ref_converter.exists():
-        raise SystemExit(f"no reference converter at {ref_converter}; see this file's docstring")
-
+    ref = args.reference_venv / "bin"
+    if not (ref / "tensorflowjs_converter").exists():
+        raise SystemExit(f"no reference converter in {ref}; see this file's docstring")
     with tempfile.TemporaryDirectory(prefix="bench-convert-") as tmp:
-        work = Path(tmp)
-        saved_model = work / "mobilenet_v2"
-        subprocess.run([str(ref_python), "-c", EXPORT, str(saved_model)], check=True,
-                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, stderr=subprocess.DEVNULL)
-        (work / "tfjs.yaml").write_text(
-            "version: 1\nmodels:\n  mobilenet:\n    source: mobilenet_v2\n    backends: [cpu, wasm]\n", encoding="utf-8"
-        )
-        ours_dir, ref_dir = work / "ours", work / "reference"
-        ours, ref = [], []
-        for i in range(args.repeats):  # interleaved, so load from other processes hits both alike
-            ours.append(run_measured([sys.executable, "-c", OURS, str(work / "tfjs.yaml"), str(ours_dir / str(i))]))
-            ref.append(run_measured([
-                str(ref_converter), "--input_format=tf_saved_model", "--output_format=tfjs_graph_model",
-                "--signature_name=serving_default", "--saved_model_tags=serve", str(saved_model), str(ref_dir / str(i)),
-            ]))
-        ours_model, ref_model = ours_dir / "0", ref_dir / "0"
-
-        x = np.random.default_rng(0).standard_normal((1, 224, 224, 3)).astype("float32")
-        got = {name: run_in_tfjs(d, {input_key(d): x}, "wasm") for name, d in (("ours", ours_model), ("ref", ref_model))}
-        [ours_out], [ref_out] = got["ours"].values(), got["ref"].values()
-        agreement = float(np.max(np.abs(ours_out - ref_out)))
-
-        ours_ms, ref_ms = [], []
-        for _ in range(args.rounds):  # alternate the two models, so load changes hit both
-            ours_ms += time_in_tfjs(ours_model, {input_key(ours_model): x}, "wasm", warmup=3, runs=args.runs)
-            ref_ms += time_in_tfjs(ref_model, {input_key(ref_model): x}, "wasm", warmup=3, runs=args.runs)
-
-        figures = {
-            "wall": (statistics.median(w for w, _ in ours), statistics.median(w for w, _ in ref), "s"),
-            "peak RSS": (statistics.median(r for _, r in ours) / 2**20, statistics.median(r for _, r in ref) / 2**20, "MiB"),
-            "nodes": (count_nodes(ours_model), count_nodes(ref_model), ""),
-            "wasm inference": (statistics.median(ours_ms), statistics.median(ref_ms), "ms"),
-        }
+        figures, agreement = measure_mobilenet(Path(tmp), args, ref)
+        edges = check_edges(Path(tmp), ref)
     print(f"Keras MobileNetV2 (random weights), tfjs-build vs tensorflowjs_converter 4.22, {args.repeats} conversion(s) each")
     print(f"{'':16}{'tfjs-build':>12}{'reference':>12}{'ratio':>8}{'target':>8}")
     for name, (mine, theirs, unit) in figures.items():
@@ -135,6 +206,9 @@ def main() -> None:
         verdict = "ok" if ratio <= TARGETS[name] else "MISSED"
         print(f"{name:16}{mine:>10.1f}{unit:>2}{theirs:>10.1f}{unit:>2}{ratio:>8.2f}{'<= ' + str(TARGETS[name]):>10} {verdict}")
     print(f"outputs in TF.js wasm: max |tfjs-build - reference| = {agreement:.2e}")
+    print("\nModels against TensorFlow in TF.js wasm (|a-b| <= 1e-4 (1 + max|b|)):")
+    for name, mine, theirs in edges:
+        print(f"  {name:48} tfjs-build: {mine:22} reference: {theirs}")
 
 
 if __name__ == "__main__":
