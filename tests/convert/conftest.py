@@ -267,6 +267,7 @@ VARIANTS = {
     "convnet-uint8": ("convnet", "    quantize: uint8\n    accuracy:\n      inputs: convnet-inputs.npz\n"),
     "table-uint8": ("table", "    quantize: uint8\n"),
     "text-v2": ("text", "    control_flow_v2: true\n"),  # TensorLists written inside v2 loops
+    "convnet-sharded": ("convnet", "    shard_size: 2KiB\n"),  # weights straddle shard files
 }
 
 

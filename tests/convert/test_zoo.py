@@ -16,7 +16,8 @@ from tfjs_build.tfjs_runtime import run_in_tfjs
 pytestmark = [pytest.mark.slow]
 
 ZOO_NAMES = [
-    "convnet", "text", "text-v2", "attention", "multi", "looper", "looper-v2", "table", "table-uint8", "hub", "frozen"
+    "convnet", "convnet-sharded", "text", "text-v2", "attention", "multi", "looper", "looper-v2", "table",
+    "table-uint8", "hub", "frozen",
 ]
 
 
@@ -91,6 +92,13 @@ def test_accuracy_of_a_model_with_tables_runs_its_initializer_once(zoo: dict[str
     assert result.quantization["float32"] == DtypeBytes(before=4, after=1)  # the scale variable
     assert result.accuracy is not None and result.accuracy.samples == 8
     assert result.accuracy.max_abs_error == 0.0  # a constant tensor quantizes exactly (scale 1)
+
+
+def test_weights_are_cut_into_shard_size_files(zoo: dict[str, ZooModel]) -> None:
+    [group] = _model_json(zoo["convnet-sharded"])["weightsManifest"]
+    sizes = [(zoo["convnet-sharded"].out_dir / path).stat().st_size for path in group["paths"]]
+    assert len(sizes) == 3 and sizes[:-1] == [2048, 2048] and 0 < sizes[-1] <= 2048  # 5788 bytes of weights
+    assert group["paths"][0] == f"group1-shard1of{len(sizes)}.bin"
 
 
 def test_dynamic_batch_dimension_stays_dynamic(zoo: dict[str, ZooModel]) -> None:
