@@ -97,7 +97,8 @@ def test_accuracy_of_a_model_with_tables_runs_its_initializer_once(zoo: dict[str
 def test_weights_are_cut_into_shard_size_files(zoo: dict[str, ZooModel]) -> None:
     [group] = _model_json(zoo["convnet-sharded"])["weightsManifest"]
     sizes = [(zoo["convnet-sharded"].out_dir / path).stat().st_size for path in group["paths"]]
-    assert len(sizes) == 3 and sizes[:-1] == [2048, 2048] and 0 < sizes[-1] <= 2048  # 5788 bytes of weights
+    assert len(sizes) == -(-sum(sizes) // 2048) > 1  # ceil(total / shard size) files
+    assert set(sizes[:-1]) == {2048} and 0 < sizes[-1] <= 2048
     assert group["paths"][0] == f"group1-shard1of{len(sizes)}.bin"
 
 
