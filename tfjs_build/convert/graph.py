@@ -15,9 +15,8 @@ import gc
 from pathlib import Path
 from typing import Any
 
-import tensorflow as tf
 from tensorflow.core.framework import graph_pb2
-from tensorflow.core.protobuf import config_pb2
+from tensorflow.core.protobuf import config_pb2, meta_graph_pb2
 from tensorflow.python.grappler import tf_optimizer
 
 from tfjs_build.config import ModelConfig
@@ -96,12 +95,13 @@ def _finish_for_tfjs(graph_def: Any, frozen: FrozenModel) -> None:
 
 
 def run_grappler(graph_def: Any, output_nodes: list[str], *, strip_debug_ops: bool) -> Any:
-    """Constant folding, arithmetic simplification, dependency pruning (and debug stripping)."""
-    with tf.Graph().as_default() as graph:
-        tf.graph_util.import_graph_def(graph_def, name="")
-        meta_graph = tf.compat.v1.train.export_meta_graph(graph_def=graph_def, graph=graph)
-    fetches = meta_graph.collection_def["train_op"].node_list.value
-    fetches.extend(output_nodes)
+    """Constant folding, arithmetic simplification, dependency pruning (and debug stripping).
+
+    The MetaGraphDef is built directly: importing the graph into Python first (as
+    export_meta_graph does) costs more memory than Grappler itself.
+    """
+    meta_graph = meta_graph_pb2.MetaGraphDef(graph_def=graph_def)
+    meta_graph.collection_def["train_op"].node_list.value.extend(output_nodes)  # what Grappler must keep
     config = config_pb2.ConfigProto()
     rewrite = config.graph_options.rewrite_options
     rewrite.min_graph_nodes = -1  # small models too
