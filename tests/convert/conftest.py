@@ -38,10 +38,8 @@ class ZooModel:
 
 def _randomize_batch_norms(net: Any, rng: np.random.Generator) -> None:
     """Non-trivial BN statistics, so folding them into the convolutions really changes weights."""
-    import keras
-
     for layer in net.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
+        if type(layer).__name__ == "BatchNormalization":  # Keras 3 or tf_keras
             gamma, beta, mean, var = (w.numpy() for w in layer.weights)
             layer.set_weights([
                 rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.3, beta.shape),
@@ -102,6 +100,21 @@ def build_text(folder: Path, rng: np.random.Generator) -> tuple[str, dict[str, n
     net.save(path)
     inputs = {"tokens": rng.integers(0, 20, (2, 7)).astype("int32")}
     return path.name, inputs, lambda: {"scores": net(inputs["tokens"], training=False).numpy()}
+
+
+def build_legacy(folder: Path, rng: np.random.Generator) -> tuple[str, dict[str, np.ndarray], Callable]:
+    """A Keras 2 (tf_keras) model saved as .h5, as older projects have them."""
+    import tf_keras
+
+    layers = tf_keras.layers
+    features = tf_keras.Input((6,), name="features")
+    x = layers.BatchNormalization()(layers.Dense(5, activation="relu")(features))
+    net = tf_keras.Model(features, layers.Dense(2, activation="softmax", name="probs")(x))
+    _randomize_batch_norms(net, rng)
+    path = folder / "legacy.h5"
+    net.save(path)
+    inputs = {"features": rng.standard_normal((3, 6)).astype("float32")}
+    return path.name, inputs, lambda: {"probs": net(inputs["features"], training=False).numpy()}
 
 
 def build_attention(folder: Path, rng: np.random.Generator) -> tuple[str, dict[str, np.ndarray], Callable]:
@@ -250,6 +263,7 @@ def build_frozen(folder: Path, rng: np.random.Generator) -> tuple[str, dict[str,
 BUILDERS: dict[str, Callable[[Path, np.random.Generator], tuple[str, dict[str, np.ndarray], Callable]]] = {
     "convnet": build_convnet,
     "text": build_text,
+    "legacy": build_legacy,
     "attention": build_attention,
     "multi": build_multi,
     "looper": build_looper,

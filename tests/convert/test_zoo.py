@@ -16,7 +16,7 @@ from tfjs_build.tfjs_runtime import run_in_tfjs
 pytestmark = [pytest.mark.slow]
 
 ZOO_NAMES = [
-    "convnet", "convnet-sharded", "text", "text-v2", "attention", "multi", "looper", "looper-v2", "table",
+    "convnet", "convnet-sharded", "text", "text-v2", "legacy", "attention", "multi", "looper", "looper-v2", "table",
     "table-uint8", "hub", "frozen",
 ]
 
@@ -45,6 +45,7 @@ def test_signature_keys_are_the_names_users_gave(zoo: dict[str, ZooModel]) -> No
     expected = {
         "convnet": (["image"], ["probs"]),
         "text": (["tokens"], ["scores"]),
+        "legacy": (["features"], ["probs"]),
         "attention": (["sequence"], ["output_0"]),
         "multi": (["image", "meta"], ["box", "label"]),
         "looper": (["steps", "x"], ["y"]),
