@@ -22,7 +22,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def convert_model(model: ModelConfig, source: Path, out_dir: Path, work_dir: Path) -> ConvertResult:
     """Fill the empty ``out_dir`` with model.json and shards; ``format`` picks graph or layers."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter is not ours to print
     model = _resolve_input_format(model, source)
     if model.format == "layers":
         from tfjs_build.convert.layers import convert_layers_model  # noqa: PLC0415
