@@ -23,8 +23,9 @@ def optimize(frozen: Any, backends: tuple[str, ...] = ("cpu", "wasm")) -> tuple[
 
 
 def plain(name: str) -> str:
-    """``functional_1/relu6_1/Relu6`` -> ``functional/relu6/Relu6`` (tracing adds scope suffixes)."""
-    return re.sub(r"_\d+(?=/|$)", "", name)
+    """``functional_25_1/relu6_1/Relu6`` -> ``functional/relu6/Relu6``: Keras numbers models built
+    earlier in the same process, and tracing adds one more scope suffix."""
+    return re.sub(r"(_\d+)+(?=/|$)", "", name)
 
 
 def fused_ops_by_name(graph_def: Any) -> dict[str, list[str]]:
