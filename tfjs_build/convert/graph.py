@@ -41,7 +41,6 @@ from tfjs_build.weights import write_model_json, write_weights
 
 GRAPPLER_PASSES = ("pruning", "constfold", "arithmetic", "dependency") * 2
 # What Grappler's debug_stripper removes (StringFormat only feeds PrintV2, and is pruned with it).
-DEBUG_OPS = frozenset({"Assert", "CheckNumerics", "Print", "PrintV2", "StringFormat"})
 
 
 def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_dir: Path) -> ConvertResult:
@@ -73,10 +72,12 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
 def _optimize(model: ModelConfig, frozen: FrozenModel) -> tuple[Any, dict[str, Any], list[str]]:
     """Grappler's passes, then TF.js's; returns the graph, its signature and the rewrites made."""
     output_nodes = [name.split(":")[0] for _, name in frozen.outputs]
-    check_op_support(model, _ops_to_check(frozen.graph_def, model.strip_debug_ops), frozen.initializer)
+    check_op_support(model, _without_constants(frozen.graph_def), frozen.initializer)
     graph_def = run_grappler(frozen.graph_def, output_nodes, strip_debug_ops=model.strip_debug_ops)
     signature = signature_of(frozen, graph_def)  # TF can still import the graph: no TF.js-only ops yet
-    graph_def, rewrites = optimize_for_tfjs(graph_def, backends=model.backends, output_nodes=output_nodes)
+    graph_def, rewrites = optimize_for_tfjs(
+        graph_def, backends=model.backends, output_nodes=output_nodes, strip_debug_ops=model.strip_debug_ops
+    )
     check_op_support(model, graph_def, frozen.initializer)
     canonical_functions(graph_def)
     drop_stray_placeholders(graph_def, {name.split(":")[0] for name in frozen.input_names()})
@@ -110,22 +111,21 @@ def run_grappler(graph_def: Any, output_nodes: list[str], *, strip_debug_ops: bo
     return tf_optimizer.OptimizeGraph(config, meta_graph)
 
 
-def _ops_to_check(graph_def: Any, strip_debug_ops: bool) -> Any:
-    """The frozen graph's nodes as op support sees them before Grappler: constants (always
-    supported, and the bulk of the bytes) left out, and debug ops too when they will be stripped."""
-    skip = DEBUG_OPS | {"Const"} if strip_debug_ops else {"Const"}
+def _without_constants(graph_def: Any) -> Any:
+    """The frozen graph as op support sees it before Grappler: constants (always supported,
+    and the bulk of the bytes) left out, so the check does not copy the weights."""
     view = graph_pb2.GraphDef()
-    view.node.extend(node for node in graph_def.node if node.op not in skip)
+    view.node.extend(node for node in graph_def.node if node.op != "Const")
     for function in graph_def.library.function:
         copy = view.library.function.add()
         copy.signature.CopyFrom(function.signature)
-        copy.node_def.extend(node for node in function.node_def if node.op not in skip)
+        copy.node_def.extend(node for node in function.node_def if node.op != "Const")
     return view
 
 
 def check_op_support(model: ModelConfig, graph_def: Any, initializer: Any) -> None:
     """Every op some target backend cannot run, listed once with its nodes (rewritable ops excepted)."""
     where = model.where("backends")
-    check_supported(graph_def, model.backends, where)
+    check_supported(graph_def, model.backends, where, strip_debug_ops=model.strip_debug_ops)
     if initializer is not None:
         check_supported(initializer, model.backends, where)
