@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from no_tensorflow import PoisonedTensorflow, poison_tensorflow
 from tfjs_build.errors import TfjsBuildError
 from tfjs_build.tfjs_runtime import CHROMIUM_ENV, chromium_path, node_modules_dir, run_in_tfjs
 
@@ -63,3 +64,9 @@ def chromium(tfjs_available: Path) -> str:
 def run_tfjs(tfjs_available: Path) -> Callable[..., dict[str, np.ndarray]]:
     """``run_in_tfjs`` once the runtime is known to be installed."""
     return run_in_tfjs
+
+
+@pytest.fixture
+def poisoned_tensorflow(tmp_path: Path) -> PoisonedTensorflow:
+    """A ``tensorflow`` stand-in for PYTHONPATH that marks and fails any import (see no_tensorflow.py)."""
+    return poison_tensorflow(tmp_path)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from checkproject import Project, entry
+from no_tensorflow import PoisonedTensorflow
 from tfjs_build.lock import OutputFile
 
 MODELS = 50
@@ -32,7 +33,7 @@ def _build_outputs(project: Project, name: str) -> tuple[OutputFile, ...]:
     return _output(folder, "model.json", model.encode()), _output(folder, "group1-shard1of1.bin", bytes(4096))
 
 
-def test_check_of_50_models_runs_without_tensorflow(project: Project, tmp_path_factory) -> None:
+def test_check_of_50_models_runs_without_tensorflow(project: Project, poisoned_tensorflow: PoisonedTensorflow) -> None:
     names = [f"model-{i:02d}" for i in range(MODELS)]
     models = "".join(f"  {name}:\n    source: {project.source(name)}\n" for name in names)
     project.write_config(f"version: 1\ndefaults:\n  budgets:\n    size: 5MB\n    params: 2000000\nmodels:\n{models}")
@@ -41,11 +42,7 @@ def test_check_of_50_models_runs_without_tensorflow(project: Project, tmp_path_f
         name: entry(ops=("Conv2D", "Identity", "Placeholder"), weights=weights, files=_build_outputs(project, name))
         for name in names
     })
-    fake = tmp_path_factory.mktemp("fake_tensorflow")
-    (fake / "tensorflow").mkdir()
-    (fake / "tensorflow" / "__init__.py").write_text(
-        "raise RuntimeError('tensorflow was imported by tfjs-build check')\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(fake), "NO_COLOR": "1"}
+    env = {**os.environ, "PYTHONPATH": str(poisoned_tensorflow.pythonpath), "NO_COLOR": "1"}
 
     start = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "tfjs_build", "-C", str(project.root), "check",
@@ -53,16 +50,16 @@ def test_check_of_50_models_runs_without_tensorflow(project: Project, tmp_path_f
     elapsed = time.perf_counter() - start
 
     assert result.returncode == 0, result.stdout + result.stderr
+    assert not poisoned_tensorflow.imported
     assert result.stdout.count(" ok\n") == MODELS
     assert "50 models, all checks passed" in result.stdout
     print(f"\ncheck of {MODELS} models (no tensorflow): {elapsed:.2f} s wall")
     assert elapsed < 30, f"check took {elapsed:.1f} s"
 
 
-def test_the_stand_in_tensorflow_does_explode(tmp_path: Path) -> None:
-    """Guards the test above: the fake package really is what `import tensorflow` finds."""
-    (tmp_path / "tensorflow").mkdir()
-    (tmp_path / "tensorflow" / "__init__.py").write_text("raise RuntimeError('boom')\n", encoding="utf-8")
+def test_the_stand_in_tensorflow_does_explode(poisoned_tensorflow: PoisonedTensorflow) -> None:
+    """Guards every no-tensorflow test: the stand-in really is what `import tensorflow` finds."""
     result = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=60)
-    assert result.returncode != 0 and "boom" in result.stderr
+                            env={**os.environ, "PYTHONPATH": str(poisoned_tensorflow.pythonpath)}, timeout=60)
+    assert result.returncode != 0 and "tensorflow was imported" in result.stderr
+    assert poisoned_tensorflow.imported

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import convert_into
+from zoo_models import convert_into
 from tfjs_build.config import load_config
 from tfjs_build.errors import ConfigError, SourceError, UnsupportedModelError
 from tfjs_build.tfjs_runtime import run_in_tfjs

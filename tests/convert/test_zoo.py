@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ZooModel, convert_into
+from zoo_models import ZooModel, convert_into
 from tfjs_build.records import DtypeBytes
 from tfjs_build.tfjs_runtime import run_in_tfjs
 
@@ -178,7 +178,7 @@ def test_another_process_converting_in_another_order_gives_identical_bytes(
     import sys
 
     script = (
-        "import sys; from pathlib import Path; from conftest import convert_into; "
+        "import sys; from pathlib import Path; from zoo_models import convert_into; "
         "from tfjs_build.config import load_config; "
         "config = load_config(Path(sys.argv[1])); "
         "[convert_into(config.model(n), Path(sys.argv[2]) / n) for n in ('multi', 'looper-v2', 'convnet')]"

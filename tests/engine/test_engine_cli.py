@@ -14,16 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from no_tensorflow import PoisonedTensorflow
 from engine_project import DATA_FILE, run_build, write_config
 from tfjs_build.errors import EXIT_USER_ERROR
-
-
-@pytest.fixture
-def poisoned_tensorflow(tmp_path: Path) -> Path:
-    package = tmp_path / "poison" / "tensorflow"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("raise ImportError('tensorflow was imported on a no-op path')\n")
-    return package.parent
 
 
 def cli(root: Path, *args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
@@ -34,26 +27,24 @@ def cli(root: Path, *args: str, pythonpath: Path | None = None) -> subprocess.Co
                           env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_noop_build_and_status_never_import_tensorflow(project: Path, poisoned_tensorflow: Path) -> None:
+def test_noop_build_and_status_never_import_tensorflow(project: Path, poisoned_tensorflow: PoisonedTensorflow) -> None:
     run_build(project)
-    # Prove the poison works: importing tensorflow under it fails.
-    probe = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True,
-                           env={**os.environ, "PYTHONPATH": str(poisoned_tensorflow)})
-    assert "tensorflow was imported on a no-op path" in probe.stderr
-    build = cli(project, "build", pythonpath=poisoned_tensorflow)
+    poison = poisoned_tensorflow.pythonpath
+    build = cli(project, "build", pythonpath=poison)
     assert (build.returncode, build.stdout.strip()) == (0, "2 fresh"), build.stderr
-    status = cli(project, "status", pythonpath=poisoned_tensorflow)
+    status = cli(project, "status", pythonpath=poison)
     assert (status.returncode, status.stdout) == (0, "fresh  alpha\nfresh  beta\n"), status.stderr
     for args in (("plan", "--json"), ("status", "--json")):
-        assert cli(project, *args, pythonpath=poisoned_tensorflow).returncode == 0
+        assert cli(project, *args, pythonpath=poison).returncode == 0
+    assert not poisoned_tensorflow.imported
 
 
-def test_restoring_from_the_cache_never_imports_tensorflow(project: Path, poisoned_tensorflow: Path) -> None:
+def test_restoring_from_the_cache_never_imports_tensorflow(project: Path, poisoned_tensorflow: PoisonedTensorflow) -> None:
     run_build(project)
     write_config(project, quantize="float16")
     run_build(project)
     write_config(project, quantize="uint8")
-    restore = cli(project, "build", pythonpath=poisoned_tensorflow)
+    restore = cli(project, "build", pythonpath=poisoned_tensorflow.pythonpath)
     assert (restore.returncode, restore.stdout) == (
         0, f"beta: restored from cache\n1 fresh, 1 restored from cache\n  {project / 'dist/tfjs/beta/model.json'}\n"
     )

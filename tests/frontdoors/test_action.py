@@ -15,9 +15,10 @@ from pathlib import Path
 
 import yaml
 
-from built_project import poison_tensorflow
-from conftest import REPO_ROOT
+from no_tensorflow import poison_tensorflow
 from github_standin import TOKEN
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 MARKER = "<!-- tfjs-build -->"
 

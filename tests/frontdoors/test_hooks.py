@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from built_project import poison_tensorflow
-from conftest import REPO_ROOT
+from no_tensorflow import poison_tensorflow
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 PUBLISH = "  x:\n    type: http\n    url: http://127.0.0.1:9\n"
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",

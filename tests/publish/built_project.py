@@ -68,16 +68,3 @@ def lock_entry(settings: dict, files: dict[str, bytes], inputs: ModelInputs) -> 
         size=sum(len(d) for d in files.values()), transfer=0, transfer_brotli=None,
         shards=len(files) - 1, params=1, ops=(),
     )
-
-
-def poison_tensorflow(folder: Path) -> tuple[Path, Path]:
-    """A ``tensorflow`` package that marks and fails any import: (PYTHONPATH entry, mark file).
-
-    Put the entry first on PYTHONPATH of a subprocess; the mark existing afterwards means
-    the code path under test imported tensorflow.
-    """
-    package = folder / "poison" / "tensorflow"
-    package.mkdir(parents=True)
-    mark = folder / "tensorflow-was-imported"
-    (package / "__init__.py").write_text(f"open({str(mark)!r}, 'w').close()\nraise RuntimeError('tensorflow imported')\n")
-    return package.parent, mark

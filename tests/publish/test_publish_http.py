@@ -8,7 +8,7 @@ import sys
 
 import requests
 
-from built_project import poison_tensorflow
+from no_tensorflow import poison_tensorflow
 from nginx_origin import BASIC, origin_yaml
 from tfjs_build.config import load_config
 from tfjs_build.lock import read_lock
