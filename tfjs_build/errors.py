@@ -33,9 +33,3 @@ class SourceError(TfjsBuildError):
 
 class UnsupportedModelError(TfjsBuildError):
     """The model uses something TF.js (or the chosen output format) cannot run."""
-
-
-class CheckFailed(TfjsBuildError):
-    """A check (budget, op support, accuracy) failed; the report says which."""
-
-    exit_code = EXIT_CHECK_FAILED
