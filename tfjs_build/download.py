@@ -17,12 +17,14 @@ import tarfile
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import requests
 
 from tfjs_build.config import ModelConfig
 from tfjs_build.detect import detect_input_format
 from tfjs_build.errors import SourceError
+from tfjs_build.fingerprint import hash_file
 
 CHUNK = 1 << 20
 TIMEOUT = (15.0, 120.0)  # connect, read (seconds)
@@ -32,34 +34,35 @@ def fetch_source(model: ModelConfig, cache_dir: Path) -> Path:
     """The local path of ``model``'s URL source, downloaded and extracted under ``cache_dir``."""
     if not model.source_url or not model.sha256:
         raise ValueError(f"model {model.name!r} has no URL source")
-    archive = _download(model, cache_dir / "downloads")
+    archive = _download(model, model.source_url, cache_dir / "downloads")
     root = cache_dir / "sources" / model.sha256
     if not root.is_dir():
         _extract(model, archive, root)
     source = _source_in(root)
-    if model.input_format == "auto" and detect_input_format(source)[0] is None:
-        found = detect_input_format(source)[1]
-        raise SourceError(
-            f"{model.where('source')}: cannot tell the input format of the archive's content: found {found}; "
-            "set `input_format:` or point the URL at an archive of a SavedModel, Keras file or frozen graph"
-        )
+    if model.input_format == "auto":
+        kind, found = detect_input_format(source)
+        if kind is None:
+            raise SourceError(
+                f"{model.where('source')}: cannot tell the input format of the archive's content: found {found}; "
+                "set `input_format:` or point the URL at an archive of a SavedModel, Keras file or frozen graph"
+            )
     return source
 
 
 # ---------------------------------------------------------------- download
 
 
-def _download(model: ModelConfig, folder: Path) -> Path:
-    name = PurePosixPath(model.source_url.split("?")[0]).name
+def _download(model: ModelConfig, url: str, folder: Path) -> Path:
+    name = PurePosixPath(url.split("?")[0]).name
     suffix = ".zip" if name.endswith(".zip") else ".tar.gz"
     target = folder / f"{model.sha256}{suffix}"
-    if target.is_file() and _sha256_of(target) == model.sha256:
+    if target.is_file() and hash_file(target) == model.sha256:
         return target
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".download-")
     try:
         with os.fdopen(fd, "wb") as handle:
-            digest = _stream(model, handle)
+            digest = _stream(model, url, handle)
         if digest != model.sha256:
             raise SourceError(
                 f"{model.where('sha256')}: {model.source_url} has sha256 {digest}, expected {model.sha256}; "
@@ -72,27 +75,19 @@ def _download(model: ModelConfig, folder: Path) -> Path:
     return target
 
 
-def _stream(model: ModelConfig, handle: object) -> str:
+def _stream(model: ModelConfig, url: str, handle: BinaryIO) -> str:
     digest = hashlib.sha256()
     try:
-        with requests.get(model.source_url, stream=True, timeout=TIMEOUT) as response:
+        with requests.get(url, stream=True, timeout=TIMEOUT) as response:
             response.raise_for_status()
             for chunk in response.iter_content(CHUNK):
                 digest.update(chunk)
-                handle.write(chunk)  # type: ignore[attr-defined]
+                handle.write(chunk)
     except requests.RequestException as exc:
         raise SourceError(
             f"{model.where('source')}: cannot download {model.source_url}: {exc}; "
             "check the URL and your network (downloads are cached after the first success)"
         ) from None
-    return digest.hexdigest()
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -128,8 +123,8 @@ def _extract_tar(model: ModelConfig, archive: Path, dest: Path) -> None:
                     raise _refuse(model, member.name, "has an absolute path")
             tar.extractall(dest, filter="data")
     except tarfile.FilterError as exc:
-        member = exc.tarinfo.name if exc.tarinfo is not None else "?"
-        raise _refuse(model, member, _filter_reason(exc)) from None
+        name = exc.tarinfo.name if exc.tarinfo is not None else "?"
+        raise _refuse(model, name, _filter_reason(exc)) from None
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise SourceError(
             f"{model.where('source')}: {model.source_url} is not a readable .tar.gz archive ({exc})"
