@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from tensorflow.core.framework import graph_pb2
+from google.protobuf.internal.encoder import _VarintBytes
 from tensorflow.core.protobuf import config_pb2, meta_graph_pb2
-from tensorflow.python.grappler import tf_optimizer
+from tensorflow.python.grappler import _pywrap_tf_optimizer, cluster
 
 from tfjs_build.config import ModelConfig
 from tfjs_build.convert.evaluate import measure_accuracy
@@ -73,7 +74,7 @@ def _optimize(model: ModelConfig, frozen: FrozenModel) -> tuple[Any, dict[str, A
     """Grappler's passes, then TF.js's; returns the graph, its signature and the rewrites made."""
     output_nodes = [name.split(":")[0] for _, name in frozen.outputs]
     check_op_support(model, _without_constants(frozen.graph_def), frozen.initializer)
-    graph_def = run_grappler(frozen.graph_def, output_nodes, strip_debug_ops=model.strip_debug_ops)
+    graph_def = run_grappler(_take_serialized(frozen), output_nodes, strip_debug_ops=model.strip_debug_ops)
     signature = signature_of(frozen, graph_def)  # TF can still import the graph: no TF.js-only ops yet
     graph_def, rewrites = optimize_for_tfjs(
         graph_def, backends=model.backends, output_nodes=output_nodes, strip_debug_ops=model.strip_debug_ops
@@ -95,20 +96,40 @@ def _finish_for_tfjs(graph_def: Any, frozen: FrozenModel) -> None:
     bypass_function_identities(graph_def)
 
 
-def run_grappler(graph_def: Any, output_nodes: list[str], *, strip_debug_ops: bool) -> Any:
+def run_grappler(graph_bytes: bytes, output_nodes: list[str], *, strip_debug_ops: bool) -> Any:
     """Constant folding, arithmetic simplification, dependency pruning (and debug stripping).
 
-    The MetaGraphDef is built directly: importing the graph into Python first (as
-    export_meta_graph does) costs more memory than Grappler itself.
+    Takes the serialized GraphDef and builds the serialized MetaGraphDef around it
+    (``graph_def`` is its field 2): Grappler holds several copies of the weights, so
+    no Python copy of the graph (as a message, or inside a MetaGraphDef message, as
+    tf_optimizer.OptimizeGraph needs) may live meanwhile.
     """
-    meta_graph = meta_graph_pb2.MetaGraphDef(graph_def=graph_def)
-    meta_graph.collection_def["train_op"].node_list.value.extend(output_nodes)  # what Grappler must keep
+    collections = meta_graph_pb2.MetaGraphDef()
+    collections.collection_def["train_op"].node_list.value.extend(output_nodes)  # what Grappler must keep
+    meta_graph = b"\x12" + _VarintBytes(len(graph_bytes)) + graph_bytes + collections.SerializeToString()
+    del graph_bytes
     config = config_pb2.ConfigProto()
     rewrite = config.graph_options.rewrite_options
     rewrite.min_graph_nodes = -1  # small models too
     passes = (("debug_stripper",) if strip_debug_ops else ()) + GRAPPLER_PASSES
     rewrite.optimizers.extend(passes)
-    return tf_optimizer.OptimizeGraph(config, meta_graph)
+    machine = cluster.Cluster()
+    try:
+        optimized = _pywrap_tf_optimizer.TF_OptimizeGraphSerialized(
+            machine.tf_cluster, config.SerializeToString(), meta_graph, True, b"graph_to_optimize", False
+        )
+    finally:
+        machine.Shutdown()
+    del meta_graph
+    return graph_pb2.GraphDef.FromString(optimized)
+
+
+def _take_serialized(frozen: FrozenModel) -> bytes:
+    """The frozen graph's bytes, dropping the message: Grappler's own copies of the weights
+    are a conversion's peak memory, so no other copy may live meanwhile."""
+    serialized = frozen.graph_def.SerializeToString()
+    frozen.graph_def = None
+    return serialized
 
 
 def _without_constants(graph_def: Any) -> Any:
