@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -164,6 +164,15 @@ class Config:
                 return model
         hint = did_you_mean(name, [m.name for m in self.models])
         raise ConfigError(f"{display_path(self.path)}: no model named {name!r}{hint}")
+
+    def select(self, names: Iterable[str] = ()) -> tuple[ModelConfig, ...]:
+        """The models a command line names (each once, in tfjs.yaml order), or all of them when it names none.
+
+        Every command that takes MODEL... goes through here, so all treat an unknown
+        name the same way: a ConfigError with a "did you mean".
+        """
+        wanted = {self.model(name).name for name in names}
+        return tuple(model for model in self.models if not wanted or model.name in wanted)
 
     def model_output_dir(self, name: str) -> Path:
         return self.output_dir / name
