@@ -25,8 +25,8 @@ NOT_ACTIVATIONS = ("biasadd", "fusedbatchnorm", "fusedbatchnormv3", "add", "addv
 
 def run_checks(config: Config, lock: Lock, names: Sequence[str] = ()) -> Report:
     """Check the models named (all when none are), in tfjs.yaml order."""
-    models = [config.model(name) for name in names] if names else list(config.models)
-    return Report("check", tuple(check_model(config, model, lock.models.get(model.name)) for model in models))
+    return Report("check", tuple(check_model(config, model, lock.models.get(model.name))
+                                 for model in config.select(names)))
 
 
 def check_model(config: Config, model: ModelConfig, entry: LockEntry | None) -> ModelReport:

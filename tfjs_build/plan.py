@@ -9,10 +9,11 @@ anyway, so hashing them would be wasted work).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import tfjs_build
 from tfjs_build.config import Config, ModelConfig
+from tfjs_build.errors import TfjsBuildError
 from tfjs_build.fingerprint import ModelInputs, model_inputs, open_stat_cache
 from tfjs_build.lock import LOCK_NAME, Lock, LockEntry, read_lock
 from tfjs_build.outputs import output_problem
@@ -74,8 +75,7 @@ def survey(
     config: Config, lock: Lock, stats: StatCache, names: Iterable[str] = (), force: bool = False
 ) -> list[Step]:
     """A step for each model named (all when none), in tfjs.yaml order."""
-    wanted = {config.model(name).name for name in names}  # unknown names: an error with a hint
-    models = [m for m in config.models if not wanted or m.name in wanted]
+    models = config.select(names)
     digests = model_inputs(models, stats)
     steps = []
     for model in models:
@@ -95,3 +95,12 @@ def current_plan(config: Config, lock: Lock | None = None, names: Iterable[str] 
     lock = read_lock(config.root / LOCK_NAME) if lock is None else lock
     with open_stat_cache(config.root) as stats:
         return survey(config, lock, stats, names, force)
+
+
+def require_fresh(config: Config, lock: Lock, models: Sequence[ModelConfig], before: str) -> None:
+    """Raise naming every stale model: verifying or publishing a stale output would use the old one."""
+    stale = [step for step in current_plan(config, lock, [m.name for m in models]) if not step.fresh]
+    if stale:
+        lines = [f"{config.model(s.model).where()}: {s.model} is stale ({'; '.join(s.reasons)})" for s in stale]
+        names = " ".join(s.model for s in stale)
+        raise TfjsBuildError("\n".join(lines) + f"\nrun `tfjs-build build {names}` before {before}")

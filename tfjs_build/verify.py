@@ -20,8 +20,8 @@ from tfjs_build.accuracy import compare_outputs
 from tfjs_build.config import Config, ModelConfig
 from tfjs_build.console import Console
 from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK, TfjsBuildError
-from tfjs_build.lock import LockEntry
-from tfjs_build.plan import current_plan
+from tfjs_build.lock import LOCK_NAME, LockEntry, read_lock
+from tfjs_build.plan import require_fresh
 from tfjs_build.records import AccuracyFigures
 
 TOLERANCE = 1e-4
@@ -42,12 +42,13 @@ class Verdict:
 
 def verify_models(config: Config, names: list[str], backends: list[str] | None, console: Console,
                   samples: int = 2) -> int:
-    models = [config.model(name) for name in names] if names else list(config.models)
-    entries = _fresh_entries(config, models)
+    models = config.select(names)
+    lock = read_lock(config.root / LOCK_NAME)
+    require_fresh(config, lock, models, before="verifying")
     verdicts = []
     for model in models:
         for backend in backends or [b for b in model.backends if b in NODE_BACKENDS]:
-            verdict = verify_model(config, model, entries[model.name], backend, samples)
+            verdict = verify_model(config, model, lock.models[model.name], backend, samples)
             console.out(_describe(verdict, console))
             verdicts.append(verdict)
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_CHECK_FAILED
@@ -64,19 +65,6 @@ def verify_model(config: Config, model: ModelConfig, entry: LockEntry, backend: 
     figures = compare_outputs(expected, [_keyed_like(reference, got) for reference, got in zip(expected, actual)])
     quantization_error = (entry.accuracy or {}).get("max_rel_error", 0.0)
     return Verdict(model.name, backend, figures, TOLERANCE + 1.1 * quantization_error)
-
-
-def _fresh_entries(config: Config, models: list[ModelConfig]) -> dict[str, LockEntry]:
-    from tfjs_build.lock import LOCK_NAME, read_lock
-
-    lock = read_lock(config.root / LOCK_NAME)
-    for step in current_plan(config, lock, [m.name for m in models]):
-        if not step.fresh:
-            raise TfjsBuildError(
-                f"{config.model(step.model).where()}: the built model is stale ({'; '.join(step.reasons)}); "
-                f"run `tfjs-build build {step.model}` before verifying it"
-            )
-    return {m.name: lock.models[m.name] for m in models}
 
 
 def _source(config: Config, model: ModelConfig) -> Path:

@@ -47,8 +47,8 @@ def test_verify_refuses_a_modified_output(built: Path, tmp_path: Path) -> None:
     shard.write_bytes(shard.read_bytes()[::-1])
     result = tfjs_build("verify", "digits-layers", cwd=project)
     assert result.returncode == 2
-    assert "models.digits-layers: the built model is stale (output modified" in result.stderr
-    assert "run `tfjs-build build digits-layers` before verifying it" in result.stderr
+    assert "models.digits-layers: digits-layers is stale (output modified" in result.stderr
+    assert "run `tfjs-build build digits-layers` before verifying" in result.stderr
 
 
 def test_verify_fails_when_tfjs_computes_something_else(built: Path, tmp_path: Path) -> None:

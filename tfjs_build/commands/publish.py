@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 
 from tfjs_build.config import Config, PublishTarget, did_you_mean, display_path
-from tfjs_build.errors import EXIT_OK, ConfigError, TfjsBuildError
-from tfjs_build.lock import LOCK_NAME, Lock, read_lock
+from tfjs_build.errors import EXIT_OK, ConfigError
+from tfjs_build.lock import LOCK_NAME, read_lock
 from tfjs_build.units import format_size
 
 
@@ -22,15 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx) -> int:
+    from tfjs_build.plan import require_fresh
     from tfjs_build.publish import open_target
     from tfjs_build.publish.bundle import collect_bundle
 
     config = ctx.load_config()
     target, names = select_target(config, args.names)
-    models = [config.model(name) for name in names] if names else list(config.models)
+    models = config.select(names)
     lock = read_lock(config.root / LOCK_NAME)
     bundles = [collect_bundle(config, model, lock.models.get(model.name)) for model in models]
-    refuse_stale(config, lock, [model.name for model in models])
+    require_fresh(config, lock, models, before="publishing")
     publisher = open_target(target)
     try:
         for bundle in bundles:
@@ -47,17 +48,6 @@ def run(args: argparse.Namespace, ctx) -> int:
     finally:
         publisher.close()
     return EXIT_OK
-
-
-def refuse_stale(config: Config, lock: Lock, names: list[str]) -> None:
-    """Publishing a model whose config or sources changed since its build would ship the old one."""
-    from tfjs_build.plan import current_plan
-
-    stale = [step for step in current_plan(config, lock, names) if not step.fresh]
-    if stale:
-        lines = [f"{config.model(s.model).where()}: {s.model} is stale ({'; '.join(s.reasons)})" for s in stale]
-        models = " ".join(s.model for s in stale)
-        raise TfjsBuildError("\n".join(lines) + f"\nrun `tfjs-build build {models}` before publishing")
 
 
 def select_target(config: Config, names: list[str]) -> tuple[PublishTarget, list[str]]:
