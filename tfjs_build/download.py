@@ -30,6 +30,11 @@ CHUNK = 1 << 20
 TIMEOUT = (15.0, 120.0)  # connect, read (seconds)
 
 
+def local_source(model: ModelConfig, cache_dir: Path) -> Path:
+    """What a converter reads: the configured local path, or the URL source fetched into ``cache_dir``."""
+    return model.source_path if model.source_path is not None else fetch_source(model, cache_dir)
+
+
 def fetch_source(model: ModelConfig, cache_dir: Path) -> Path:
     """The local path of ``model``'s URL source, downloaded and extracted under ``cache_dir``."""
     if not model.source_url or not model.sha256:

@@ -56,23 +56,16 @@ def verify_models(config: Config, names: list[str], backends: list[str] | None, 
 
 def verify_model(config: Config, model: ModelConfig, entry: LockEntry, backend: str, samples: int) -> Verdict:
     from tfjs_build.convert.reference import reference_run
+    from tfjs_build.download import local_source
     from tfjs_build.tfjs_runtime import run_in_tfjs
 
     with tempfile.TemporaryDirectory(prefix="tfjs-build-verify-") as work:
-        inputs, expected = reference_run(model, _source(config, model), Path(work), samples)
+        inputs, expected = reference_run(model, local_source(model, config.cache.dir), Path(work), samples)
     out_dir = config.model_output_dir(model.name)
     actual = [run_in_tfjs(out_dir, sample, backend, format=model.format) for sample in inputs]
     figures = compare_outputs(expected, [_keyed_like(reference, got) for reference, got in zip(expected, actual)])
     quantization_error = (entry.accuracy or {}).get("max_rel_error", 0.0)
     return Verdict(model.name, backend, figures, TOLERANCE + 1.1 * quantization_error)
-
-
-def _source(config: Config, model: ModelConfig) -> Path:
-    if model.source_path is not None:
-        return model.source_path
-    from tfjs_build.download import fetch_source
-
-    return fetch_source(model, config.cache.dir)
 
 
 def _keyed_like(reference: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

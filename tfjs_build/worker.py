@@ -87,14 +87,14 @@ def _tail(log: Path) -> str:
 
 def _convert(job: Job) -> Outcome:
     try:
-        source = job.model.source_path
-        if source is None:
-            from tfjs_build.download import fetch_source
+        from tfjs_build.download import local_source
 
-            source = fetch_source(job.model, job.download_dir)
+        source = local_source(job.model, job.download_dir)
         convert = job.convert_fn
         if convert is None:
-            from tfjs_build.convert import convert_model as convert
+            from tfjs_build.convert import convert_model  # TensorFlow loads on its first call
+
+            convert = convert_model
         result = convert(job.model, source, job.out_dir, job.work_dir)
         return Outcome(job.model.name, result, describe_output(job.out_dir))
     except TfjsBuildError as exc:
