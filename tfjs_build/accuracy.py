@@ -42,7 +42,7 @@ InputSpec = tuple[str, str, Sequence[int | None]]
 
 
 def sample_inputs(
-    specs: list[InputSpec], samples: int, seed: int = 0, npz: Path | None = None, where: str = ""
+    specs: Sequence[InputSpec], samples: int, seed: int = 0, npz: Path | None = None, where: str = ""
 ) -> list[dict[str, np.ndarray]]:
     """Sample inputs for a model whose inputs are ``(name, dtype, shape)``.
 
@@ -141,7 +141,7 @@ def _generate(rng: np.random.Generator, dtype: str, shape: tuple[int, ...]) -> n
     raise ValueError(f"cannot generate inputs of dtype {dtype!r}")
 
 
-def _load_npz(specs: list[InputSpec], path: Path) -> list[dict[str, np.ndarray]]:
+def _load_npz(specs: Sequence[InputSpec], path: Path) -> list[dict[str, np.ndarray]]:
     """Split the arrays of ``path`` into per-sample dicts, checking names and shapes."""
     try:
         with np.load(path, allow_pickle=False) as archive:

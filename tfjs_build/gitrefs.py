@@ -36,6 +36,8 @@ def read_lock_at(ref: str, lock_path: Path) -> BaseLock:
             "run it in a git checkout, or drop --base"
         ) from None
     with repo:
+        if repo.working_tree_dir is None:  # a bare repository: no checkout to place the lock in
+            raise TfjsBuildError(f"{repo.git_dir}: a bare git repository; run --base {ref} in a checkout")
         try:
             commit = repo.commit(ref)
         except (git.BadName, git.BadObject, ValueError):

@@ -37,7 +37,7 @@ class OutputFacts:
 
 def list_files(folder: Path) -> list[str]:
     """Every file below ``folder``, as sorted "/"-separated relative paths."""
-    found = []
+    found: list[str] = []
     for parent, dirs, names in os.walk(folder):
         dirs.sort()
         found.extend((Path(parent) / name).relative_to(folder).as_posix() for name in names)

@@ -34,7 +34,7 @@ import numpy as np
 from tfjs_build.config import Quantize
 from tfjs_build.errors import ConfigError, TfjsBuildError
 
-AFFINE_DTYPES = {"uint8": np.dtype("<u1"), "uint16": np.dtype("<u2")}
+AFFINE_DTYPES: dict[str, np.dtype] = {"uint8": np.dtype("<u1"), "uint16": np.dtype("<u2")}
 FLOAT16 = np.dtype("<f2")
 # Elements per vectorised step: a work buffer of this size stays in L2 cache.
 CHUNK = 1 << 16

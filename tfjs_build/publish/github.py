@@ -35,10 +35,11 @@ class GitHubTarget:
     def __init__(self, target: PublishTarget) -> None:
         self.options = Options(target, KEYS)
         self.where = target.where()
-        self.repo = self.options.string("repo", os.environ.get("GITHUB_REPOSITORY"))
-        if not self.repo or not REPO.match(self.repo):
-            raise self.options.error("repo", f"expected owner/name of a GitHub repository, got {self.repo!r} "
+        repo = self.options.string("repo", os.environ.get("GITHUB_REPOSITORY"))
+        if not repo or not REPO.match(repo):
+            raise self.options.error("repo", f"expected owner/name of a GitHub repository, got {repo!r} "
                                              "(set `repo:` or run inside GitHub Actions, which sets GITHUB_REPOSITORY)")
+        self.repo: str = repo
         self.tag = self._template("tag", "{model}-{digest}")
         if "{digest}" not in self.tag:
             raise self.options.error("tag", "must contain {digest}, so each built version gets its own immutable release")
@@ -127,7 +128,7 @@ class GitHubTarget:
                                "delete that asset on GitHub and publish again")
 
     def _template(self, key: str, default: str) -> str:
-        template = self.options.string(key, default)
+        template = self.options.string(key) or default
         try:
             template.format(**{name: "x" for name in FIELDS})
         except (KeyError, IndexError, ValueError) as exc:
