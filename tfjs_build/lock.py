@@ -9,7 +9,7 @@ need to rebuild or import tensorflow.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +55,48 @@ class LockEntry:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "LockEntry":
+        """Raises ValueError naming the key when ``data`` is not an entry this version wrote."""
+        _check_shape(data)
         data = dict(data)
         data["files"] = tuple(OutputFile(**f) for f in data["files"])
         data["ops"] = tuple(data["ops"])
         data["weights"] = tuple(tuple(w) for w in data.get("weights", ()))
         data["rewrites"] = tuple(data.get("rewrites", ()))
         return cls(**data)
+
+
+# The JSON type of every entry key, so a hand-edited or garbled lock is refused by key
+# instead of failing later inside a check with a TypeError.
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "fingerprint": (str,), "converter": (str,), "inputs": (dict,), "settings": (dict,), "files": (list,),
+    "size": (int,), "transfer": (int,), "transfer_brotli": (int, type(None)), "shards": (int,),
+    "params": (int,), "ops": (list,), "weights": (list,), "quantization": (dict,),
+    "accuracy": (dict, type(None)), "rewrites": (list,),
+}
+_FILE_TYPES: dict[str, type] = {"path": str, "size": int, "sha256": str}
+_JSON_WORDS: dict[type, str] = {
+    str: "a string", int: "an integer", float: "a number", bool: "a boolean", dict: "an object", list: "a list",
+    type(None): "null",
+}
+
+
+def _check_shape(data: Any) -> None:
+    if not isinstance(data, dict):
+        raise ValueError(f"expected an object, got {type(data).__name__}")
+    required = {f.name for f in fields(LockEntry) if f.default is MISSING and f.default_factory is MISSING}
+    if missing := sorted(required - data.keys()):
+        raise ValueError(f"missing key {missing[0]!r}")
+    if unknown := sorted(data.keys() - _JSON_TYPES.keys()):
+        raise ValueError(f"unknown key {unknown[0]!r} (written by a newer tfjs-build?)")
+    for key, value in data.items():
+        if not isinstance(value, _JSON_TYPES[key]) or isinstance(value, bool):
+            expected = " or ".join(_JSON_WORDS[t] for t in _JSON_TYPES[key])
+            raise ValueError(f"{key!r} must be {expected}, got {_JSON_WORDS.get(type(value), type(value).__name__)}")
+    for i, item in enumerate(data["files"]):
+        if not isinstance(item, dict) or item.keys() != _FILE_TYPES.keys() or any(
+            not isinstance(item[k], t) or isinstance(item[k], bool) for k, t in _FILE_TYPES.items()
+        ):
+            raise ValueError(f"files[{i}] is not {{path: string, size: integer, sha256: string}}")
 
 
 @dataclass(frozen=True)
@@ -70,18 +106,28 @@ class Lock:
 
 def parse_lock(text: str, where: str) -> Lock:
     """Parse lock text (from disk or from a git ref). ``where`` names it in errors."""
+    fix = "restore it from git (git checkout -- tfjs.lock) or delete it and run `tfjs-build build`"
     try:
         data = json.loads(text)
-        if data.get("version") != LOCK_VERSION:
-            raise TfjsBuildError(
-                f"{where}: lock version {data.get('version')!r} is not {LOCK_VERSION}; "
-                "delete it and run `tfjs-build build` to recreate it"
-            )
-        return Lock({name: LockEntry.from_json(entry) for name, entry in data["models"].items()})
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except ValueError as exc:
+        raise TfjsBuildError(f"{where}: not a valid tfjs.lock ({exc}); {fix}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
+        raise TfjsBuildError(f"{where}: not a valid tfjs.lock (expected an object with version and models); {fix}")
+    version = data.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > LOCK_VERSION:
         raise TfjsBuildError(
-            f"{where}: not a valid tfjs.lock ({exc}); restore it from git or delete it and rebuild"
-        ) from None
+            f"{where}: lock version {version} was written by a newer tfjs-build (this one reads version "
+            f"{LOCK_VERSION}); upgrade tfjs-build (pip install -U tfjs-build) rather than deleting the lock"
+        )
+    if version != LOCK_VERSION:
+        raise TfjsBuildError(f"{where}: lock version {version!r} is not {LOCK_VERSION}; {fix}")
+    models = {}
+    for name, entry in data["models"].items():
+        try:
+            models[name] = LockEntry.from_json(entry)
+        except ValueError as exc:
+            raise TfjsBuildError(f"{where}: models.{name}: not a valid lock entry ({exc}); {fix}") from None
+    return Lock(models)
 
 
 def read_lock(path: Path) -> Lock:
@@ -90,6 +136,11 @@ def read_lock(path: Path) -> Lock:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Lock({})
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TfjsBuildError(
+            f"{path}: cannot read tfjs.lock ({exc}); it must be the UTF-8 JSON file tfjs-build writes: "
+            "restore it from git (git checkout -- tfjs.lock) or delete it and run `tfjs-build build`"
+        ) from None
     return parse_lock(text, str(path))
 
 

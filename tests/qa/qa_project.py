@@ -1,0 +1,71 @@
+"""A tiny project on disk for running the real CLI against hostile input (no TensorFlow needed).
+
+A uniquely named module (not conftest) so test folders never import each other's helpers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tfjs_build.lock import LOCK_NAME, Lock, LockEntry, OutputFile, write_lock
+
+CONFIG = """\
+version: 1
+output_dir: dist
+models:
+  digits:
+    source: models/digits
+    metadata: {labels: labels.json}
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def make_project(root: Path) -> Path:
+    """tfjs.yaml, a stand-in SavedModel folder (validation only looks for saved_model.pb), a metadata file
+    and a well-formed tfjs.lock for ``digits``."""
+    (root / "models" / "digits").mkdir(parents=True)
+    (root / "models" / "digits" / "saved_model.pb").write_bytes(b"")
+    (root / "labels.json").write_text('["zero", "one"]', encoding="utf-8")
+    (root / "tfjs.yaml").write_text(CONFIG, encoding="utf-8")
+    entry = LockEntry(
+        fingerprint="f" * 64, converter="1", inputs={}, settings={}, files=(OutputFile("model.json", 2, "0" * 64),),
+        size=2, transfer=2, transfer_brotli=None, shards=0, params=0, ops=("Identity",),
+    )
+    write_lock(root / LOCK_NAME, Lock({"digits": entry}))
+    return root
+
+
+def lock_data(root: Path) -> dict[str, Any]:
+    return json.loads((root / LOCK_NAME).read_text(encoding="utf-8"))
+
+
+def write_lock_data(root: Path, data: Any) -> None:
+    (root / LOCK_NAME).write_text(json.dumps(data), encoding="utf-8")
+
+
+def tfjs_build(root: Path, *args: str) -> Run:
+    """The real command line, in a separate process, as a user runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tfjs_build", "--no-color", "-C", str(root), *args],
+        capture_output=True, text=True, timeout=120,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def assert_user_error(run: Run, *fragments: str) -> None:
+    """Exit 2, no traceback, and every fragment in the message."""
+    assert run.code == 2, (run.code, run.err)
+    assert "Traceback" not in run.err, run.err
+    for fragment in fragments:
+        assert fragment in run.err, (fragment, run.err)

@@ -1,0 +1,58 @@
+"""A damaged tfjs.lock is refused with a message naming the file, the model and the key, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa_project import assert_user_error, lock_data, make_project, tfjs_build, write_lock_data
+from tfjs_build.lock import LOCK_NAME
+
+
+@pytest.fixture(name="project")
+def _project(tmp_path: Path) -> Path:
+    return make_project(tmp_path)
+
+
+@pytest.mark.parametrize("command", ["status", "check", "build"])
+def test_lock_that_is_not_utf8(project: Path, command: str) -> None:
+    (project / LOCK_NAME).write_bytes(b"\xff\xfe{")
+    assert_user_error(tfjs_build(project, command), f"{project / LOCK_NAME}: cannot read tfjs.lock", "UTF-8",
+                      "git checkout -- tfjs.lock")
+
+
+def test_lock_that_is_a_directory(project: Path) -> None:
+    (project / LOCK_NAME).unlink()
+    (project / LOCK_NAME).mkdir()
+    assert_user_error(tfjs_build(project, "status"), "cannot read tfjs.lock", "Is a directory")
+
+
+def test_lock_from_a_newer_tfjs_build_asks_for_an_upgrade_not_a_delete(project: Path) -> None:
+    data = lock_data(project)
+    data["version"] = 2
+    write_lock_data(project, data)
+    run = tfjs_build(project, "check")
+    assert_user_error(run, "lock version 2 was written by a newer tfjs-build", "upgrade tfjs-build")
+
+
+def test_lock_that_is_a_list(project: Path) -> None:
+    write_lock_data(project, [])
+    assert_user_error(tfjs_build(project, "status"), "not a valid tfjs.lock (expected an object with version and models)")
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda e: e.pop("fingerprint"), "missing key 'fingerprint'"),
+    (lambda e: e.update(extra=1), "unknown key 'extra'"),
+    (lambda e: e.update(size="big"), "'size' must be an integer, got a string"),
+    (lambda e: e.update(params=True), "'params' must be an integer, got a boolean"),
+    (lambda e: e.update(ops=5), "'ops' must be a list, got an integer"),
+    (lambda e: e.update(files=[{"path": "model.json"}]), "files[0] is not {path: string, size: integer, sha256"),
+])
+@pytest.mark.parametrize("command", ["status", "check"])
+def test_damaged_entry_names_the_model_and_key(project: Path, command: str, edit, message: str) -> None:
+    data = lock_data(project)
+    edit(data["models"]["digits"])
+    write_lock_data(project, data)
+    assert_user_error(tfjs_build(project, command), "tfjs.lock: models.digits: not a valid lock entry", message,
+                      "restore it from git")
