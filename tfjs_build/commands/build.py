@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
+from tfjs_build.commands import positive_int
 from tfjs_build.config import display_path
+
+if TYPE_CHECKING:
+    from tfjs_build.cli import Context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="models to build (default: all)")
-    parser.add_argument("-j", "--jobs", type=_positive, metavar="N",
+    parser.add_argument("-j", "--jobs", type=positive_int, metavar="N",
                         help="convert up to N models at once (default: number of CPUs)")
     parser.add_argument("--force", action="store_true",
                         help="convert even fresh models, without using the cache")
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return int(text)
-
-
-def run(args: argparse.Namespace, ctx) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.builder import build
 
     config = ctx.load_config()

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from tfjs_build.units import format_size, parse_size
+from tfjs_build.commands import byte_size
+from tfjs_build.units import format_size
+
+if TYPE_CHECKING:
+    from tfjs_build.cli import Context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     gc = sub.add_parser("gc", help="remove least recently used entries until the cache fits",
                         description="remove least recently used entries until the cache fits")
-    gc.add_argument("--max-size", type=_size, metavar="SIZE",
+    gc.add_argument("--max-size", type=byte_size, metavar="SIZE",
                     help="budget such as 2GiB (default: cache.max_size in tfjs.yaml, else 5 GiB)")
 
 
-def _size(text: str) -> int:
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
-
-
-def run(args: argparse.Namespace, ctx) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.placement import BuildLock
     from tfjs_build.cache import LocalCache
     from tfjs_build.fingerprint import state_dir

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK
 from tfjs_build.report.output import add_output_arguments, emit
+
+if TYPE_CHECKING:
+    from tfjs_build.cli import Context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_arguments(parser)
 
 
-def run(args: argparse.Namespace, ctx) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.checks import run_checks
     from tfjs_build.lock import LOCK_NAME, read_lock
 

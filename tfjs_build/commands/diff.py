@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from tfjs_build.errors import EXIT_OK
 from tfjs_build.report.output import add_output_arguments, emit
+
+if TYPE_CHECKING:
+    from tfjs_build.cli import Context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_arguments(parser, base_default="HEAD")
 
 
-def run(args: argparse.Namespace, ctx) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.gitrefs import read_lock_at
     from tfjs_build.lock import LOCK_NAME, read_lock
     from tfjs_build.report.compare import diff_locks

@@ -6,11 +6,16 @@ import argparse
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tfjs_build.atomic import atomic_write_text
-from tfjs_build.config import CONFIG_NAME, MODEL_NAME, display_path, load_config
+from tfjs_build.config import MODEL_NAME, display_path, load_config
 from tfjs_build.detect import KERAS_SUFFIXES, detect_input_format
 from tfjs_build.errors import EXIT_OK, TfjsBuildError
+
+if TYPE_CHECKING:
+    from tfjs_build.cli import Context
+
 
 SKIP_DIRS = {"node_modules", "dist", "build", "__pycache__", "venv"}
 
@@ -40,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", default="dist/tfjs", help="where built models go (default: dist/tfjs)")
 
 
-def run(args: argparse.Namespace, ctx) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     config_path = ctx.config_path
     if config_path.exists() and not args.force:
         raise TfjsBuildError(f"{display_path(config_path)} already exists; pass --force to overwrite it")

@@ -7,11 +7,15 @@ tampered output stops the whole publish instead of leaving half of it online.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from tfjs_build.config import Config, PublishTarget, did_you_mean, display_path
 from tfjs_build.errors import EXIT_OK, ConfigError
 from tfjs_build.lock import LOCK_NAME, read_lock
 from tfjs_build.units import format_size
+
+if TYPE_CHECKING:
+    from tfjs_build.cli import Context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print every upload (destination, size, Cache-Control) without contacting the target")
 
 
-def run(args: argparse.Namespace, ctx) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.plan import require_fresh
     from tfjs_build.publish import open_target
     from tfjs_build.publish.bundle import collect_bundle

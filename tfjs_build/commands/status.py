@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tfjs_build.cli import Context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -11,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON: one object per model")
 
 
-def run(args: argparse.Namespace, ctx) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.plan import current_plan
 
     steps = current_plan(ctx.load_config(), names=args.models)

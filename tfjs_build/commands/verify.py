@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+from tfjs_build.commands import positive_int
+
+if TYPE_CHECKING:
+    from tfjs_build.cli import Context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="models to verify (default: all)")
     parser.add_argument("--backend", action="append", choices=("cpu", "wasm", "webgl"),
                         help="TF.js backend to run on (default: the model's backends that run under node)")
-    parser.add_argument("--samples", type=int, default=2, metavar="N", help="sample inputs per model (default: 2)")
+    parser.add_argument("--samples", type=positive_int, default=2, metavar="N", help="sample inputs per model (default: 2)")
 
 
-def run(args: argparse.Namespace, ctx) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.verify import verify_models
 
     return verify_models(ctx.load_config(), args.models, args.backend, ctx.console, args.samples)
