@@ -354,6 +354,13 @@ def _existing_path(doc: _Doc, path: str, value: Any, project: Path) -> Path:
     return resolved
 
 
+def _existing_file(doc: _Doc, path: str, value: Any, project: Path) -> Path:
+    resolved = _existing_path(doc, path, value, project)
+    if not resolved.is_file():
+        raise doc.error(path, f"{value!r} is a directory, expected a file ({resolved}); name the file itself")
+    return resolved
+
+
 def _sha256(doc: _Doc, path: str, value: Any, project: Path) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raise doc.error(path, "YAML read this digest as a number; put it in quotes")
@@ -406,7 +413,7 @@ def _metadata(doc: _Doc, path: str, value: Any, project: Path) -> dict[str, Path
         return {}
     if not isinstance(value, dict):
         raise doc.error(path, f"expected a mapping of name to JSON file, got {_describe(value)}")
-    return {key: _existing_path(doc, f"{path}.{key}", raw, project) for key, raw in value.items()}
+    return {key: _existing_file(doc, f"{path}.{key}", raw, project) for key, raw in value.items()}
 
 
 def _check_known_key(doc: _Doc, path: str, key: str, known: tuple[str, ...]) -> None:
@@ -438,7 +445,7 @@ _SIZE_SCHEMA = {
 _STR_LIST = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 
 BUDGET_FIELDS: dict[str, Parser] = {"size": _size, "transfer": _size, "shards": _positive_int, "params": _positive_int}
-ACCURACY_FIELDS: dict[str, Parser] = {"max_error": _error_limit, "samples": _positive_int, "inputs": _existing_path}
+ACCURACY_FIELDS: dict[str, Parser] = {"max_error": _error_limit, "samples": _positive_int, "inputs": _existing_file}
 
 MODEL_FIELDS: dict[str, Field] = {
     "source": Field(_string, None, {"type": "string", "description": "SavedModel dir, .h5, .keras, .pb, TF Hub module dir, or https URL of a .tar.gz/.zip"}),
