@@ -9,11 +9,14 @@ once as the ``modelInitializer``).
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tensorflow as tf
+from google.protobuf.message import DecodeError
+from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow.python.checkpoint.trackable_view import TrackableView
 from tensorflow.python.trackable.resource import TrackableResource
 from tensorflow.python.util import nest
@@ -52,7 +55,9 @@ def load_source(model: ModelConfig, source: Path) -> LoadedSource:
 
 def _load_tf2(model: ModelConfig, source: Path) -> Any:
     try:
-        return tf.saved_model.load(str(source), tags=list(model.tags) or None)
+        with tempfile.TemporaryDirectory(prefix="tfjs-build-savedmodel-") as scratch:
+            pruned = _inference_only_copy(source, Path(scratch))
+            return tf.saved_model.load(str(pruned or source), tags=list(model.tags) or None)
     except (RuntimeError, ValueError, OSError, tf.errors.OpError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SourceError(
@@ -60,6 +65,61 @@ def _load_tf2(model: ModelConfig, source: Path) -> Any:
             f"{list(model.tags)}: {first}; check `tags:` (saved_model_cli show --dir {source} "
             "lists them) or re-export the model"
         ) from None
+
+
+def _inference_only_copy(source: Path, scratch: Path) -> Path | None:
+    """``source`` without the library functions no saved object uses, in ``scratch``; None if
+    there are none to drop (or the model has assets, whose paths would point into ``scratch``).
+
+    TF loads every library function into a Python graph, and Keras exports carry the TF1
+    saver's save and restore functions, larger than the model itself (MobileNetV2: 3,200
+    nodes against 830), which only the TF1 loader uses. The checkpoint is linked, not copied.
+    """
+    try:
+        saved_model = saved_model_pb2.SavedModel.FromString((source / "saved_model.pb").read_bytes())
+    except (OSError, DecodeError):
+        return None  # tf.saved_model.load says what is wrong
+    if len(saved_model.meta_graphs) != 1:
+        return None
+    meta_graph = saved_model.meta_graphs[0]
+    objects = meta_graph.object_graph_def
+    if not objects.nodes or meta_graph.asset_file_def or any(n.WhichOneof("kind") == "asset" for n in objects.nodes):
+        return None
+    library = meta_graph.graph_def.library
+    used = _used_functions(library, list(objects.concrete_functions))
+    kept = [function for function in library.function if function.signature.name in used]
+    if len(kept) == len(library.function):
+        return None
+    del library.function[:]
+    library.function.extend(kept)
+    (scratch / "saved_model.pb").write_bytes(saved_model.SerializeToString())
+    if (source / "variables").is_dir():
+        (scratch / "variables").symlink_to((source / "variables").resolve(), target_is_directory=True)
+    return scratch
+
+
+def _used_functions(library: Any, roots: list[str]) -> set[str]:
+    """Names of ``roots`` and every library function they call (by op, attr or gradient)."""
+    functions = {function.signature.name: function for function in library.function}
+    gradients = {g.registered_op_type: g.gradient_func for g in library.registered_gradients if g.registered_op_type}
+    gradients.update({g.function_name: g.gradient_func for g in library.gradient})
+    used: set[str] = set()
+    pending = list(roots)
+    while pending:
+        name = pending.pop()
+        if name in used or name not in functions:
+            continue
+        used.add(name)
+        if name in gradients:
+            pending.append(gradients[name])
+        for node in functions[name].node_def:
+            pending.extend(op for op in (node.op, gradients.get(node.op)) if op)
+            for attr in node.attr.values():
+                if attr.HasField("func"):
+                    pending.append(attr.func.name)
+                elif attr.HasField("list"):
+                    pending.extend(func.name for func in attr.list.func)
+    return used
 
 
 def _load_saved_model(model: ModelConfig, source: Path) -> LoadedSource:
