@@ -20,6 +20,7 @@ import yaml
 
 from tfjs_build.detect import INPUT_FORMATS, detect_input_format
 from tfjs_build.errors import ConfigError
+from tfjs_build.lock import LOCK_NAME
 from tfjs_build.units import parse_size
 
 CONFIG_NAME = "tfjs.yaml"
@@ -176,6 +177,11 @@ class Config:
 
     def model_output_dir(self, name: str) -> Path:
         return self.output_dir / name
+
+    @property
+    def lock_path(self) -> Path:
+        """tfjs.lock, beside tfjs.yaml: every command reads the same project lock."""
+        return self.root / LOCK_NAME
 
 
 # ---------------------------------------------------------------- reading
