@@ -41,15 +41,19 @@ class StatCache:
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            return self._connect()
-        except sqlite3.DatabaseError:
-            self.path.unlink(missing_ok=True)
-            return self._connect()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                return self._connect(self.path)
+            except sqlite3.DatabaseError:
+                self.path.unlink(missing_ok=True)
+                return self._connect(self.path)
+        except (sqlite3.Error, OSError):
+            # A full disk or a read-only project must not stop a build: hash without remembering.
+            return self._connect(":memory:")
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
+    def _connect(self, path: Path | str) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=30)
         db.executescript(_SCHEMA)
         row = db.execute("SELECT value FROM meta WHERE key = 'algorithm'").fetchone()
         if row is None or row[0] != self.algorithm:
@@ -76,11 +80,14 @@ class StatCache:
     def save(self) -> None:
         if not self._pending:
             return
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                [(path, *row) for path, row in self._pending.items()],
-            )
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                    [(path, *row) for path, row in self._pending.items()],
+                )
+        except sqlite3.OperationalError:
+            pass  # disk full or read-only: the digests are only lost for the next run, which re-hashes
         self._pending.clear()
 
     def close(self) -> None:
