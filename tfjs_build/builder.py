@@ -25,7 +25,7 @@ from tfjs_build.config import Config, ModelConfig
 from tfjs_build.console import Console
 from tfjs_build.errors import EXIT_INTERNAL_ERROR
 from tfjs_build.fingerprint import state_dir
-from tfjs_build.lock import LOCK_NAME, Lock, LockEntry, read_lock, write_lock
+from tfjs_build.lock import Lock, LockEntry, read_lock, write_lock
 from tfjs_build.outputs import OutputFacts
 from tfjs_build.placement import BuildLock, place, remove_leftovers, temp_dir
 from tfjs_build.plan import Step, current_plan
@@ -98,7 +98,7 @@ class _Build:
         self.write_lock()
 
     def write_lock(self) -> None:
-        write_lock(self.config.root / LOCK_NAME, Lock(dict(self.entries)))
+        write_lock(self.config.lock_path, Lock(dict(self.entries)))
 
     def with_remote(self, action: Callable[[RemoteCache], T]) -> T | None:
         """Run ``action`` on the remote cache, if there is one that works; one warning when it fails."""
@@ -218,7 +218,7 @@ def build(
     """Bring every named model (all when none) up to date; see the module docstring for the order."""
     names = list(names)
     with BuildLock(state_dir(config.root), console):
-        run = _Build(config, console, read_lock(config.root / LOCK_NAME))
+        run = _Build(config, console, read_lock(config.lock_path))
         try:
             _run(run, names, force, jobs, convert_fn)
         finally:

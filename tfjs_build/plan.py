@@ -15,7 +15,7 @@ import tfjs_build
 from tfjs_build.config import Config, ModelConfig
 from tfjs_build.errors import TfjsBuildError
 from tfjs_build.fingerprint import ModelInputs, model_inputs, open_stat_cache
-from tfjs_build.lock import LOCK_NAME, Lock, LockEntry, read_lock
+from tfjs_build.lock import Lock, LockEntry, read_lock
 from tfjs_build.outputs import output_problem
 from tfjs_build.statcache import StatCache
 
@@ -92,7 +92,7 @@ def survey(
 
 def current_plan(config: Config, lock: Lock | None = None, names: Iterable[str] = (), force: bool = False) -> list[Step]:
     """``survey`` against the project's tfjs.lock (or ``lock``), with its stat cache."""
-    lock = read_lock(config.root / LOCK_NAME) if lock is None else lock
+    lock = read_lock(config.lock_path) if lock is None else lock
     with open_stat_cache(config.root) as stats:
         return survey(config, lock, stats, names, force)
 

@@ -20,7 +20,7 @@ from tfjs_build.accuracy import compare_outputs
 from tfjs_build.config import Config, ModelConfig
 from tfjs_build.console import Console
 from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK, TfjsBuildError
-from tfjs_build.lock import LOCK_NAME, LockEntry, read_lock
+from tfjs_build.lock import LockEntry, read_lock
 from tfjs_build.plan import require_fresh
 from tfjs_build.records import AccuracyFigures
 
@@ -43,7 +43,7 @@ class Verdict:
 def verify_models(config: Config, names: list[str], backends: list[str] | None, console: Console,
                   samples: int = 2) -> int:
     models = config.select(names)
-    lock = read_lock(config.root / LOCK_NAME)
+    lock = read_lock(config.lock_path)
     require_fresh(config, lock, models, before="verifying")
     verdicts = []
     for model in models:

@@ -19,15 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.checks import run_checks
-    from tfjs_build.lock import LOCK_NAME, read_lock
+    from tfjs_build.lock import read_lock
 
     config = ctx.load_config()
-    lock_path = config.root / LOCK_NAME
-    report = run_checks(config, read_lock(lock_path), args.models)
+    report = run_checks(config, read_lock(config.lock_path), args.models)
     if args.base is not None:
         from tfjs_build.gitrefs import read_lock_at
         from tfjs_build.report.compare import compare
 
-        report = compare(report, read_lock_at(args.base, lock_path), include_removed=not args.models)
+        report = compare(report, read_lock_at(args.base, config.lock_path), include_removed=not args.models)
     emit(report, args, ctx.console, ctx.directory)
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED

@@ -18,10 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.gitrefs import read_lock_at
-    from tfjs_build.lock import LOCK_NAME, read_lock
+    from tfjs_build.lock import read_lock
     from tfjs_build.report.compare import diff_locks
 
-    lock_path = ctx.load_config().root / LOCK_NAME
+    lock_path = ctx.load_config().lock_path
     report = diff_locks(read_lock(lock_path), read_lock_at(args.base, lock_path))
     emit(report, args, ctx.console, ctx.directory)
     return EXIT_OK

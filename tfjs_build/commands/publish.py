@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from tfjs_build.config import Config, PublishTarget, did_you_mean, display_path
 from tfjs_build.errors import EXIT_OK, ConfigError
-from tfjs_build.lock import LOCK_NAME, read_lock
+from tfjs_build.lock import read_lock
 from tfjs_build.units import format_size
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     config = ctx.load_config()
     target, names = select_target(config, args.names)
     models = config.select(names)
-    lock = read_lock(config.root / LOCK_NAME)
+    lock = read_lock(config.lock_path)
     bundles = [collect_bundle(config, model, lock.models.get(model.name)) for model in models]
     require_fresh(config, lock, models, before="publishing")
     publisher = open_target(target)
