@@ -56,6 +56,14 @@ def hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def list_files(folder: Path) -> list[str]:
+    """Every file below ``folder``, as sorted "/"-separated relative paths."""
+    found: list[str] = []
+    for parent, _, names in os.walk(folder):
+        found.extend((Path(parent) / name).relative_to(folder).as_posix() for name in names)
+    return sorted(found)
+
+
 def hash_json(data: Any) -> str:
     """Digest of canonical JSON (sorted keys, no spaces): equal data, equal digest."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -124,14 +132,7 @@ def _source_files(model: ModelConfig, source: Path) -> list[tuple[str, Path]]:
         raise SourceError(
             f"{model.where('source')}: {source} no longer exists; restore it or fix the path in tfjs.yaml"
         )
-    files = []
-    for folder, dirs, names in os.walk(source):
-        dirs.sort()
-        base = Path(folder)
-        for name in sorted(names):
-            path = base / name
-            files.append(("source/" + path.relative_to(source).as_posix(), path))
-    return files
+    return [(f"source/{rel}", source / rel) for rel in list_files(source)]
 
 
 def model_inputs(models: Iterable[ModelConfig], stats: StatCache) -> dict[str, ModelInputs]:

@@ -9,12 +9,11 @@ optional ``brotli`` module is installed).
 from __future__ import annotations
 
 import hashlib
-import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfjs_build.fingerprint import digest_files  # its HASH_NAME is sha256, as the lock's
+from tfjs_build.fingerprint import digest_files, list_files  # its HASH_NAME is sha256, as the lock's
 from tfjs_build.lock import OutputFile
 from tfjs_build.statcache import StatCache
 
@@ -33,15 +32,6 @@ class OutputFacts:
     transfer: int
     transfer_brotli: int | None
     shards: int
-
-
-def list_files(folder: Path) -> list[str]:
-    """Every file below ``folder``, as sorted "/"-separated relative paths."""
-    found: list[str] = []
-    for parent, dirs, names in os.walk(folder):
-        dirs.sort()
-        found.extend((Path(parent) / name).relative_to(folder).as_posix() for name in names)
-    return sorted(found)
 
 
 def describe_output(folder: Path) -> OutputFacts:
