@@ -87,7 +87,6 @@ class _Build:
         self.cache = LocalCache(config.cache.dir)
         self.work_root = state_dir(config.root) / "work"
         self.summary = BuildSummary()
-        self.stored = False
         self._remote: RemoteCache | None = None
         self._remote_broken = False
 
@@ -149,7 +148,6 @@ class _Build:
         entry = lock_entry(step, job.model, outcome.result, outcome.facts)
         self.cache.store(entry, job.out_dir)
         self.with_remote(lambda remote: remote.push(entry))
-        self.stored = True
         self.commit(step.model, entry, job.out_dir)
         self.summary.built.append(step.model)
         return f"built, {len(entry.files)} files, {format_size(entry.size)}"
@@ -245,7 +243,7 @@ def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_f
             to_convert.append(step)
     if to_convert:
         run.convert_all(to_convert, jobs or os.cpu_count() or 1, convert_fn)
-    if run.stored:
+    if run.summary.built:  # only new conversions grow the cache
         run.cache.gc(config.cache.max_size)
     order = {m.name: i for i, m in enumerate(config.models)}
     for done in (run.summary.restored, run.summary.built):
