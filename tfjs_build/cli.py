@@ -17,7 +17,13 @@ from pathlib import Path
 from tfjs_build import __version__
 from tfjs_build.config import Config, find_config, load_config
 from tfjs_build.console import Console
-from tfjs_build.errors import EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, EXIT_USER_ERROR, TfjsBuildError
+from tfjs_build.errors import (
+    EXIT_INTERNAL_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_USER_ERROR,
+    TfjsBuildError,
+    environment_fault,
+)
 
 COMMANDS: dict[str, str] = {
     "init": "scan a folder for models and write a commented tfjs.yaml",
@@ -89,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return EXIT_USER_ERROR
-    except Exception:  # a bug in tfjs-build, not something the user did
+    except Exception as exc:  # a bug in tfjs-build, unless the machine refused a file operation
+        if (fault := environment_fault(exc)) is not None:
+            console.error(str(fault))
+            return fault.exit_code
         console.error("internal error in tfjs-build (please report it with this output):")
         traceback.print_exc()
         return EXIT_INTERNAL_ERROR

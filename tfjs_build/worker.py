@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from tfjs_build.config import ModelConfig
-from tfjs_build.errors import EXIT_INTERNAL_ERROR, TfjsBuildError
+from tfjs_build.errors import EXIT_INTERNAL_ERROR, TfjsBuildError, environment_fault
 from tfjs_build.outputs import OutputFacts, describe_output
 from tfjs_build.records import ConvertResult
 
@@ -99,7 +99,9 @@ def _convert(job: Job) -> Outcome:
         return Outcome(job.model.name, result, describe_output(job.out_dir))
     except TfjsBuildError as exc:
         return Outcome(job.model.name, error=str(exc), exit_code=exc.exit_code)
-    except Exception:  # a bug: keep the worker's traceback, it is all we will get
+    except Exception as exc:  # a bug (keep the worker's traceback), unless the machine refused a file operation
+        if (fault := environment_fault(exc)) is not None:
+            return Outcome(job.model.name, error=str(fault), exit_code=fault.exit_code)
         return Outcome(job.model.name, error=traceback.format_exc(), exit_code=EXIT_INTERNAL_ERROR)
 
 
