@@ -13,6 +13,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from tfjs_build import __version__
 from tfjs_build.config import Config, find_config, load_config
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command_module(name: str):
+def _command_module(name: str) -> ModuleType:
     return importlib.import_module(f"tfjs_build.commands.{name}")
 
 

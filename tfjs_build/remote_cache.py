@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from typing import Any
 
 import requests
 
@@ -77,7 +78,7 @@ class RemoteCache:
         body = json.dumps(entry.to_json(), sort_keys=True).encode("utf-8")
         self._request("PUT", f"ac/{entry.fingerprint}", ok=(200, 201, 204), data=body)
 
-    def _request(self, method: str, key: str, ok: tuple[int, ...] = (200,), **kwargs) -> requests.Response:
+    def _request(self, method: str, key: str, ok: tuple[int, ...] = (200,), **kwargs: Any) -> requests.Response:
         url = f"{self.url}/{key}"
         try:
             response = self.session.request(method, url, timeout=TIMEOUT, **kwargs)
