@@ -143,6 +143,19 @@ def test_batch_norms_are_folded_and_gelu_rewritten(zoo: dict[str, ZooModel]) -> 
     assert "_FusedConv2D" in ops and "FusedDepthwiseConv2dNative" in ops
 
 
+def test_zero_pads_merge_into_depthwise_convs_for_tfjs_only(zoo: dict[str, ZooModel]) -> None:
+    assert "Pad" not in zoo["convnet"].result.ops
+    assert "merged 1 zero Pad node into depthwise convolutions (explicit padding, which TF.js runs and TF cannot)" in (
+        zoo["convnet"].result.rewrites
+    )
+    explicit = [
+        node["attr"]["explicit_paddings"]["list"].get("i")
+        for node in _model_json(zoo["convnet"])["modelTopology"]["node"]
+        if "Depthwise" in node["op"] and "explicit_paddings" in node["attr"]
+    ]
+    assert [paddings for paddings in explicit if paddings] == [["0", "0", "0", "1", "0", "1", "0", "0"]]
+
+
 @pytest.mark.parametrize("name", ["convnet", "table", "looper-v2", "text", "text-v2"])
 def test_converting_twice_gives_identical_bytes(zoo: dict[str, ZooModel], tmp_path: Path, name: str) -> None:
     entry = zoo[name]

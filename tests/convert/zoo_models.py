@@ -65,6 +65,7 @@ def build_convnet(folder: Path, rng: np.random.Generator) -> tuple[str, dict[str
     x = layers.BatchNormalization()(x)
     x = layers.Add()([x, shortcut])
     x = layers.LeakyReLU(negative_slope=0.2)(x)
+    x = layers.ZeroPadding2D(((0, 1), (0, 1)))(x)  # MobileNet's stride-2 padding: merged into the conv
     x = layers.DepthwiseConv2D(3, strides=2)(x)
     x = layers.PReLU(shared_axes=[1, 2])(x)
     x = layers.GlobalAveragePooling2D()(x)

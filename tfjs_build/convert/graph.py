@@ -34,7 +34,9 @@ from tfjs_build.convert.finish import (
 )
 from tfjs_build.convert.frozen import FrozenModel, freeze
 from tfjs_build.convert.model_json import model_json, signature_of
-from tfjs_build.convert.optimize import check_supported, optimize_for_tfjs
+from tfjs_build.convert.graphedit import GraphEditor
+from tfjs_build.convert.optimize import check_supported, node_names, optimize_for_tfjs
+from tfjs_build.convert.padding import TFJS_ONLY_CONVS, fold_pads
 from tfjs_build.convert.sources import load_source
 from tfjs_build.quantize import resolve_quantization
 from tfjs_build.records import ConvertResult
@@ -53,7 +55,7 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
     gc.collect()  # the loaded model and its traced functions go before Grappler needs the memory
     graph_def, signature, rewrites = _optimize(model, frozen)
     runnable = graph_pb2.GraphDef.FromString(graph_def.SerializeToString()) if model.quantize.enabled else None
-    _finish_for_tfjs(graph_def, frozen)
+    graph_def = _finish_for_tfjs(graph_def, frozen, rewrites)
     weights = list(extract_constants(graph_def, frozen.initializer))
     quantize_map, warnings = resolve_quantization(model.quantize, [n for n, _ in weights], model.where("quantize"))
     written = write_weights([weights], out_dir, shard_size=model.shard_size, quantize=quantize_map)
@@ -90,13 +92,21 @@ def _optimize(model: ModelConfig, frozen: FrozenModel) -> tuple[Any, dict[str, A
     return graph_def, signature, rewrites
 
 
-def _finish_for_tfjs(graph_def: Any, frozen: FrozenModel) -> None:
+def _finish_for_tfjs(graph_def: Any, frozen: FrozenModel, rewrites: list[str]) -> Any:
     """Changes TF.js wants but TF could not run (kept out of the graph the accuracy check runs)."""
+    if any(node.op in ("Pad", "PadV2") for node in graph_def.node):
+        ed = GraphEditor(graph_def, node_names(name for _, name in frozen.outputs))
+        pads = fold_pads(ed, TFJS_ONLY_CONVS)
+        if pads:
+            graph_def = ed.to_graph_def()
+            rewrites.append(f"merged {pads} zero Pad node{'s' if pads != 1 else ''} into depthwise convolutions "
+                            "(explicit padding, which TF.js runs and TF cannot)")
     strip_tf_only_fields(graph_def)
     if frozen.initializer is not None:
         strip_tf_only_fields(frozen.initializer)
     drop_tfjs_blocking_control_edges(graph_def)
     bypass_function_identities(graph_def)
+    return graph_def
 
 
 def run_grappler(graph_bytes: bytes, output_nodes: list[str], *, strip_debug_ops: bool) -> Any:

@@ -12,9 +12,11 @@ from tensorflow.core.framework import node_def_pb2
 
 from tfjs_build.convert.graphedit import GraphEditor, nhwc
 
-# Not DepthwiseConv2dNative: TF 2.x's shape function CHECK-fails (aborts the process) on an
-# EXPLICIT depthwise conv in graph mode, and later stages import the optimised graph into TF.
+# Not depthwise convs: TF 2.x's shape function CHECK-fails (aborts the process) on an EXPLICIT
+# depthwise conv in graph mode, and later stages import the optimised graph into TF. Those merge
+# only in the graph TF.js alone runs (``TFJS_ONLY_CONVS``, whose executors read explicit_paddings).
 CONVS = frozenset({"Conv2D"})
+TFJS_ONLY_CONVS = frozenset({"DepthwiseConv2dNative", "FusedDepthwiseConv2dNative"})
 
 
 def _zero_pad(ed: GraphEditor, pad: node_def_pb2.NodeDef | None, conv: node_def_pb2.NodeDef) -> np.ndarray | None:
@@ -40,11 +42,11 @@ def _existing(conv: node_def_pb2.NodeDef) -> np.ndarray | None:
     return None  # SAME depends on the input size: not a fixed padding
 
 
-def fold_pads(ed: GraphEditor) -> int:
-    """Merge every foldable Pad; returns how many went."""
+def fold_pads(ed: GraphEditor, convs: frozenset[str] = CONVS) -> int:
+    """Merge every foldable Pad into the ``convs`` reading it; returns how many went."""
     merged = 0
     for conv in ed:
-        if not ed.alive(conv) or conv.op not in CONVS or not nhwc(conv):
+        if not ed.alive(conv) or conv.op not in convs or not nhwc(conv):
             continue
         pad = ed.producer(conv, 0)
         paddings, existing = _zero_pad(ed, pad, conv), _existing(conv)
