@@ -146,8 +146,13 @@ class _Build:
         for warning in outcome.result.warnings:
             self.console.warn(f"{step.model}: {warning}")
         entry = lock_entry(step, job.model, outcome.result, outcome.facts)
-        self.cache.store(entry, job.out_dir)
-        self.with_remote(lambda remote: remote.push(entry))
+        try:
+            self.cache.store(entry, job.out_dir)
+        except OSError as exc:  # the cache only saves time: a full or broken one must not lose the model
+            self.console.warn(f"{step.model}: not stored in the cache {self.cache.root} ({exc}); "
+                              "the build goes on without it (`tfjs-build cache gc` frees space)")
+        else:
+            self.with_remote(lambda remote: remote.push(entry))
         self.commit(step.model, entry, job.out_dir)
         self.summary.built.append(step.model)
         return f"built, {len(entry.files)} files, {format_size(entry.size)}"

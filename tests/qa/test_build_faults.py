@@ -1,0 +1,74 @@
+"""Real builds (TensorFlow in the workers) on a broken cache folder and on a full disk: clear messages,
+nothing built is lost, the previous outputs and tfjs.lock survive."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qa_project import assert_user_error, tfjs_build
+from tfjs_build.lock import LOCK_NAME
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+CONFIG = """\
+version: 1
+output_dir: dist
+models:
+  digits-layers:
+    source: models/digits.keras
+    format: layers
+"""
+
+
+def _quickstart(root: Path, extra: str = "") -> Path:
+    (root / "models").mkdir(parents=True)
+    shutil.copy(QUICKSTART / "models" / "digits.keras", root / "models" / "digits.keras")
+    (root / "tfjs.yaml").write_text(CONFIG + extra, encoding="utf-8")
+    return root
+
+
+@pytest.mark.slow
+def test_a_cache_that_cannot_be_written_does_not_lose_the_build(tmp_path: Path) -> None:
+    project = _quickstart(tmp_path, "cache: {dir: cache}\n")
+    (project / "cache").write_text("a file where the cache folder goes", encoding="utf-8")
+    run = tfjs_build(project, "build")
+    assert run.code == 0, run.err
+    assert "warning: digits-layers: not stored in the cache" in run.err
+    assert (project / "dist" / "digits-layers" / "model.json").is_file()
+    assert "digits-layers" in (project / LOCK_NAME).read_text(encoding="utf-8")
+
+
+@pytest.fixture(name="small_disk")
+def _small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 2 MiB file system (tmpfs), so a full disk is the kernel's ENOSPC, not a stand-in."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.mark.slow
+def test_full_disk_keeps_previous_outputs_and_lock(small_disk: Path) -> None:
+    project = _quickstart(small_disk / "project")
+    assert tfjs_build(project, "build").code == 0
+    before = {p: p.read_bytes() for p in [project / LOCK_NAME, *(project / "dist").rglob("*")] if p.is_file()}
+    filler = small_disk / "filler"
+    with open(filler, "wb", buffering=0) as handle:  # fill the disk to the last block
+        try:
+            while True:
+                handle.write(b"\0" * 4096)
+        except OSError:
+            pass
+    run = tfjs_build(project, "build", "--force")
+    assert_user_error(run, "No space left on device; free some disk space and run it again")
+    after = {p: p.read_bytes() for p in [project / LOCK_NAME, *(project / "dist").rglob("*")] if p.is_file()}
+    assert after == before
