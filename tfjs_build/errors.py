@@ -45,7 +45,7 @@ class EnvironmentFault(TfjsBuildError):
 _ENVIRONMENT_FIXES: dict[int, str] = {
     errno.ENOSPC: "free some disk space and run it again",
     errno.EDQUOT: "free some space within your disk quota and run it again",
-    errno.EROFS: "the file system is read-only; run tfjs-build in a writable copy of the project",
+    errno.EROFS: "run tfjs-build in a writable copy of the project",
     errno.EACCES: "make it writable for you (or run tfjs-build in a copy of the project you own)",
     errno.EPERM: "make it writable for you (or run tfjs-build in a copy of the project you own)",
     errno.ENOTDIR: "a file stands where tfjs-build needs a folder; move or delete that file",
