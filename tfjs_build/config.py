@@ -227,8 +227,19 @@ def _read_yaml(path: Path) -> tuple[Any, _Doc]:
             f"{display_path(path)}: no such file; run `tfjs-build init` to create one, "
             "or pass -c FILE / -C DIR"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{display_path(path)}: cannot read: {exc}") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{display_path(path)}: is a folder; pass the config file itself with -c FILE, or its folder with -C DIR"
+        ) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (exc.object.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{display_path(path)}:{line}:{column}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+            "save the file as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{display_path(path)}: cannot read: {exc.strerror}; check that it is readable") from None
     doc = _Doc(display_path(path), {}, {})
     loader = yaml.SafeLoader(text)
     try:
