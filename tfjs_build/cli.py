@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(verbosity=args.verbose - args.quiet, color=False if args.no_color else None)
     directory = args.directory
     if not directory.is_dir():
-        console.error(f"-C {directory}: no such directory")
+        console.error(f"-C {directory}: is a file; pass the folder that holds tfjs.yaml (or -c FILE for the config itself)"
+                      if directory.exists() else f"-C {directory}: no such directory")
         return EXIT_USER_ERROR
     ctx = Context(directory=directory.resolve(), config_path=find_config(directory.resolve(), args.config),
                   console=console)
