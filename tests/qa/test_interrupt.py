@@ -1,0 +1,77 @@
+"""Ctrl-C during a real build: exit 130, a one-line message, previous outputs and tfjs.lock intact, no
+worker left running, and the next build cleans up and succeeds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tfjs_build.lock import LOCK_NAME
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+CONFIG = """\
+version: 1
+output_dir: dist
+models:
+  digits-layers:
+    source: models/digits.keras
+    format: layers
+"""
+
+
+def _snapshot(project: Path) -> dict[str, bytes]:
+    files = [project / LOCK_NAME, *(project / "dist").rglob("*")]
+    return {str(p.relative_to(project)): p.read_bytes() for p in files if p.is_file()}
+
+
+def _build(project: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "tfjs_build", "--no-color", "-C", str(project), "build", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _group_ends(group: int, within: float) -> bool:
+    """Whether process group ``group`` is empty within ``within`` seconds (exited workers may be zombies
+    for a moment until init reaps them)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_build(tmp_path: Path) -> None:
+    project = tmp_path
+    (project / "models").mkdir()
+    shutil.copy(QUICKSTART / "models" / "digits.keras", project / "models" / "digits.keras")
+    (project / "tfjs.yaml").write_text(CONFIG, encoding="utf-8")
+    assert _build(project).wait(timeout=120) == 0
+    before = _snapshot(project)
+
+    build = _build(project, "--force")
+    deadline = time.monotonic() + 60
+    while not list((project / "dist").glob(".digits-layers.tmp-*")):  # the conversion has been handed out
+        assert time.monotonic() < deadline and build.poll() is None, build.communicate()
+        time.sleep(0.05)
+    time.sleep(1.0)
+    os.killpg(build.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    out, err = build.communicate(timeout=60)
+    assert build.returncode == 130, (out, err)
+    assert err.strip() == "error: interrupted"
+    assert _snapshot(project) == before
+    assert _group_ends(build.pid, within=10.0)  # every process of the build, workers included, is gone
+
+    again = _build(project)
+    assert again.wait(timeout=120) == 0, again.communicate()
+    assert _snapshot(project) == before
+    assert not list((project / "dist").glob(".*"))  # the interrupted build's temp folder is cleaned up
