@@ -18,13 +18,11 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-from tfjs_build.atomic import atomic_write_text
+from tfjs_build.atomic import atomic_path, atomic_write_text
 from tfjs_build.lock import LockEntry
 
 _BLOCK = 1 << 20
@@ -62,18 +60,9 @@ class LocalCache:
                     shutil.copyfile(folder / f.path, tmp)
         self.add_entry(entry)
 
-    @contextmanager
-    def new_blob(self, sha256: str) -> Iterator[Path]:
+    def new_blob(self, sha256: str) -> AbstractContextManager[Path]:
         """A temp path to write blob ``sha256`` to; renamed into place when the block succeeds."""
-        blob = self.blob(sha256)
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=blob.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            yield Path(tmp)
-            os.replace(tmp, blob)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        return atomic_path(self.blob(sha256))
 
     def add_entry(self, entry: LockEntry) -> None:
         """Record ``entry`` (after its blobs: an entry is only ever visible once complete)."""

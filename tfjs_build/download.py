@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import requests
 
+from tfjs_build.atomic import atomic_path
 from tfjs_build.config import ModelConfig
 from tfjs_build.detect import detect_input_format
 from tfjs_build.errors import SourceError
@@ -63,20 +64,14 @@ def _download(model: ModelConfig, url: str, folder: Path) -> Path:
     target = folder / f"{model.sha256}{suffix}"
     if target.is_file() and hash_file(target) == model.sha256:
         return target
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".download-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as handle:
             digest = _stream(model, url, handle)
         if digest != model.sha256:
             raise SourceError(
                 f"{model.where('sha256')}: {model.source_url} has sha256 {digest}, expected {model.sha256}; "
                 "if the file changed on purpose, update `sha256:` (sha256sum of the archive)"
             )
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 
