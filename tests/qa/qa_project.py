@@ -6,6 +6,7 @@ A uniquely named module (not conftest) so test folders never import each other's
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,6 +15,15 @@ from typing import Any
 
 from tfjs_build.lock import LOCK_NAME, Lock, LockEntry, OutputFile, write_lock
 
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+QUICKSTART_CONFIG = """\
+version: 1
+output_dir: dist
+models:
+  digits-layers:
+    source: models/digits.keras
+    format: layers
+"""
 CONFIG = """\
 version: 1
 output_dir: dist
@@ -44,6 +54,21 @@ def make_project(root: Path) -> Path:
     )
     write_lock(root / LOCK_NAME, Lock({"digits": entry}))
     return root
+
+
+def quickstart(root: Path, extra: str = "") -> Path:
+    """The bundled example's real Keras model (tens of KB), built as a layers model; ``extra`` is appended to
+    tfjs.yaml."""
+    (root / "models").mkdir(parents=True)
+    shutil.copy(QUICKSTART / "models" / "digits.keras", root / "models" / "digits.keras")
+    (root / "tfjs.yaml").write_text(QUICKSTART_CONFIG + extra, encoding="utf-8")
+    return root
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """tfjs.lock and every output file, by path: what an interrupted or failed build must leave alone."""
+    files = [root / LOCK_NAME, *(root / "dist").rglob("*")]
+    return {str(p.relative_to(root)): p.read_bytes() for p in files if p.is_file()}
 
 
 def lock_data(root: Path) -> dict[str, Any]:

@@ -3,37 +3,18 @@ nothing built is lost, the previous outputs and tfjs.lock survive."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from qa_project import assert_user_error, tfjs_build
+from qa_project import assert_user_error, quickstart, snapshot, tfjs_build
 from tfjs_build.lock import LOCK_NAME
-
-QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
-CONFIG = """\
-version: 1
-output_dir: dist
-models:
-  digits-layers:
-    source: models/digits.keras
-    format: layers
-"""
-
-
-def _quickstart(root: Path, extra: str = "") -> Path:
-    (root / "models").mkdir(parents=True)
-    shutil.copy(QUICKSTART / "models" / "digits.keras", root / "models" / "digits.keras")
-    (root / "tfjs.yaml").write_text(CONFIG + extra, encoding="utf-8")
-    return root
-
 
 @pytest.mark.slow
 def test_a_cache_that_cannot_be_written_does_not_lose_the_build(tmp_path: Path) -> None:
-    project = _quickstart(tmp_path, "cache: {dir: cache}\n")
+    project = quickstart(tmp_path, "cache: {dir: cache}\n")
     (project / "cache").write_text("a file where the cache folder goes", encoding="utf-8")
     run = tfjs_build(project, "build")
     assert run.code == 0, run.err
@@ -58,9 +39,9 @@ def _small_disk(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.mark.slow
 def test_full_disk_keeps_previous_outputs_and_lock(small_disk: Path) -> None:
-    project = _quickstart(small_disk / "project")
+    project = quickstart(small_disk / "project")
     assert tfjs_build(project, "build").code == 0
-    before = {p: p.read_bytes() for p in [project / LOCK_NAME, *(project / "dist").rglob("*")] if p.is_file()}
+    before = snapshot(project)
     filler = small_disk / "filler"
     with open(filler, "wb", buffering=0) as handle:  # fill the disk to the last block
         try:
@@ -70,5 +51,4 @@ def test_full_disk_keeps_previous_outputs_and_lock(small_disk: Path) -> None:
             pass
     run = tfjs_build(project, "build", "--force")
     assert_user_error(run, "No space left on device; free some disk space and run it again")
-    after = {p: p.read_bytes() for p in [project / LOCK_NAME, *(project / "dist").rglob("*")] if p.is_file()}
-    assert after == before
+    assert snapshot(project) == before

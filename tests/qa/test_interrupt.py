@@ -4,7 +4,6 @@ worker left running, and the next build cleans up and succeeds."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,22 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tfjs_build.lock import LOCK_NAME
-
-QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
-CONFIG = """\
-version: 1
-output_dir: dist
-models:
-  digits-layers:
-    source: models/digits.keras
-    format: layers
-"""
-
-
-def _snapshot(project: Path) -> dict[str, bytes]:
-    files = [project / LOCK_NAME, *(project / "dist").rglob("*")]
-    return {str(p.relative_to(project)): p.read_bytes() for p in files if p.is_file()}
+from qa_project import quickstart, snapshot
 
 
 def _build(project: Path, *args: str) -> subprocess.Popen[str]:
@@ -51,12 +35,9 @@ def _group_ends(group: int, within: float) -> bool:
 
 @pytest.mark.slow
 def test_ctrl_c_during_a_build(tmp_path: Path) -> None:
-    project = tmp_path
-    (project / "models").mkdir()
-    shutil.copy(QUICKSTART / "models" / "digits.keras", project / "models" / "digits.keras")
-    (project / "tfjs.yaml").write_text(CONFIG, encoding="utf-8")
+    project = quickstart(tmp_path)
     assert _build(project).wait(timeout=120) == 0
-    before = _snapshot(project)
+    before = snapshot(project)
 
     build = _build(project, "--force")
     deadline = time.monotonic() + 60
@@ -68,10 +49,10 @@ def test_ctrl_c_during_a_build(tmp_path: Path) -> None:
     out, err = build.communicate(timeout=60)
     assert build.returncode == 130, (out, err)
     assert err.strip() == "error: interrupted"
-    assert _snapshot(project) == before
+    assert snapshot(project) == before
     assert _group_ends(build.pid, within=10.0)  # every process of the build, workers included, is gone
 
     again = _build(project)
     assert again.wait(timeout=120) == 0, again.communicate()
-    assert _snapshot(project) == before
+    assert snapshot(project) == before
     assert not list((project / "dist").glob(".*"))  # the interrupted build's temp folder is cleaned up
