@@ -23,7 +23,6 @@ harmless. ``*`` matches across ``/`` (fnmatch semantics).
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from typing import Iterator
 
 import numpy as np
 
-from tfjs_build.config import Quantize
+from tfjs_build.config import Quantize, did_you_mean
 from tfjs_build.errors import ConfigError, TfjsBuildError
 
 AFFINE_DTYPES: dict[str, np.dtype] = {"uint8": np.dtype("<u1"), "uint16": np.dtype("<u2")}
@@ -229,9 +228,7 @@ def _choose(best: dict[str, tuple[int, str, str]], name: str, candidate: tuple[i
 
 
 def _unmatched_warning(pattern: str, dtype: str, names: list[str], where: str) -> str:
-    close = difflib.get_close_matches(pattern, names, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
     return (
-        f"{where}: {dtype} pattern {pattern!r} matches no weight{hint}; "
+        f"{where}: {dtype} pattern {pattern!r} matches no weight{did_you_mean(pattern, names)}; "
         "weights it was meant for stay float32"
     )
