@@ -276,3 +276,17 @@ def test_output_settings_change_with_every_output_key(project: Path) -> None:
     assert changed.output_settings() != base
     budget_only = load(project, "version: 1\nmodels:\n  a: {source: sm, budgets: {size: 1}}\n").models[0]
     assert budget_only.output_settings() == base  # budgets are checked, they do not change files
+
+
+def test_select_gives_named_models_once_in_file_order_and_hints_unknown_names(project: Path) -> None:
+    config = load(project, """\
+        version: 1
+        models:
+          alpha: {source: sm}
+          beta: {source: net.keras}
+          gamma: {source: frozen.pb, outputs: [out]}
+        """)
+    assert [m.name for m in config.select(["gamma", "alpha", "gamma"])] == ["alpha", "gamma"]
+    assert [m.name for m in config.select([])] == ["alpha", "beta", "gamma"]
+    with pytest.raises(ConfigError, match=r"no model named 'bta' \(did you mean 'beta'\?\)"):
+        config.select(["alpha", "bta"])
