@@ -52,4 +52,6 @@ def read_lock_at(ref: str, lock_path: Path) -> BaseLock:
         except KeyError:
             return BaseLock(ref, short, Lock({}), found=False)
         text = blob.data_stream.read().decode("utf-8", "replace")  # parse_lock names a garbled file
-    return BaseLock(ref, short, parse_lock(text, f"{relative} at {ref} ({short})"), found=True)
+    where = f"{relative} at {ref} ({short})"
+    fix = "pass another --base: a lock in a commit cannot be repaired, only a later one can be compared"
+    return BaseLock(ref, short, parse_lock(text, where, fix), found=True)

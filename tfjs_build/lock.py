@@ -104,9 +104,11 @@ class Lock:
     models: dict[str, LockEntry]
 
 
-def parse_lock(text: str, where: str) -> Lock:
-    """Parse lock text (from disk or from a git ref). ``where`` names it in errors."""
-    fix = "restore it from git (git checkout -- tfjs.lock) or delete it and run `tfjs-build build`"
+REPAIR_LOCK = "restore it from git (git checkout -- tfjs.lock) or delete it and run `tfjs-build build`"
+
+
+def parse_lock(text: str, where: str, fix: str = REPAIR_LOCK) -> Lock:
+    """Parse lock text (from disk or from a git ref). ``where`` names it in errors, ``fix`` says what to do."""
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -139,7 +141,7 @@ def read_lock(path: Path) -> Lock:
     except (OSError, UnicodeDecodeError) as exc:
         raise TfjsBuildError(
             f"{path}: cannot read tfjs.lock ({exc}); it must be the UTF-8 JSON file tfjs-build writes: "
-            "restore it from git (git checkout -- tfjs.lock) or delete it and run `tfjs-build build`"
+            + REPAIR_LOCK
         ) from None
     return parse_lock(text, str(path))
 

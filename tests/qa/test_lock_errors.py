@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,16 @@ def test_damaged_entry_names_the_model_and_key(project: Path, command: str, edit
     write_lock_data(project, data)
     assert_user_error(tfjs_build(project, command), "tfjs.lock: models.digits: not a valid lock entry", message,
                       "restore it from git")
+
+
+def test_damaged_lock_at_a_git_ref_asks_for_another_ref(project: Path) -> None:
+    good = (project / LOCK_NAME).read_bytes()
+    (project / LOCK_NAME).write_text("{oops", encoding="utf-8")
+    git = ["git", "-C", str(project), "-c", "user.email=qa@example.com", "-c", "user.name=qa"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "tfjs.yaml", LOCK_NAME], check=True)
+    subprocess.run([*git, "commit", "-qm", "damaged lock"], check=True)
+    (project / LOCK_NAME).write_bytes(good)
+    run = tfjs_build(project, "diff", "--base", "HEAD")
+    assert_user_error(run, "tfjs.lock at HEAD (", "not a valid tfjs.lock", "pass another --base")
+    assert "git checkout -- tfjs.lock" not in run.err  # that would not repair a lock inside a commit
