@@ -163,7 +163,8 @@ class Config:
         for model in self.models:
             if model.name == name:
                 return model
-        hint = did_you_mean(name, [m.name for m in self.models])
+        names = [m.name for m in self.models]
+        hint = did_you_mean(name, names) or f"; the models are: {', '.join(names) or '(none)'}"
         raise ConfigError(f"{display_path(self.path)}: no model named {name!r}{hint}")
 
     def select(self, names: Iterable[str] = ()) -> tuple[ModelConfig, ...]:

@@ -23,3 +23,9 @@ def test_directory_option_that_is_a_file(tmp_path: Path) -> None:
     project = make_project(tmp_path)
     run = tfjs_build(project, "-C", str(project / "tfjs.yaml"), "status")  # the second -C wins
     assert_user_error(run, "tfjs.yaml: is a file; pass the folder that holds tfjs.yaml")
+
+
+def test_unknown_model_name_lists_the_models(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    for command in ("build", "status", "check"):
+        assert_user_error(tfjs_build(project, command, "nosuch"), "no model named 'nosuch'; the models are: digits")
