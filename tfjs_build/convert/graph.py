@@ -15,9 +15,10 @@ import gc
 from pathlib import Path
 from typing import Any
 
-from tensorflow.core.framework import graph_pb2
 from google.protobuf.internal.encoder import _VarintBytes
+from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import config_pb2, meta_graph_pb2
+from tensorflow.python.eager import context
 from tensorflow.python.grappler import _pywrap_tf_optimizer, cluster
 
 from tfjs_build.config import ModelConfig
@@ -33,8 +34,8 @@ from tfjs_build.convert.finish import (
     strip_tf_only_fields,
 )
 from tfjs_build.convert.frozen import FrozenModel, freeze
-from tfjs_build.convert.model_json import model_json, signature_of
 from tfjs_build.convert.graphedit import GraphEditor
+from tfjs_build.convert.model_json import model_json, signature_of
 from tfjs_build.convert.optimize import check_supported, node_names, optimize_for_tfjs
 from tfjs_build.convert.padding import TFJS_ONLY_CONVS, fold_pads
 from tfjs_build.convert.sources import load_source
@@ -53,6 +54,7 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
     """Convert ``source`` to a tf.loadGraphModel folder in ``out_dir`` (see the module docstring)."""
     frozen = freeze(model, load_source(model, source))
     gc.collect()  # the loaded model and its traced functions go before Grappler needs the memory
+    context.context().clear_kernel_cache()  # and the kernels TF cached to restore its variables
     graph_def, signature, rewrites = _optimize(model, frozen)
     runnable = graph_pb2.GraphDef.FromString(graph_def.SerializeToString()) if model.quantize.enabled else None
     graph_def = _finish_for_tfjs(graph_def, frozen, rewrites)
