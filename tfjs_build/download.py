@@ -23,7 +23,7 @@ import requests
 
 from tfjs_build.atomic import atomic_path
 from tfjs_build.config import ModelConfig
-from tfjs_build.detect import detect_input_format
+from tfjs_build.detect import KERAS_SUFFIXES, detect_input_format, keras_file_problem
 from tfjs_build.errors import SourceError
 from tfjs_build.fingerprint import hash_file
 
@@ -32,8 +32,14 @@ TIMEOUT = (15.0, 120.0)  # connect, read (seconds)
 
 
 def local_source(model: ModelConfig, cache_dir: Path) -> Path:
-    """What a converter reads: the configured local path, or the URL source fetched into ``cache_dir``."""
-    return model.source_path if model.source_path is not None else fetch_source(model, cache_dir)
+    """What a converter reads: the configured local path, or the URL source fetched into ``cache_dir``.
+
+    A Keras file is checked here, before TensorFlow starts: Keras reports a truncated or misnamed file
+    as "file not found"."""
+    source = model.source_path if model.source_path is not None else fetch_source(model, cache_dir)
+    if source.is_file() and source.suffix.lower() in KERAS_SUFFIXES and (problem := keras_file_problem(source)):
+        raise SourceError(f"{model.where('source')}: {source}: {problem}")
+    return source
 
 
 def fetch_source(model: ModelConfig, cache_dir: Path) -> Path:
