@@ -5,6 +5,7 @@ A uniquely named module (not conftest) so test folders never import each other's
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -13,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tfjs_build import CONVERTER_VERSION
+from tfjs_build.config import load_config
 from tfjs_build.lock import LOCK_NAME, Lock, LockEntry, OutputFile, write_lock
+from tfjs_build.plan import current_plan
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 QUICKSTART_CONFIG = """\
@@ -42,15 +46,22 @@ class Run:
 
 
 def make_project(root: Path) -> Path:
-    """tfjs.yaml, a stand-in SavedModel folder (validation only looks for saved_model.pb), a metadata file
-    and a well-formed tfjs.lock for ``digits``."""
+    """tfjs.yaml, a stand-in SavedModel folder (validation only looks for saved_model.pb), a metadata file, a
+    built model.json and a tfjs.lock in which ``digits`` is fresh (as a build would leave them)."""
     (root / "models" / "digits").mkdir(parents=True)
     (root / "models" / "digits" / "saved_model.pb").write_bytes(b"")
     (root / "labels.json").write_text('["zero", "one"]', encoding="utf-8")
     (root / "tfjs.yaml").write_text(CONFIG, encoding="utf-8")
+    model_json = b'{"format": "graph-model", "modelTopology": {}, "weightsManifest": []}'
+    (root / "dist" / "digits").mkdir(parents=True)
+    (root / "dist" / "digits" / "model.json").write_bytes(model_json)
+    config = load_config(root / "tfjs.yaml")
+    (step,) = current_plan(config, Lock({}))
     entry = LockEntry(
-        fingerprint="f" * 64, converter="1", inputs={}, settings={}, files=(OutputFile("model.json", 2, "0" * 64),),
-        size=2, transfer=2, transfer_brotli=None, shards=0, params=0, ops=("Identity",),
+        fingerprint=step.inputs.fingerprint, converter=CONVERTER_VERSION, inputs=dict(step.inputs.digests),
+        settings=config.model("digits").output_settings(),
+        files=(OutputFile("model.json", len(model_json), hashlib.sha256(model_json).hexdigest()),),
+        size=len(model_json), transfer=len(model_json), transfer_brotli=None, shards=0, params=0, ops=("Identity",),
     )
     write_lock(root / LOCK_NAME, Lock({"digits": entry}))
     return root

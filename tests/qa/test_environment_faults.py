@@ -3,6 +3,7 @@ naming the path and the fix (exit 2), and leaves the previous outputs and tfjs.l
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from qa_project import assert_user_error, make_project, tfjs_build
@@ -11,6 +12,7 @@ from tfjs_build.lock import LOCK_NAME
 
 def test_output_dir_that_is_a_file(tmp_path: Path) -> None:
     project = make_project(tmp_path)
+    shutil.rmtree(project / "dist")
     (project / "dist").write_text("not a folder", encoding="utf-8")
     lock = (project / LOCK_NAME).read_bytes()
     run = tfjs_build(project, "build")
@@ -21,6 +23,7 @@ def test_output_dir_that_is_a_file(tmp_path: Path) -> None:
 
 def test_state_dir_that_is_a_file(tmp_path: Path) -> None:
     project = make_project(tmp_path)
+    shutil.rmtree(project / ".tfjs-build")
     (project / ".tfjs-build").write_text("", encoding="utf-8")
     assert_user_error(tfjs_build(project, "status"), f"{project / '.tfjs-build'}",
                       "a file stands where tfjs-build needs a folder; move or delete that file")

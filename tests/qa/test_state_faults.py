@@ -10,7 +10,8 @@ from qa_project import make_project, tfjs_build
 
 def test_status_runs_when_the_stat_cache_cannot_be_opened(tmp_path: Path) -> None:
     project = make_project(tmp_path)
-    (project / ".tfjs-build" / "stat.sqlite").mkdir(parents=True)  # sqlite cannot open it, nor delete it
+    (project / ".tfjs-build" / "stat.sqlite").unlink()
+    (project / ".tfjs-build" / "stat.sqlite").mkdir()  # sqlite cannot open it, nor delete it
     run = tfjs_build(project, "status")
     assert run.code == 0, run.err
     assert "Traceback" not in run.err
