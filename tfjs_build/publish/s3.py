@@ -81,7 +81,7 @@ class S3Target:
 
     def _call(self, verb: str, key: str, method: str, **kwargs: Any) -> Any:
         client = self._connect()
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         try:
             return getattr(client, method)(Bucket=self.bucket, Key=key, **kwargs)
@@ -94,8 +94,15 @@ class S3Target:
                 f"{self.where}: {verb} s3://{self.bucket}/{key}: {code} {error.get('Message', '')}".rstrip()
                 + "; check the bucket name, the endpoint_url and that the credentials may write to it"
             ) from None
+        except NoCredentialsError:
+            raise PublishError(
+                f"{self.where}: {verb} s3://{self.bucket}/{key}: no AWS credentials found; set AWS_ACCESS_KEY_ID "
+                "and AWS_SECRET_ACCESS_KEY (or name other variables with access_key_id_env/secret_access_key_env)"
+            ) from None
         except BotoCoreError as exc:
-            raise PublishError(f"{self.where}: {verb} s3://{self.bucket}/{key}: {exc}") from None
+            raise PublishError(
+                f"{self.where}: {verb} s3://{self.bucket}/{key}: {exc}; check endpoint_url, region and your network"
+            ) from None
 
     def _connect(self) -> Any:
         if self._client is None:
