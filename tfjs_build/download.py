@@ -9,6 +9,7 @@ when complete, so an interrupted build never leaves a half archive that looks va
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import shutil
@@ -16,6 +17,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -131,9 +133,10 @@ def _extract_tar(model: ModelConfig, archive: Path, dest: Path) -> None:
     except tarfile.FilterError as exc:
         name = exc.tarinfo.name if exc.tarinfo is not None else "?"
         raise _refuse(model, name, _filter_reason(exc)) from None
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as exc:  # not disk faults: those are OSError
         raise SourceError(
-            f"{model.where('source')}: {model.source_url} is not a readable .tar.gz archive ({exc})"
+            f"{model.where('source')}: {model.source_url} is not a readable .tar.gz archive "
+            f"({str(exc).splitlines()[0].rstrip(':')}); point `source:` at a .tar.gz of the model and update `sha256:`"
         ) from None
 
 
@@ -155,7 +158,10 @@ def _extract_zip(model: ModelConfig, archive: Path, dest: Path) -> None:
                 _check_zip_member(model, info)
             zf.extractall(dest)
     except zipfile.BadZipFile as exc:
-        raise SourceError(f"{model.where('source')}: {model.source_url} is not a readable .zip archive ({exc})") from None
+        raise SourceError(
+            f"{model.where('source')}: {model.source_url} is not a readable .zip archive ({exc}); "
+            "point `source:` at a .zip of the model and update `sha256:`"
+        ) from None
 
 
 def _check_zip_member(model: ModelConfig, info: zipfile.ZipInfo) -> None:
