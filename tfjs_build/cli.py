@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -75,6 +79,23 @@ def _command_module(name: str) -> ModuleType:
     return importlib.import_module(f"tfjs_build.commands.{name}")
 
 
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """CI cancels a job (and `timeout`/`docker stop` end a command) with SIGTERM: clean up as for Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -86,23 +107,24 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER_ERROR
     ctx = Context(directory=directory.resolve(), config_path=find_config(directory.resolve(), args.config),
                   console=console)
-    try:
-        return _command_module(args.command).run(args, ctx)
-    except TfjsBuildError as exc:
-        console.error(str(exc))
-        return exc.exit_code
-    except KeyboardInterrupt:
-        console.error("interrupted")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        sys.stderr.close()
-        return EXIT_USER_ERROR
-    except Exception as exc:  # a bug in tfjs-build, unless the machine refused a file operation
-        if (fault := environment_fault(exc)) is not None:
-            console.error(str(fault))
-            return fault.exit_code
-        console.error("internal error in tfjs-build (please report it with this output):")
-        traceback.print_exc()
-        return EXIT_INTERNAL_ERROR
+    with _sigterm_as_interrupt():
+        try:
+            return _command_module(args.command).run(args, ctx)
+        except TfjsBuildError as exc:
+            console.error(str(exc))
+            return exc.exit_code
+        except KeyboardInterrupt:
+            console.error("interrupted")
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:
+            sys.stderr.close()
+            return EXIT_USER_ERROR
+        except Exception as exc:  # a bug in tfjs-build, unless the machine refused a file operation
+            if (fault := environment_fault(exc)) is not None:
+                console.error(str(fault))
+                return fault.exit_code
+            console.error("internal error in tfjs-build (please report it with this output):")
+            traceback.print_exc()
+            return EXIT_INTERNAL_ERROR
 
 

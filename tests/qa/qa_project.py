@@ -77,9 +77,11 @@ def quickstart(root: Path, extra: str = "") -> Path:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    """tfjs.lock and every output file, by path: what an interrupted or failed build must leave alone."""
+    """tfjs.lock and every output file, by path: what an interrupted or failed build must leave alone
+    (not the builder's hidden temp folders, which the next build removes)."""
     files = [root / LOCK_NAME, *(root / "dist").rglob("*")]
-    return {str(p.relative_to(root)): p.read_bytes() for p in files if p.is_file()}
+    return {str(p.relative_to(root)): p.read_bytes() for p in files
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)}
 
 
 def lock_data(root: Path) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Ctrl-C during a real build: exit 130, a one-line message, previous outputs and tfjs.lock intact, no
+"""Ctrl-C (SIGINT to the foreground group) or a CI cancel (SIGTERM to tfjs-build) during a real build: exit 130,
+a one-line message, previous outputs and tfjs.lock intact, no
 worker left running, and the next build cleans up and succeeds."""
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def _group_ends(group: int, within: float) -> bool:
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_a_build(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "whole_group"), [(signal.SIGINT, True), (signal.SIGTERM, False)],
+                         ids=["ctrl-c", "sigterm"])
+def test_interrupted_build(tmp_path: Path, signum: int, whole_group: bool) -> None:
     project = quickstart(tmp_path)
     assert _build(project).wait(timeout=120) == 0
     before = snapshot(project)
@@ -45,7 +48,10 @@ def test_ctrl_c_during_a_build(tmp_path: Path) -> None:
         assert time.monotonic() < deadline and build.poll() is None, build.communicate()
         time.sleep(0.05)
     time.sleep(1.0)
-    os.killpg(build.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    if whole_group:
+        os.killpg(build.pid, signum)  # what a terminal's Ctrl-C does: the whole foreground group
+    else:
+        os.kill(build.pid, signum)  # what a CI runner's cancel does
     out, err = build.communicate(timeout=60)
     assert build.returncode == 130, (out, err)
     assert err.strip() == "error: interrupted"
