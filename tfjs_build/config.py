@@ -375,7 +375,8 @@ def _existing_path(doc: _Doc, path: str, value: Any, project: Path) -> Path:
 def _existing_file(doc: _Doc, path: str, value: Any, project: Path) -> Path:
     resolved = _existing_path(doc, path, value, project)
     if not resolved.is_file():
-        raise doc.error(path, f"{value!r} is a directory, expected a file ({resolved}); name the file itself")
+        kind = "a directory" if resolved.is_dir() else "not a regular file (a FIFO or device?)"
+        raise doc.error(path, f"{value!r} is {kind}, expected a file ({resolved}); name the file itself")
     return resolved
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,11 @@ def test_accuracy_inputs_that_is_a_directory(tmp_path: Path) -> None:
     config.write_text(config.read_text(encoding="utf-8") + "    accuracy: {inputs: models}\n", encoding="utf-8")
     assert_user_error(tfjs_build(project, "status"), "tfjs.yaml:7:24: models.digits.accuracy.inputs:",
                       "'models' is a directory, expected a file")
+
+
+def test_metadata_that_is_a_fifo(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    (project / "labels.json").unlink()
+    os.mkfifo(project / "labels.json")  # reading it would block forever
+    assert_user_error(tfjs_build(project, "status"), "models.digits.metadata.labels:",
+                      "'labels.json' is not a regular file (a FIFO or device?), expected a file")
