@@ -129,9 +129,8 @@ def _source_files(model: ModelConfig, source: Path) -> list[tuple[str, Path]]:
     if source.is_file():
         return [("source", source)]
     if not source.is_dir():
-        raise SourceError(
-            f"{model.where('source')}: {source} no longer exists; restore it or fix the path in tfjs.yaml"
-        )
+        state = "is not a regular file or folder (a FIFO or device?)" if source.exists() else "no longer exists"
+        raise SourceError(f"{model.where('source')}: {source} {state}; restore it or fix the path in tfjs.yaml")
     return [(f"source/{rel}", source / rel) for rel in list_files(source)]
 
 

@@ -33,3 +33,12 @@ def test_metadata_that_is_a_fifo(tmp_path: Path) -> None:
     os.mkfifo(project / "labels.json")  # reading it would block forever
     assert_user_error(tfjs_build(project, "status"), "models.digits.metadata.labels:",
                       "'labels.json' is not a regular file (a FIFO or device?), expected a file")
+
+
+def test_source_that_is_a_fifo(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    config = project / "tfjs.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("models/digits", "models/net.keras"), encoding="utf-8")
+    os.mkfifo(project / "models" / "net.keras")
+    assert_user_error(tfjs_build(project, "status"), "models.digits.source:",
+                      "net.keras is not a regular file or folder (a FIFO or device?)")
