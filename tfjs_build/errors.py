@@ -5,7 +5,7 @@ Exit codes (documented in the README):
   1  a check failed (budget, op support, accuracy)
   2  user error: bad config, missing source, unsupported model, bad arguments
   3  internal error (a bug in tfjs-build: please report it)
-  130 interrupted (Ctrl-C)
+  130 interrupted (Ctrl-C or SIGTERM)
 """
 
 from __future__ import annotations
