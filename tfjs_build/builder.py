@@ -23,7 +23,7 @@ import tfjs_build
 from tfjs_build.cache import CorruptEntry, LocalCache
 from tfjs_build.config import Config, ModelConfig
 from tfjs_build.console import Console
-from tfjs_build.errors import EXIT_INTERNAL_ERROR
+from tfjs_build.errors import EXIT_INTERNAL_ERROR, environment_fault
 from tfjs_build.fingerprint import state_dir
 from tfjs_build.lock import Lock, LockEntry, read_lock, write_lock
 from tfjs_build.outputs import OutputFacts
@@ -149,8 +149,7 @@ class _Build:
         try:
             self.cache.store(entry, job.out_dir)
         except OSError as exc:  # the cache only saves time: a full or broken one must not lose the model
-            self.console.warn(f"{step.model}: not stored in the cache {self.cache.root} ({exc}); "
-                              "the build goes on without it (`tfjs-build cache gc` frees space)")
+            self.console.warn(f"{step.model}: built, but not stored in the cache: {environment_fault(exc) or exc}")
         else:
             self.with_remote(lambda remote: remote.push(entry))
         self.commit(step.model, entry, job.out_dir)

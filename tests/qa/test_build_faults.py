@@ -18,7 +18,8 @@ def test_a_cache_that_cannot_be_written_does_not_lose_the_build(tmp_path: Path) 
     (project / "cache").write_text("a file where the cache folder goes", encoding="utf-8")
     run = tfjs_build(project, "build")
     assert run.code == 0, run.err
-    assert "warning: digits-layers: not stored in the cache" in run.err
+    assert "warning: digits-layers: built, but not stored in the cache: " in run.err
+    assert "a file stands where tfjs-build needs a folder" in run.err
     assert (project / "dist" / "digits-layers" / "model.json").is_file()
     assert "digits-layers" in (project / LOCK_NAME).read_text(encoding="utf-8")
 
