@@ -569,7 +569,7 @@ def parse_config(data: Any, doc: _Doc, path: Path) -> Config:
     models = tuple(
         _parse_model(doc, name, raw, defaults, project) for name, raw in data["models"].items()
     )
-    return Config(
+    config = Config(
         path=path,
         root=project,
         version=1,
@@ -578,6 +578,39 @@ def parse_config(data: Any, doc: _Doc, path: Path) -> Config:
         publish=_parse_publish(doc, data.get("publish"), project),
         cache=_parse_cache(doc, data.get("cache"), project),
     )
+    _check_outputs_clear(doc, config)
+    return config
+
+
+def _check_outputs_clear(doc: _Doc, config: Config) -> None:
+    """A build replaces each model's output folder wholesale: it must not hold (or sit in) anything it would lose.
+
+    Set lookups over ancestors, not pairwise path comparisons: this runs on every no-op command."""
+    kept = {config.path.resolve(): "the config file", config.lock_path.resolve(): "the lock file",
+            config.cache.dir.resolve(): "the cache (cache.dir)"}
+    for model in config.models:  # parsed paths are already resolved
+        if model.source_path is not None:
+            kept.setdefault(model.source_path, f"the source of models.{model.name}")
+        for key, file in model.metadata:
+            kept.setdefault(file, f"models.{model.name}.metadata.{key}")
+        if model.accuracy.inputs is not None:
+            kept.setdefault(model.accuracy.inputs, f"models.{model.name}.accuracy.inputs")
+    holders = {folder: path for path in kept for folder in (path, *path.parents)}
+    for model in config.models:
+        out = config.model_output_dir(model.name)
+        path = holders.get(out) or next((p for p in out.parents if p in kept), None)
+        if path is not None:
+            raise doc.error(
+                f"models.{model.name}",
+                f"its output folder {_shown(out, config.root)}/ (output_dir/NAME, replaced by every build) overlaps "
+                f"{_shown(path, config.root)}, {kept[path]}; set output_dir to a folder of its own (e.g. dist/tfjs) "
+                "or rename the model",
+                at_key=True,
+            )
+
+
+def _shown(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def _parse_model_keys(doc: _Doc, path: str, raw: Any, project: Path, require_source: bool) -> dict[str, Any]:
