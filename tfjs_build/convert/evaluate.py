@@ -41,7 +41,7 @@ def measure_accuracy(
 ) -> AccuracyFigures:
     """Error figures of the dequantized model against the float one, over the configured samples."""
     specs = input_specs(signature)
-    samples = sample_inputs(specs, model.accuracy.samples, npz=model.accuracy.inputs)
+    samples = sample_inputs(specs, model.accuracy.samples, npz=model.accuracy.inputs, where=model.where("accuracy.inputs"))
     runnable = unfuse(graph_def)
     reference = run_graph(runnable, resources, signature, samples)
     candidate = run_graph(with_weights(runnable, dequantized), resources, signature, samples)

@@ -158,7 +158,7 @@ def _accuracy(model: ModelConfig, keras_model: Any, weights: list[NamedWeight], 
               ) -> AccuracyFigures:
     """Keras with TF.js's dequantized weights vs Keras with the originals, on sample inputs."""
     specs = input_specs(keras_model)
-    samples = sample_inputs(specs, model.accuracy.samples, npz=model.accuracy.inputs)
+    samples = sample_inputs(specs, model.accuracy.samples, npz=model.accuracy.inputs, where=model.where("accuracy.inputs"))
     reference = [predict(keras_model, sample, specs) for sample in samples]
     variables = {w.name: w.variable for w in weights}
     for name, value in written.dequantized().items():

@@ -34,7 +34,7 @@ def _graph_run(model: ModelConfig, source: Path, samples: int, seed: int) -> tup
 
     frozen = freeze(model, load_source(model, source))
     signature = signature_of(frozen, frozen.graph_def)
-    inputs = sample_inputs(input_specs(signature), samples, seed, npz=model.accuracy.inputs)
+    inputs = sample_inputs(input_specs(signature), samples, seed, npz=model.accuracy.inputs, where=model.where("accuracy.inputs"))
     resources = (frozen.initializer, frozen.resource_inputs, frozen.initializer_outputs)
     return inputs, run_graph(frozen.graph_def, resources, signature, inputs)
 
@@ -48,5 +48,5 @@ def _keras_run(model: ModelConfig, source: Path, work_dir: Path, samples: int, s
         raise SourceError(f"{where}: verify runs Keras 3 models only; this file was written by Keras 2")
     keras_model = load_keras_model(source, where, work_dir)
     specs = input_specs(keras_model)
-    inputs = sample_inputs(specs, samples, seed, npz=model.accuracy.inputs)
+    inputs = sample_inputs(specs, samples, seed, npz=model.accuracy.inputs, where=model.where("accuracy.inputs"))
     return inputs, [predict(keras_model, sample, specs) for sample in inputs]
