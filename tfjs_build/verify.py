@@ -23,6 +23,7 @@ from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK, TfjsBuildError
 from tfjs_build.lock import LockEntry, read_lock
 from tfjs_build.plan import require_fresh
 from tfjs_build.records import AccuracyFigures
+from tfjs_build.stderr_log import stderr_into
 
 TOLERANCE = 1e-4
 NODE_BACKENDS = ("cpu", "wasm")
@@ -59,7 +60,7 @@ def verify_model(config: Config, model: ModelConfig, entry: LockEntry, backend: 
     from tfjs_build.download import local_source
     from tfjs_build.tfjs_runtime import run_in_tfjs
 
-    with tempfile.TemporaryDirectory(prefix="tfjs-build-verify-") as work:
+    with tempfile.TemporaryDirectory(prefix="tfjs-build-verify-") as work, stderr_into(Path(work) / "tf.log"):
         inputs, expected = reference_run(model, local_source(model, config.cache.dir), Path(work), samples)
     out_dir = config.model_output_dir(model.name)
     actual = [run_in_tfjs(out_dir, sample, backend, format=model.format) for sample in inputs]

@@ -11,10 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-import sys
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -23,6 +20,7 @@ from tfjs_build.config import ModelConfig
 from tfjs_build.errors import EXIT_INTERNAL_ERROR, TfjsBuildError, environment_fault
 from tfjs_build.outputs import OutputFacts, describe_output
 from tfjs_build.records import ConvertResult
+from tfjs_build.stderr_log import log_tail, stderr_into
 
 # (model, local source, empty output folder, scratch folder) -> result; tests pass stand-ins.
 ConvertFn = Callable[[ModelConfig, Path, Path, Path], ConvertResult]
@@ -46,43 +44,15 @@ class Outcome:
     exit_code: int = 0
 
 
-LOG_TAIL_LINES = 30
-
-
 def run_job(job: Job) -> Outcome:
     """Runs in a worker process: fetch the source if remote, convert, measure the output."""
     log = job.work_dir / "converter.log"
     job.work_dir.mkdir(parents=True, exist_ok=True)
-    with _stderr_into(log):
+    with stderr_into(log):
         outcome = _convert(job)
     if outcome.exit_code == EXIT_INTERNAL_ERROR:
-        outcome = Outcome(outcome.model, error=outcome.error + _tail(log), exit_code=outcome.exit_code)
+        outcome = Outcome(outcome.model, error=outcome.error + log_tail(log), exit_code=outcome.exit_code)
     return outcome
-
-
-@contextmanager
-def _stderr_into(log: Path) -> Iterator[None]:
-    """Send the process's fd 2 to ``log`` while converting.
-
-    TensorFlow's C++ runtime prints start-up chatter (CUDA probing, oneDNN notes) straight
-    to fd 2 before TF_CPP_MIN_LOG_LEVEL is read; a build log should show our lines only.
-    The log is kept for a crash report (``_tail``) and deleted with the work folder.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(log, "ab") as handle:
-        os.dup2(handle.fileno(), 2)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _tail(log: Path) -> str:
-    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_TAIL_LINES:]
-    return "\nconverter output (last lines):\n" + "\n".join(lines) if lines else ""
 
 
 def _convert(job: Job) -> Outcome:

@@ -34,6 +34,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_verify_passes_on_every_node_backend(built: Path) -> None:
     result = tfjs_build("verify", cwd=built)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr == "", "TensorFlow's start-up chatter belongs in the log, not the output"
     lines = result.stdout.splitlines()
     for model in ("digits", "digits-layers"):
         for backend in ("cpu", "wasm"):
