@@ -368,7 +368,8 @@ def _project_path(doc: _Doc, path: str, value: Any, project: Path) -> Path:
 def _existing_path(doc: _Doc, path: str, value: Any, project: Path) -> Path:
     resolved = _project_path(doc, path, value, project)
     if not resolved.exists():
-        raise doc.error(path, f"no such file or directory: {value!r} (looked for {resolved})")
+        raise doc.error(path, f"no such file or directory: {value!r} (looked for {resolved}); "
+                        "paths are relative to the folder that holds tfjs.yaml")
     return resolved
 
 
@@ -559,7 +560,8 @@ def parse_config(data: Any, doc: _Doc, path: Path) -> Config:
     if "version" not in data:
         raise ConfigError(f"{doc.file}:1:1: version: missing; add `version: 1` at the top")
     if data["version"] != 1:
-        raise doc.error("version", f"expected 1 (the only schema version this tfjs-build reads), got {_describe(data['version'])}")
+        raise doc.error("version", f"expected 1 (the only schema version this tfjs-build reads), got {_describe(data['version'])}; "
+                        "a newer tfjs-build wrote this file: upgrade tfjs-build (pip install -U tfjs-build)")
     if "models" not in data:
         raise ConfigError(f"{doc.file}:1:1: models: missing; add a `models:` mapping (see `tfjs-build init`)")
     if not isinstance(data["models"], dict):

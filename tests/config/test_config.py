@@ -158,7 +158,8 @@ def test_where_points_at_the_key(project: Path) -> None:
         ("version: 1\nmodels:\n  a: {format: graph}\n",
          "tfjs.yaml:3:6: models.a: missing required key 'source' (a model file, SavedModel folder or https URL)"),
         ("version: 1\nmodels:\n  a: {source: missing.h5}\n",
-         "tfjs.yaml:3:15: models.a.source: no such file or directory: 'missing.h5' (looked for {root}/missing.h5)"),
+         "tfjs.yaml:3:15: models.a.source: no such file or directory: 'missing.h5' (looked for {root}/missing.h5); "
+         "paths are relative to the folder that holds tfjs.yaml"),
         ("version: 1\nmodels:\n  a: {source: ../outside.keras}\n",
          "tfjs.yaml:3:15: models.a.source: path '../outside.keras' leads outside the project ({root}); "
          "keep models and files inside the folder that holds tfjs.yaml"),
@@ -188,7 +189,8 @@ def test_where_points_at_the_key(project: Path) -> None:
          "tfjs.yaml:4:1: invalid YAML: expected ',' or '}', but got '<stream end>'"),
         ("models: {}\n", "tfjs.yaml:1:1: version: missing; add `version: 1` at the top"),
         ("version: 2\nmodels: {}\n",
-         "tfjs.yaml:1:10: version: expected 1 (the only schema version this tfjs-build reads), got 2"),
+         "tfjs.yaml:1:10: version: expected 1 (the only schema version this tfjs-build reads), got 2; "
+         "a newer tfjs-build wrote this file: upgrade tfjs-build (pip install -U tfjs-build)"),
         ("version: 1\n", "tfjs.yaml:1:1: models: missing; add a `models:` mapping (see `tfjs-build init`)"),
         ("version: 1\nmodels: [a, b]\n",
          "tfjs.yaml:2:9: models: expected a mapping of model name to settings, got a list"),
@@ -208,7 +210,7 @@ def test_where_points_at_the_key(project: Path) -> None:
          "'.json'; set input_format to one of saved_model, keras, frozen_graph, tf_hub"),
         ("version: 1\nmodels:\n  a: {source: sm, metadata: {labels: nope.json}}\n",
          "tfjs.yaml:3:38: models.a.metadata.labels: no such file or directory: 'nope.json' "
-         "(looked for {root}/nope.json)"),
+         "(looked for {root}/nope.json); paths are relative to the folder that holds tfjs.yaml"),
         ("version: 1\nmodels: {}\npublish:\n  cdn: {type: gihub}\n",
          "tfjs.yaml:4:15: publish.cdn.type: expected one of s3, github, http, got 'gihub' (did you mean 'github'?)"),
         ("version: 1\nmodels: {}\npublish:\n  cdn: {bucket: x}\n",
