@@ -22,6 +22,7 @@ from tensorflow.python.eager import context
 from tensorflow.python.grappler import _pywrap_tf_optimizer, cluster
 
 from tfjs_build.config import ModelConfig
+from tfjs_build.convert.aside import put_weights_back, set_weights_aside
 from tfjs_build.convert.evaluate import measure_accuracy
 from tfjs_build.convert.finish import (
     bypass_function_identities,
@@ -81,10 +82,15 @@ def _optimize(model: ModelConfig, frozen: FrozenModel) -> tuple[Any, dict[str, A
     """Grappler's passes, then TF.js's; returns the graph, its signature and the rewrites made."""
     output_nodes = [name.split(":")[0] for _, name in frozen.outputs]
     check_op_support(model, _without_constants(frozen.graph_def), frozen.initializer)
+    aside = set_weights_aside(frozen.graph_def, set(output_nodes) | node_names(frozen.input_names()))
     graph_def = run_grappler(_take_serialized(frozen), output_nodes, strip_debug_ops=model.strip_debug_ops)
-    signature = signature_of(frozen, graph_def)  # TF can still import the graph: no TF.js-only ops yet
+    # TF can still import the graph (no TF.js-only ops yet), and without the weights it costs little
+    signature = signature_of(frozen, graph_def)
+    put_weights_back(graph_def, aside)
+    del aside
     graph_def, rewrites = optimize_for_tfjs(
-        graph_def, backends=model.backends, output_nodes=output_nodes, strip_debug_ops=model.strip_debug_ops
+        graph_def, backends=model.backends, output_nodes=output_nodes, strip_debug_ops=model.strip_debug_ops,
+        consume=True,
     )
     check_op_support(model, graph_def, frozen.initializer)
     canonical_functions(graph_def)

@@ -27,15 +27,20 @@ def split_input(ref: str) -> tuple[str, int, bool]:
 class GraphEditor:
     """Mutable view of a GraphDef copy: lookup by name, consumers, constants."""
 
-    def __init__(self, graph_def: graph_pb2.GraphDef, protected: Iterable[str]) -> None:
+    def __init__(self, graph_def: graph_pb2.GraphDef, protected: Iterable[str], *, consume: bool = False) -> None:
         # Nodes are kept as standalone messages in a Python list (not the GraphDef's repeated
         # field, whose edits copy messages) so references held by a pass stay valid.
+        # ``consume`` empties ``graph_def`` as it goes, so its weights are never held twice.
         self._source = graph_def
         self.order: list[node_def_pb2.NodeDef] = []
         for original in graph_def.node:
             node = node_def_pb2.NodeDef()
             node.CopyFrom(original)
             self.order.append(node)
+            if consume:
+                original.Clear()
+        if consume:
+            del graph_def.node[:]
         self.protected = frozenset(protected)
         self.reindex()
 

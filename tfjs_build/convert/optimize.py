@@ -82,11 +82,14 @@ def strip_debug_nodes(ed: GraphEditor) -> int:
 
 def optimize_for_tfjs(
     graph_def: graph_pb2.GraphDef, *, backends: Sequence[str], output_nodes: Iterable[str],
-    strip_debug_ops: bool = False,
+    strip_debug_ops: bool = False, consume: bool = False,
 ) -> tuple[graph_pb2.GraphDef, list[str]]:
-    """Rewrite, fold and fuse for ``backends``; returns the new graph and what was done, for the log."""
+    """Rewrite, fold and fuse for ``backends``; returns the new graph and what was done, for the log.
+
+    ``consume`` empties ``graph_def`` (the caller's copy) so the weights are not held twice.
+    """
     targets = tuple(backends)
-    ed = GraphEditor(graph_def, node_names(output_nodes))
+    ed = GraphEditor(graph_def, node_names(output_nodes), consume=consume)
     report = apply_rewrites(ed, targets)
     stripped = strip_debug_nodes(ed) if strip_debug_ops else 0
     if stripped:
