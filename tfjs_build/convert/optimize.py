@@ -91,24 +91,14 @@ def optimize_for_tfjs(
     targets = tuple(backends)
     ed = GraphEditor(graph_def, node_names(output_nodes), consume=consume)
     report = apply_rewrites(ed, targets)
-    stripped = strip_debug_nodes(ed) if strip_debug_ops else 0
-    if stripped:
-        report.append(f"stripped {stripped} debug node{'s' if stripped != 1 else ''} (strip_debug_ops)")
-    identities = remove_identities(ed)
-    if identities:
-        report.append(f"removed {identities} Identity node{'s' if identities != 1 else ''}")
-    pads = fold_pads(ed)
-    if pads:
-        report.append(f"merged {pads} zero Pad node{'s' if pads != 1 else ''} into convolutions (explicit padding)")
-    swaps = sink_squeezes(ed)
-    if swaps:
-        report.append(f"moved Conv1D Squeezes below {swaps} per-channel op{'s' if swaps != 1 else ''}")
-    folded = fold_into_weights(ed)
-    if folded:
-        report.append(f"folded {len(folded)} batch norm/scale/shift node{'s' if len(folded) != 1 else ''} into weights")
-    prelus = fuse_prelu(ed, targets)  # before plain fusion, which would take the bias alone
-    if prelus:
-        report.append(f"fused {prelus} PReLU activation{'s' if prelus != 1 else ''} (Keras lowering) into conv/matmul")
+    if strip_debug_ops:
+        _note(report, strip_debug_nodes(ed), "stripped {n} debug node{s} (strip_debug_ops)")
+    _note(report, remove_identities(ed), "removed {n} Identity node{s}")
+    _note(report, fold_pads(ed), "merged {n} zero Pad node{s} into convolutions (explicit padding)")
+    _note(report, sink_squeezes(ed), "moved Conv1D Squeezes below {n} per-channel op{s}")
+    _note(report, len(fold_into_weights(ed)), "folded {n} batch norm/scale/shift node{s} into weights")
+    # PReLU before plain fusion, which would take the bias alone.
+    _note(report, fuse_prelu(ed, targets), "fused {n} PReLU activation{s} (Keras lowering) into conv/matmul")
     fused, refused = fuse_for_tfjs(ed, targets)
     if fused:
         report.append("fused " + ", ".join(f"{count} {op}" for op, count in sorted(fused.items())))
@@ -118,6 +108,12 @@ def optimize_for_tfjs(
             f"fused ops on every backend of {', '.join(targets)} (TF.js {ops.tfjs_version()})"
         )
     return ed.to_graph_def(), report
+
+
+def _note(report: list[str], count: int, what: str) -> None:
+    """Append ``what`` (``{n}``: the count, ``{s}``: its plural ending) when a pass did anything."""
+    if count:
+        report.append(what.format(n=count, s="s" if count != 1 else ""))
 
 
 def function_nodes(graph_def: graph_pb2.GraphDef) -> list[tuple[str, str]]:
