@@ -28,6 +28,11 @@ from tfjs_build.lock import LockEntry
 _BLOCK = 1 << 20
 
 
+def _new_file(path: str, flags: int) -> int:
+    """os.open for a file that must not exist yet, never following a symlink (open(..., opener=_new_file))."""
+    return os.open(path, flags | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+
+
 class CorruptEntry(Exception):
     """A cache entry failed verification; it has been removed. The message says what was wrong."""
 
@@ -91,11 +96,15 @@ class LocalCache:
         return entry
 
     def _copy_verified(self, sha256: str, size: int, target: Path) -> str | None:
-        """Copy one blob to ``target`` while hashing it; the problem found, or None."""
+        """Copy one blob to ``target`` while hashing it; the problem found, or None.
+
+        ``target`` must be new: a file or symlink already there (planted in the fresh temp folder)
+        raises FileExistsError rather than being written through.
+        """
         target.parent.mkdir(parents=True, exist_ok=True)
         digest, copied = hashlib.sha256(), 0
         try:
-            with open(self.blob(sha256), "rb") as src, open(target, "wb") as out:
+            with open(self.blob(sha256), "rb") as src, open(target, "xb", opener=_new_file) as out:
                 while block := src.read(_BLOCK):
                     digest.update(block)
                     copied += len(block)

@@ -9,6 +9,7 @@ need to rebuild or import tensorflow.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,31 @@ from tfjs_build.errors import TfjsBuildError
 
 LOCK_NAME = "tfjs.lock"
 LOCK_VERSION = 1
+MODEL_JSON = "model.json"
+# Weight shards: group{G}-shard{i}of{N}.bin today, content-hashed names (w-<hex>.bin) later. Top level only, no
+# leading dot (the builder's hidden temp names) or dash, and short enough for any file system.
+_SHARD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,250}\.bin")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def output_file_problem(path: str) -> str | None:
+    """Why ``path`` cannot name a file of a model output folder, or None when it can.
+
+    The one naming rule for everything tfjs-build writes into (or replaces in) a model
+    folder: tfjs.lock and cache entries are untrusted, and a path such as ``../x`` in them
+    would otherwise be written outside the project.
+    """
+    if path == MODEL_JSON or _SHARD_NAME.fullmatch(path):
+        return None
+    if "\0" in path or "\\" in path:
+        return "holds a NUL byte or a backslash"
+    if path.startswith("/"):
+        return "is absolute"
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        return "is not a normalised relative path (an empty, '.' or '..' component)"
+    if "/" in path:
+        return "is in a subfolder (a model folder holds only model.json and weight shards)"
+    return "is neither model.json nor a weight shard name ([A-Za-z0-9][A-Za-z0-9._-]*.bin, at most 255 characters)"
 
 
 @dataclass(frozen=True)
@@ -97,6 +123,25 @@ def _check_shape(data: Any) -> None:
             not isinstance(item[k], t) or isinstance(item[k], bool) for k, t in _FILE_TYPES.items()
         ):
             raise ValueError(f"files[{i}] is not {{path: string, size: integer, sha256: string}}")
+    _check_files(data["files"])
+
+
+def _check_files(files: list[dict[str, Any]]) -> None:
+    """Each output file must be one a model folder may hold, once, with a real digest: entries are untrusted."""
+    seen: set[str] = set()
+    for i, item in enumerate(files):
+        path = item["path"]
+        if problem := output_file_problem(path):
+            raise ValueError(f"files[{i}].path {path!r} {problem}")
+        if path in seen:
+            raise ValueError(f"files[{i}].path {path!r} is listed twice")
+        seen.add(path)
+        if item["size"] < 0:
+            raise ValueError(f"files[{i}].size is negative ({item['size']})")
+        if not _SHA256.fullmatch(item["sha256"]):
+            raise ValueError(f"files[{i}].sha256 {item['sha256'][:80]!r} is not 64 lowercase hex digits")
+    if MODEL_JSON not in seen:
+        raise ValueError(f"files: no {MODEL_JSON} listed")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,10 @@ def entry(size: int = 3_400_000, transfer: int = 3_100_000, shards: int = 1, par
           ops: tuple[str, ...] = ("Conv2D", "Identity", "MatMul", "Relu"), accuracy: dict | None = None,
           quantize: dict | None = None, weights: tuple[tuple[str, str, int], ...] = (),
           files: tuple[OutputFile, ...] = (), fmt: str = "graph") -> LockEntry:
-    """A lock entry with the figures a build would record; every figure can be overridden."""
+    """A lock entry with the figures a build would record; every figure can be overridden.
+
+    Without ``files`` it lists a model.json, as every entry must (the model folder itself is left unbuilt)."""
+    files = files or (OutputFile("model.json", 0, "0" * 64),)
     return LockEntry(
         fingerprint="f" * 64, converter="1", inputs={}, settings={"format": fmt, "quantize": quantize or {}},
         files=files, size=size, transfer=transfer, transfer_brotli=transfer - 100_000, shards=shards,
