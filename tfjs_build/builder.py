@@ -7,6 +7,19 @@ exchange on Linux) -> its lock entry written (the whole lock, atomically). Kille
 before the swap: old output and old lock entry stand. Killed between swap and lock:
 the output no longer matches the lock, so the next build restores it from the cache.
 
+A source edited while its model converts must not be locked under the fingerprint
+planned before the edit (the lock and the cache would pair the old fingerprint with
+the new weights, and reverting the file would then restore the wrong ones). So after
+a worker succeeds, and before anything is stored or locked, the model's inputs are
+listed and stat'ed again and compared with the stamps (device, inode, size, mtime,
+ctime) taken before they were hashed: any write, truncate or rename over a file
+changes its ctime, which utime cannot set back, so even an edit that restores the old
+bytes and mtime shows. A file whose ctime was too recent to trust is re-hashed as well.
+On any difference the output is discarded and the model fails (exit 2); its previous
+output and lock entry stand, and the next build converts what is there then. This
+costs a stat per input file, where converting from a private snapshot of the source
+would copy every source byte (GBs for a large SavedModel) on every conversion.
+
 TensorFlow is imported only in spawned worker processes, and only when a model
 has to be converted, so a no-op build never loads it.
 """
@@ -23,8 +36,8 @@ import tfjs_build
 from tfjs_build.cache import CorruptEntry, LocalCache
 from tfjs_build.config import Config, ModelConfig
 from tfjs_build.console import Console
-from tfjs_build.errors import EXIT_INTERNAL_ERROR, environment_fault
-from tfjs_build.fingerprint import state_dir
+from tfjs_build.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, environment_fault
+from tfjs_build.fingerprint import changed_input, state_dir
 from tfjs_build.lock import Lock, LockEntry, read_lock, write_lock
 from tfjs_build.outputs import OutputFacts
 from tfjs_build.placement import BuildLock, place, remove_leftovers, temp_dir
@@ -143,6 +156,10 @@ class _Build:
             shutil.rmtree(job.out_dir, ignore_errors=True)
             self.summary.failed.append((step.model, outcome.error, outcome.exit_code))
             return "FAILED"
+        if (changed := changed_input(job.model, step.inputs)) is not None:
+            shutil.rmtree(job.out_dir, ignore_errors=True)
+            self.summary.failed.append((step.model, self.changed_message(job.model, changed), EXIT_USER_ERROR))
+            return "FAILED"
         for warning in outcome.result.warnings:
             self.console.warn(f"{step.model}: {warning}")
         entry = lock_entry(step, job.model, outcome.result, outcome.facts)
@@ -155,6 +172,15 @@ class _Build:
         self.commit(step.model, entry, job.out_dir)
         self.summary.built.append(step.model)
         return f"built, {len(entry.files)} files, {format_size(entry.size)}"
+
+    def changed_message(self, model: ModelConfig, changed: Path) -> str:
+        """Why a converted model was thrown away: the converter may have read the edit, not what was planned."""
+        source = model.source_path
+        what = "source" if source is not None and changed.is_relative_to(source) else "input"
+        root = self.config.root
+        shown = changed.relative_to(root).as_posix() if changed.is_relative_to(root) else str(changed)
+        return (f"its {what} changed while it was being converted ({shown}); "
+                "the output was discarded and tfjs.lock not updated; run the build again")
 
     def convert_all(self, steps: list[Step], jobs: int, convert_fn: ConvertFn | None) -> None:
         import multiprocessing  # imported here: a no-op build never starts a process

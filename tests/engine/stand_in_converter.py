@@ -8,6 +8,10 @@ its own module so that spawned worker processes can import it by name.
 Environment knobs (inherited by the workers):
   STAND_IN_LOG   append "<model>\n" to this file on every conversion (to count them)
   STAND_IN_GATE  a folder: write "<model>.started" there, then wait until "release" appears
+  STAND_IN_EDIT  "MODEL:HOW": when converting MODEL, first change its source as a user might mid-build,
+                 then read it; HOW is rewrite (same size, in place, mtime put back), revert (rewrite, read,
+                 write the old bytes back, mtime put back), replace (os.replace by other bytes) or add
+                 (a new file in the SavedModel folder)
 A source containing the bytes ``FAIL`` raises a user error, as a model TF.js cannot run would.
 """
 
@@ -16,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from pathlib import Path
+from typing import Callable
 
 from tfjs_build.config import ModelConfig
 from tfjs_build.errors import UnsupportedModelError
@@ -29,11 +35,55 @@ def _source_bytes(source: Path) -> bytes:
     return b"".join(p.read_bytes() for p in files)
 
 
+EDITED_DATA = "variables/variables.data-00000-of-00001"  # what is edited in a SavedModel folder
+ADDED_FILE = "assets/extra.txt"
+
+
+def _write_in_place(path: Path, data: bytes, mtime_ns: int) -> None:
+    """Overwrite ``path``'s bytes on the same inode, then put its mtime back: only its ctime tells."""
+    with open(path, "r+b") as handle:
+        handle.write(data)
+        handle.truncate()
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+def _edit_source(source: Path, how: str) -> Callable[[], None]:
+    """Change ``source`` the way ``how`` says; returns what to do once it has been read."""
+    if how == "add":
+        (source / ADDED_FILE).parent.mkdir(exist_ok=True)
+        (source / ADDED_FILE).write_bytes(b"added while the build converted")
+        return lambda: None
+    target = source if source.is_file() else source / EDITED_DATA
+    old, mtime_ns = target.read_bytes(), target.stat().st_mtime_ns
+    if how == "replace":
+        target.with_name(target.name + ".new").write_bytes(old + b"replaced")
+        os.replace(target.with_name(target.name + ".new"), target)
+        return lambda: None
+    _write_in_place(target, bytes(byte ^ 0xFF for byte in old), mtime_ns)
+    if how == "revert":
+        return lambda: _write_in_place(target, old, mtime_ns)
+    assert how == "rewrite", how
+    return lambda: None
+
+
+def replace_then_convert(model: ModelConfig, source: Path, out_dir: Path, work_dir: Path) -> ConvertResult:
+    """The real converter, once the source file has been replaced (os.replace) by a copy of $STAND_IN_REPLACEMENT."""
+    from tfjs_build.convert import convert_model
+
+    if replacement := os.environ.get("STAND_IN_REPLACEMENT"):
+        shutil.copyfile(replacement, source.with_name(source.name + ".new"))
+        os.replace(source.with_name(source.name + ".new"), source)
+    return convert_model(model, source, out_dir, work_dir)
+
+
 def convert(model: ModelConfig, source: Path, out_dir: Path, work_dir: Path) -> ConvertResult:
     if log := os.environ.get("STAND_IN_LOG"):
         with open(log, "a", encoding="utf-8") as handle:
             handle.write(model.name + "\n")
+    edited, _, how = os.environ.get("STAND_IN_EDIT", "").partition(":")
+    after_reading = _edit_source(source, how) if edited == model.name else lambda: None
     data = _source_bytes(source)
+    after_reading()
     if b"FAIL" in data:
         raise UnsupportedModelError(f"{model.where('source')}: the stand-in refuses sources containing FAIL")
     weights = hashlib.sha256(data + json.dumps(model.output_settings(), sort_keys=True).encode()).digest() * 8

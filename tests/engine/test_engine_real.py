@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import stand_in_converter
 from engine_project import age, snapshot
 from tfjs_build.builder import build
 from tfjs_build.config import load_config
@@ -109,3 +110,48 @@ def test_cli_build_keeps_the_good_model_when_another_fails(real_project: Path) -
     assert (real_project / "dist/tfjs/tiny/model.json").is_file()
     assert not (real_project / "dist/tfjs/broken").exists()
     assert sorted(lock_models(real_project)) == ["tiny"]
+
+
+@pytest.fixture(scope="session")
+def two_keras_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two small .keras models, the same layers with different weights."""
+    import keras
+
+    folder = tmp_path_factory.mktemp("keras")
+    paths = []
+    for seed in (3, 4):
+        keras.utils.set_random_seed(seed)
+        inputs = keras.Input((4,), name="x")
+        hidden = keras.layers.Dense(3, activation="relu", bias_initializer="random_normal")(inputs)
+        paths.append(folder / f"net{seed}.keras")
+        keras.Model(inputs, keras.layers.Dense(2)(hidden)).save(paths[-1])
+    return paths[0], paths[1]
+
+
+def keras_project(root: Path, source: Path) -> Path:
+    (root / "models").mkdir(parents=True)
+    shutil.copyfile(source, root / "models/net.keras")
+    (root / "tfjs.yaml").write_text("version: 1\nmodels:\n  net:\n    source: models/net.keras\n")
+    age(root)
+    return root
+
+
+def test_real_keras_file_replaced_mid_conversion_is_never_locked(
+    tmp_path: Path, two_keras_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned, replacement = two_keras_files
+    root = keras_project(tmp_path / "project", planned)
+    monkeypatch.setenv("STAND_IN_REPLACEMENT", str(replacement))
+    summary = _build(root, convert_fn=stand_in_converter.replace_then_convert)
+    monkeypatch.delenv("STAND_IN_REPLACEMENT")
+    [(name, message, code)] = summary.failed
+    assert (name, code) == ("net", 2) and not summary.built
+    assert message.startswith("its source changed while it was being converted (models/net.keras); ")
+    assert not (root / "tfjs.lock").exists() and not (root / "dist/tfjs/net").exists()
+
+    shutil.copyfile(planned, root / "models/net.keras")  # back to what that build fingerprinted
+    age(root)
+    assert _build(root).built == ["net"]  # converted: nothing of the replacement was cached under it
+    clean = keras_project(tmp_path / "clean", planned)
+    assert _build(clean).built == ["net"]
+    assert snapshot(root) == snapshot(clean)
