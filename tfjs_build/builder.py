@@ -40,7 +40,9 @@ from tfjs_build.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, environment_
 from tfjs_build.fingerprint import changed_input, state_dir
 from tfjs_build.lock import Lock, LockEntry, read_lock, write_lock
 from tfjs_build.outputs import OutputFacts
-from tfjs_build.placement import BuildLock, place, remove_leftovers, temp_dir
+from tfjs_build.placement import (
+    REFUSAL_FIX, BuildLock, ForeignFilesError, ownership_problem, place, remove_leftovers, temp_dir,
+)
 from tfjs_build.plan import Step, current_plan
 from tfjs_build.progress import Progress
 from tfjs_build.records import ConvertResult
@@ -105,9 +107,32 @@ class _Build:
 
     def commit(self, name: str, entry: LockEntry, tmp: Path) -> None:
         """Swap the built folder into place, then record it in the lock."""
-        place(tmp, self.config.model_output_dir(name))
+        try:
+            place(tmp, self.config.model_output_dir(name), self.owned(name))
+        except ForeignFilesError:  # files appeared since refuse_foreign looked: keep them, drop ours
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         self.entries[name] = entry
         self.write_lock()
+
+    def owned(self, name: str) -> tuple[str, ...]:
+        """The files of ``name``'s output folder that its current lock entry says a build wrote."""
+        entry = self.entries.get(name)
+        return tuple(f.path for f in entry.files) if entry is not None else ()
+
+    def refuse_foreign(self, step: Step) -> bool:
+        """True (and the model failed) when its output folder holds files no build wrote: checked before any
+        work, so that neither a conversion nor a restore is wasted on a folder that must not be replaced."""
+        model = self.config.model(step.model)
+        out = self.config.model_output_dir(model.name)
+        problem = ownership_problem(out, self.owned(model.name))
+        if problem is None:
+            return False
+        shown = out.relative_to(self.config.root).as_posix() if out.is_relative_to(self.config.root) else str(out)
+        refusal = ForeignFilesError(f"{model.where()}: its output folder {shown}/ {problem}, and a build replaces "
+                                    f"that folder whole; {REFUSAL_FIX}")
+        self.summary.failed.append((model.name, str(refusal), refusal.exit_code))
+        return True
 
     def write_lock(self) -> None:
         write_lock(self.config.lock_path, Lock(dict(self.entries)))
@@ -269,6 +294,8 @@ def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_f
             run.summary.fresh.append(step.model)
             continue
         run.console.detail(f"{step.model}: stale ({'; '.join(step.reasons)})")
+        if run.refuse_foreign(step):
+            continue
         if force or not run.restore(step):
             to_convert.append(step)
     if to_convert:

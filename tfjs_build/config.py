@@ -567,6 +567,7 @@ def parse_config(data: Any, doc: _Doc, path: Path) -> Config:
     if not isinstance(data["models"], dict):
         raise doc.error("models", f"expected a mapping of model name to settings, got {_describe(data['models'])}")
     output_dir = _project_path(doc, "output_dir", data.get("output_dir", "dist/tfjs"), project)
+    _check_output_dir_not_reserved(doc, data.get("output_dir"), output_dir, project)
     defaults = _parse_model_keys(doc, "defaults", data.get("defaults") or {}, project, require_source=False)
     models = tuple(
         _parse_model(doc, name, raw, defaults, project) for name, raw in data["models"].items()
@@ -582,6 +583,19 @@ def parse_config(data: Any, doc: _Doc, path: Path) -> Config:
     )
     _check_outputs_clear(doc, config)
     return config
+
+
+# Folders a build must never write into: git's repository (any, submodules too) and tfjs-build's own state
+# (fingerprint.STATE_DIR, which imports this module).
+RESERVED_DIRS = (".git", ".tfjs-build")
+
+
+def _check_output_dir_not_reserved(doc: _Doc, text: Any, output_dir: Path, project: Path) -> None:
+    """Model folders replaced inside .git would break the repository (``output_dir: .git``, a model ``objects``)."""
+    reserved = next((part for part in output_dir.relative_to(project).parts if part in RESERVED_DIRS), None)
+    if reserved is not None:
+        raise doc.error("output_dir", f"{text!r} is inside {reserved}/, whose files a "
+                        "build would replace; choose a folder of its own such as dist/tfjs")
 
 
 def _check_outputs_clear(doc: _Doc, config: Config) -> None:
