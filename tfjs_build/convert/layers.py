@@ -102,14 +102,15 @@ def _user_metadata(model: ModelConfig) -> dict[str, Any]:
 
 
 def load_keras_model(source: Path, where: str, work_dir: Path) -> Any:
-    """Load with Keras from a link (or copy) in ``work_dir``: when memory looks short, Keras
-    extracts a .keras archive's weights into a temporary folder next to the file it loads."""
+    """Load with Keras from a symlink (or copy) in ``work_dir``: when memory looks short, Keras
+    extracts a .keras archive's weights into a temporary folder next to the file it loads.
+    Not a hard link: linking changes the source's ctime, which the build reads as an edit."""
     import keras  # noqa: PLC0415  (tensorflow only inside convert/, and only when converting)
 
     staged = work_dir / f"source{source.suffix}"
     staged.unlink(missing_ok=True)
     try:
-        os.link(source, staged)
+        os.symlink(source.resolve(), staged)
     except OSError:
         shutil.copyfile(source, staged)
     try:
