@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from tfjs_build.errors import TfjsBuildError
-from tfjs_build.tfjs_runtime import run_in_tfjs, time_in_tfjs
+from tfjs_build.verify.runner import run_in_tfjs, time_in_tfjs
 
 TARGETS = {"wall": 0.6, "peak RSS": 0.6, "nodes": 1.0, "wasm inference": 0.9}
 

@@ -25,8 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from tfjs_build.quantize import plan_quantization, quantize_chunks
-from tfjs_build.weights import write_weights
+from tfjs_build.tfjs_format.quantize import plan_quantization, quantize_chunks
+from tfjs_build.tfjs_format.weights import write_weights
 
 TARGETS = {"uint8": np.uint8, "uint16": np.uint16, "float16": np.float16}
 MIX = ((10, 0.50), (50, 0.40), (100, 0.10))  # (count, share of the total bytes)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate tfjs_build/data/op_support.json from the @tensorflow npm packages of one TF.js version.
+"""Generate tfjs_build/checks/op_support.json from the @tensorflow npm packages of one TF.js version.
 
 Rerun when TF.js releases:  python scripts/gen_op_support.py --tfjs-version 4.23.0
 
@@ -53,7 +53,7 @@ CANDIDATE_ACTIVATIONS = ("linear", "relu", "relu6", "elu", "prelu", "leakyrelu",
 # Core ops branch on dtype to these kernels only for complex64 tensors, which only these TF ops make.
 COMPLEX_KERNELS = frozenset({"Complex", "ComplexAbs", "Real", "Imag"})
 COMPLEX_OPS = re.compile(r"^(Complex\w*|Real|Imag|I?R?FFT\w*)$")
-OUT = Path(__file__).resolve().parent.parent / "tfjs_build" / "data" / "op_support.json"
+OUT = Path(__file__).resolve().parent.parent / "tfjs_build" / "checks" / "op_support.json"
 
 PROBE_JS = r"""
 const tf = require('@tensorflow/tfjs');

@@ -1,4 +1,4 @@
-"""Regenerate tfjs_build/schema/tfjs.schema.json from the validator's own field table.
+"""Regenerate tfjs_build/config/tfjs.schema.json from the validator's own field table.
 
 Run after changing tfjs_build/config.py: python scripts/gen_schema.py
 (tests/config/test_schema.py fails while the committed file is out of date).
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tfjs_build.config import json_schema
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "tfjs_build" / "schema" / "tfjs.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "tfjs_build" / "config" / "tfjs.schema.json"
 
 
 def render() -> str:

@@ -36,7 +36,7 @@ if [ "$(cat .venv/.tfjs-build-deps 2>/dev/null)" != "$(stamp pyproject.toml)" ];
 fi
 
 # --- TF.js runtime (@tensorflow/tfjs, -backend-wasm, puppeteer-core), exactly as locked
-js=tfjs_build/js
+js=tfjs_build/verify/js
 if [ "$(cat $js/node_modules/.tfjs-build-lock 2>/dev/null)" != "$(stamp $js/package-lock.json)" ]; then
   log "npm ci --prefix $js"
   npm ci --prefix "$js" --no-audit --no-fund

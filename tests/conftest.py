@@ -15,7 +15,7 @@ import pytest
 
 from no_tensorflow import PoisonedTensorflow, poison_tensorflow
 from tfjs_build.errors import TfjsBuildError
-from tfjs_build.tfjs_runtime import CHROMIUM_ENV, chromium_path, node_modules_dir, run_in_tfjs
+from tfjs_build.verify.runner import CHROMIUM_ENV, chromium_path, node_modules_dir, run_in_tfjs
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -21,7 +21,7 @@ from types import ModuleType
 
 from tfjs_build import __version__
 from tfjs_build.config import Config, find_config, load_config
-from tfjs_build.console import Console
+from tfjs_build.terminal import Console
 from tfjs_build.errors import (
     EXIT_INTERNAL_ERROR,
     EXIT_INTERRUPTED,

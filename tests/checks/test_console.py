@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from tfjs_build.budgets import BudgetLine
-from tfjs_build.console import Console
-from tfjs_build.report.console import render_console
+from tfjs_build.checks.budgets import BudgetLine
+from tfjs_build.terminal import Console
+from tfjs_build.report.table import render_console
 from tfjs_build.report.html import render_html
 from tfjs_build.report.record import Figures, ModelReport, Report
 

@@ -12,7 +12,7 @@ import pytest
 from checkproject import Project, entry
 from pngpixels import read_png
 from tfjs_build.report.html import COLORS
-from tfjs_build.tfjs_runtime import chromium_path
+from tfjs_build.verify.runner import chromium_path
 
 # Two layers whose bars must come out 4:1 wide; kernel+bias of one layer are summed.
 WEIGHTS = (("stem/kernel", "float32", 100_000), ("head/kernel", "uint8", 390_000),

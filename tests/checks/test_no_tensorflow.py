@@ -12,7 +12,7 @@ from pathlib import Path
 
 from checkproject import Project, entry
 from no_tensorflow import PoisonedTensorflow
-from tfjs_build.lock import OutputFile
+from tfjs_build.engine.lockfile import OutputFile
 
 MODELS = 50
 NODES = 300  # per model.json: the check reads every topology for node names and fused ops

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from checkproject import Project, entry
-from tfjs_build.lock import OutputFile
+from tfjs_build.engine.lockfile import OutputFile
 
 
 def _fused(name: str, op: str, *fused: str) -> dict:

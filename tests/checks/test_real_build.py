@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tfjs_build.lock import read_lock
-from tfjs_build.units import format_size, format_size_delta
+from tfjs_build.engine.lockfile import read_lock
+from tfjs_build.util.units import format_size, format_size_delta
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart" / "models" / "digits.keras"
 CONFIG = """\

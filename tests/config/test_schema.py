@@ -13,7 +13,7 @@ def test_committed_schema_is_current() -> None:
     spec = importlib.util.spec_from_file_location("gen_schema", ROOT / "scripts" / "gen_schema.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    committed = (ROOT / "tfjs_build" / "schema" / "tfjs.schema.json").read_text()
+    committed = (ROOT / "tfjs_build" / "config" / "tfjs.schema.json").read_text()
     assert committed == module.render(), "run: python scripts/gen_schema.py"
 
 

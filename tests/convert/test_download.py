@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tfjs_build.config import ModelConfig, load_config
-from tfjs_build.download import fetch_source
+from tfjs_build.sources.download import fetch_source
 from tfjs_build.errors import SourceError
 
 

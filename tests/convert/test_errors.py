@@ -15,11 +15,11 @@ import pytest
 from zoo_models import convert_into
 from tfjs_build.config import load_config
 from tfjs_build.errors import ConfigError, SourceError, UnsupportedModelError
-from tfjs_build.tfjs_runtime import run_in_tfjs
+from tfjs_build.verify.runner import run_in_tfjs
 
 
 def test_importing_the_converter_package_does_not_import_tensorflow() -> None:
-    code = "import sys, tfjs_build.convert, tfjs_build.download; print('tensorflow' in sys.modules)"
+    code = "import sys, tfjs_build.convert, tfjs_build.sources.download; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from zoo_models import ZooModel, convert_into
-from tfjs_build.records import DtypeBytes
-from tfjs_build.tfjs_runtime import run_in_tfjs
+from tfjs_build.convert.result import DtypeBytes
+from tfjs_build.verify.runner import run_in_tfjs
 
 pytestmark = [pytest.mark.slow]
 

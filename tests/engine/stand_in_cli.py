@@ -8,7 +8,7 @@ import functools
 import sys
 
 import stand_in_converter
-from tfjs_build import builder
+from tfjs_build.engine import build as builder
 from tfjs_build.cli import main
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import Callable
 
 from tfjs_build.config import ModelConfig
 from tfjs_build.errors import UnsupportedModelError
-from tfjs_build.records import ConvertResult, WeightInfo
+from tfjs_build.convert.result import ConvertResult, WeightInfo
 
 
 def _source_bytes(source: Path) -> bytes:

@@ -20,8 +20,8 @@ import pytest
 
 from engine_project import HERE, copy_project, run_build
 from test_engine_remote import nginx, with_remote  # noqa: F401  (nginx: the module-scoped fixture)
-from tfjs_build.cache import LocalCache
-from tfjs_build.lock import LockEntry, OutputFile, output_file_problem
+from tfjs_build.engine.local_cache import LocalCache
+from tfjs_build.engine.lockfile import LockEntry, OutputFile, output_file_problem
 
 ESCAPE = "../../../../outside/x.sh"  # from a model's temp folder (dist/tfjs/.NAME.tmp-*) to beside the project
 PAYLOAD = b"#!/bin/sh\necho pwned\n"

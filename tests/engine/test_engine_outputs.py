@@ -7,7 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from tfjs_build.outputs import describe_output
+from tfjs_build.engine.output_facts import describe_output
 
 
 def test_describe_output_matches_independent_measurements(tmp_path: Path) -> None:

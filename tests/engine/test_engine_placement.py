@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tfjs_build import placement
+from tfjs_build.engine import placement
 
 
 def folder(path: Path, **files: str) -> Path:

@@ -10,10 +10,10 @@ import pytest
 
 import tfjs_build
 from engine_project import DATA_FILE, age, copy_project, run_build, write_config
-from tfjs_build import fingerprint
+from tfjs_build.engine import fingerprint
 from tfjs_build.config import load_config
-from tfjs_build.plan import current_plan
-from tfjs_build.statcache import StatCache
+from tfjs_build.engine.plan import current_plan
+from tfjs_build.engine.stat_cache import StatCache
 
 
 def reasons(root: Path) -> dict[str, list[str]]:
@@ -159,8 +159,8 @@ def test_unknown_model_name_is_a_user_error_with_a_hint(project: Path) -> None:
 
 
 def test_url_source_is_planned_from_its_pinned_sha256_without_downloading(tmp_path: Path) -> None:
-    from tfjs_build.lock import Lock, LockEntry
-    from tfjs_build.plan import stale_reasons
+    from tfjs_build.engine.lockfile import Lock, LockEntry
+    from tfjs_build.engine.plan import stale_reasons
 
     config_text = "version: 1\nmodels:\n  remote:\n    source: https://models.invalid/m.tar.gz\n    sha256: {}\n"
     (tmp_path / "tfjs.yaml").write_text(config_text.format("a" * 64))

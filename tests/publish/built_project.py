@@ -15,9 +15,9 @@ from pathlib import Path
 from tfjs_build.cli import main
 from tfjs_build import CONVERTER_VERSION
 from tfjs_build.config import load_config
-from tfjs_build.fingerprint import ModelInputs
-from tfjs_build.lock import Lock, LockEntry, OutputFile, read_lock, write_lock
-from tfjs_build.plan import current_plan
+from tfjs_build.engine.fingerprint import ModelInputs
+from tfjs_build.engine.lockfile import Lock, LockEntry, OutputFile, read_lock, write_lock
+from tfjs_build.engine.plan import current_plan
 
 
 @dataclass

@@ -11,7 +11,7 @@ import requests
 from no_tensorflow import poison_tensorflow
 from nginx_origin import BASIC, origin_yaml
 from tfjs_build.config import load_config
-from tfjs_build.lock import read_lock
+from tfjs_build.engine.lockfile import read_lock
 from tfjs_build.publish.bundle import collect_bundle, model_digest
 
 

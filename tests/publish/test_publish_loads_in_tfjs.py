@@ -13,7 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from tfjs_build.tfjs_runtime import node_modules_dir
+from tfjs_build.verify.runner import node_modules_dir
 from nginx_origin import origin_yaml
 
 CLIENT = """

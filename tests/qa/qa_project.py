@@ -16,8 +16,8 @@ from typing import Any
 
 from tfjs_build import CONVERTER_VERSION
 from tfjs_build.config import load_config
-from tfjs_build.lock import LOCK_NAME, Lock, LockEntry, OutputFile, write_lock
-from tfjs_build.plan import current_plan
+from tfjs_build.engine.lockfile import LOCK_NAME, Lock, LockEntry, OutputFile, write_lock
+from tfjs_build.engine.plan import current_plan
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 QUICKSTART_CONFIG = """\

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tfjs_build.config import load_config
-from tfjs_build.download import fetch_source
+from tfjs_build.sources.download import fetch_source
 from tfjs_build.errors import SourceError
 
 

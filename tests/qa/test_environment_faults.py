@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from qa_project import assert_user_error, make_project, tfjs_build
-from tfjs_build.lock import LOCK_NAME
+from tfjs_build.engine.lockfile import LOCK_NAME
 
 
 def test_output_dir_that_is_a_file(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import h5py
 import pytest
 
 from qa_project import QUICKSTART, assert_user_error, quickstart, tfjs_build
-from tfjs_build.detect import keras_file_problem
+from tfjs_build.sources.detect import keras_file_problem
 
 
 def _zip(path: Path) -> Path:

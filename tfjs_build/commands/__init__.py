@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from tfjs_build.units import parse_size
+from tfjs_build.util.units import parse_size
 
 
 def positive_int(text: str) -> int:

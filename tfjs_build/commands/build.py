@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tfjs_build.builder import build
+    from tfjs_build.engine.build import build
 
     config = ctx.load_config()
     summary = build(config, ctx.console, args.models, force=args.force, jobs=args.jobs)

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from tfjs_build.commands import byte_size
-from tfjs_build.units import format_size
+from tfjs_build.util.units import format_size
 
 if TYPE_CHECKING:
     from tfjs_build.cli import Context
@@ -21,13 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tfjs_build.placement import BuildLock
-    from tfjs_build.cache import LocalCache
-    from tfjs_build.fingerprint import state_dir
+    from tfjs_build.engine.placement import BuildMutex
+    from tfjs_build.engine.local_cache import LocalCache
+    from tfjs_build.engine.fingerprint import state_dir
 
     config = ctx.load_config()
     budget = config.cache.max_size if args.max_size is None else args.max_size
-    with BuildLock(state_dir(config.root), ctx.console):  # never delete what a running build stores
+    with BuildMutex(state_dir(config.root), ctx.console):  # never delete what a running build stores
         result = LocalCache(config.cache.dir).gc(budget)
     ctx.console.info(
         f"removed {result.removed_entries} entries ({format_size(result.removed_bytes)}); "

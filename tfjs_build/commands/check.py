@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK
-from tfjs_build.report.output import add_output_arguments, emit
+from tfjs_build.report.emit import add_output_arguments, emit
 
 if TYPE_CHECKING:
     from tfjs_build.cli import Context
@@ -18,13 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tfjs_build.checks import run_checks
-    from tfjs_build.lock import read_lock
+    from tfjs_build.checks.run import run_checks
+    from tfjs_build.engine.lockfile import read_lock
 
     config = ctx.load_config()
     report = run_checks(config, read_lock(config.lock_path), args.models)
     if args.base is not None:
-        from tfjs_build.gitrefs import read_lock_at
+        from tfjs_build.engine.lock_at_ref import read_lock_at
         from tfjs_build.report.compare import compare
 
         report = compare(report, read_lock_at(args.base, config.lock_path), include_removed=not args.models)

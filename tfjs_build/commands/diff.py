@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from tfjs_build.errors import EXIT_OK
-from tfjs_build.report.output import add_output_arguments, emit
+from tfjs_build.report.emit import add_output_arguments, emit
 
 if TYPE_CHECKING:
     from tfjs_build.cli import Context
@@ -17,8 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tfjs_build.gitrefs import read_lock_at
-    from tfjs_build.lock import read_lock
+    from tfjs_build.engine.lock_at_ref import read_lock_at
+    from tfjs_build.engine.lockfile import read_lock
     from tfjs_build.report.compare import diff_locks
 
     lock_path = ctx.load_config().lock_path

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from tfjs_build.config import Config, PublishTarget, did_you_mean, display_path
 from tfjs_build.errors import EXIT_OK, ConfigError
-from tfjs_build.lock import read_lock
-from tfjs_build.units import format_size
+from tfjs_build.engine.lockfile import read_lock
+from tfjs_build.util.units import format_size
 
 if TYPE_CHECKING:
     from tfjs_build.cli import Context
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tfjs_build.plan import require_fresh
+    from tfjs_build.engine.plan import require_fresh
     from tfjs_build.publish import open_target
     from tfjs_build.publish.bundle import collect_bundle
 

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tfjs_build.plan import current_plan
+    from tfjs_build.engine.plan import current_plan
 
     steps = current_plan(ctx.load_config(), names=args.models)
     if args.json:

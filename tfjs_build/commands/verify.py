@@ -19,6 +19,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tfjs_build.verify import verify_models
+    from tfjs_build.verify.run import verify_models
 
     return verify_models(ctx.load_config(), args.models, args.backend, ctx.console, args.samples)

@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 from tfjs_build.config import ModelConfig
-from tfjs_build.detect import detect_input_format
+from tfjs_build.sources.detect import detect_input_format
 from tfjs_build.errors import SourceError
-from tfjs_build.records import ConvertResult
+from tfjs_build.convert.result import ConvertResult
 
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) is noise in a build log;
 # set before any module of this package imports tensorflow. Users can still override it.
@@ -24,10 +24,10 @@ def convert_model(model: ModelConfig, source: Path, out_dir: Path, work_dir: Pat
     """Fill the empty ``out_dir`` with model.json and shards; ``format`` picks graph or layers."""
     model = _resolve_input_format(model, source)
     if model.format == "layers":
-        from tfjs_build.convert.layers import convert_layers_model  # noqa: PLC0415
+        from tfjs_build.convert.layers.pipeline import convert_layers_model  # noqa: PLC0415
 
         return convert_layers_model(model, source, out_dir, work_dir)
-    from tfjs_build.convert.graph import convert_graph_model  # noqa: PLC0415
+    from tfjs_build.convert.graph.pipeline import convert_graph_model  # noqa: PLC0415
 
     return convert_graph_model(model, source, out_dir, work_dir)
 

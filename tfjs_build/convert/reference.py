@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfjs_build.accuracy import sample_inputs
+from tfjs_build.checks.accuracy import sample_inputs
 from tfjs_build.config import ModelConfig
 from tfjs_build.errors import SourceError
 
@@ -27,10 +27,10 @@ def reference_run(model: ModelConfig, source: Path, work_dir: Path, samples: int
 
 
 def _graph_run(model: ModelConfig, source: Path, samples: int, seed: int) -> tuple[Samples, Samples]:
-    from tfjs_build.convert.evaluate import input_specs, run_graph
-    from tfjs_build.convert.frozen import freeze
-    from tfjs_build.convert.model_json import signature_of
-    from tfjs_build.convert.sources import load_source
+    from tfjs_build.convert.graph.evaluate import input_specs, run_graph
+    from tfjs_build.convert.freeze import freeze
+    from tfjs_build.convert.graph.model_json import signature_of
+    from tfjs_build.convert.load import load_source
 
     frozen = freeze(model, load_source(model, source))
     signature = signature_of(frozen, frozen.graph_def)
@@ -40,8 +40,8 @@ def _graph_run(model: ModelConfig, source: Path, samples: int, seed: int) -> tup
 
 
 def _keras_run(model: ModelConfig, source: Path, work_dir: Path, samples: int, seed: int) -> tuple[Samples, Samples]:
-    from tfjs_build.convert.layers import input_specs, load_keras_model, predict
-    from tfjs_build.convert.layers_read import read_keras_file
+    from tfjs_build.convert.layers.pipeline import input_specs, load_keras_model, predict
+    from tfjs_build.convert.layers.read import read_keras_file
 
     where = model.where("source")
     if not read_keras_file(source, where).keras3:

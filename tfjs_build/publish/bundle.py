@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tfjs_build.config import Config, ModelConfig, display_path
 from tfjs_build.errors import TfjsBuildError
-from tfjs_build.lock import LOCK_NAME, LockEntry
+from tfjs_build.engine.lockfile import LOCK_NAME, LockEntry
 
 MODEL_JSON = "model.json"
 DIGEST_CHARS = 16  # 64 bits: plenty to tell one model's versions apart, short enough for URLs

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from tfjs_build.report.record import Figures, ModelReport, Report
-from tfjs_build.units import format_size, format_size_delta
+from tfjs_build.util.units import format_size, format_size_delta
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tfjs_build.gitrefs import BaseLock
-from tfjs_build.lock import Lock
+from tfjs_build.engine.lock_at_ref import BaseLock
+from tfjs_build.engine.lockfile import Lock
 from tfjs_build.report.record import Figures, ModelReport, Report
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from html import escape
 
-from tfjs_build.budgets import BudgetLine
+from tfjs_build.checks.budgets import BudgetLine
 from tfjs_build.report.cells import headers, rows, summary
-from tfjs_build.report.layers import Weights, layer_bytes, layer_changes
+from tfjs_build.report.by_layer import Weights, layer_bytes, layer_changes
 from tfjs_build.report.record import Figures, ModelReport, Report
-from tfjs_build.units import format_size, format_size_delta
+from tfjs_build.util.units import format_size, format_size_delta
 
 MAX_BARS = 30  # layers drawn one by one; the rest share one bar
 COLORS = {"weight": "#2563eb", "ok": "#16a34a", "over": "#dc2626"}

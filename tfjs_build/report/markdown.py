@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tfjs_build.report.cells import headers, rows, summary
-from tfjs_build.report.layers import layer_changes
+from tfjs_build.report.by_layer import layer_changes
 from tfjs_build.report.record import ModelReport, Report
-from tfjs_build.units import format_size, format_size_delta
+from tfjs_build.util.units import format_size, format_size_delta
 
 MAX_LAYERS = 10  # per model: the layers whose bytes changed most
 MAX_CHARS = 60_000  # a PR comment holds 65,536; layer details are dropped first to fit

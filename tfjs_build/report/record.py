@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfjs_build.budgets import BudgetLine
-from tfjs_build.lock import LockEntry
+from tfjs_build.checks.budgets import BudgetLine
+from tfjs_build.engine.lockfile import LockEntry
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""format: graph: load, freeze, optimise and emit a tf.loadGraphModel folder."""

@@ -1,0 +1,1 @@
+"""The TF.js-specific graph passes, one per module; ``optimize.py`` runs them in order."""

@@ -1,0 +1,104 @@
+"""Recognise Keras's PReLU lowering after a conv/matmul and fuse it as TF.js's ``prelu`` activation.
+
+TF has no PReLU op: Keras lowers ``PReLU`` to ``relu(x) + (-alpha) * relu(-x)``, five nodes that
+Grappler leaves as ``AddV2(Relu(x), Mul(c, Relu(Neg(x))))`` with ``c = -alpha`` folded. That is
+exactly ``prelu(x, alpha)``, which every TF.js backend runs inside its fused conv/matmul kernels
+(``fused_ops: [BiasAdd, Prelu]``, alpha as the second extra argument). A standalone ``Prelu`` is never
+emitted (TensorFlow could not run it, and nothing is saved), so a PReLU that does not follow a
+fusable conv/matmul stays as it was; so does one whose alpha differs between positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from tensorflow.core.framework import node_def_pb2
+
+from tfjs_build.checks import op_support as ops
+from tfjs_build.convert.graph.passes.fuse import FUSED_OP, fusable_linear, make_fused, zero_bias
+from tfjs_build.convert.graph.editor import GraphEditor, is_float32, nhwc
+
+Node = node_def_pb2.NodeDef
+
+
+@dataclass
+class PreluMatch:
+    x: Node  # the BiasAdd or the linear op itself
+    linear: Node
+    nodes: tuple[Node, Node, Node, Node]  # Relu(x), Neg(x), Relu(Neg), Mul
+    negative_alpha: Node  # the Const c = -alpha
+    out: Node  # the AddV2 whose name the fused node takes
+
+
+def _only_reader(ed: GraphEditor, node: Node | None, op: str, reader: Node) -> bool:
+    return node is not None and node.op == op and ed.sole_data_consumer(node.name) is reader
+
+
+def _linear(ed: GraphEditor, x: Node) -> Node | None:
+    """The fusable conv/matmul that ``x`` is (or that feeds only the BiasAdd ``x``)."""
+    if x.op == "BiasAdd":
+        return fusable_linear(ed, x)
+    return x if x.op in FUSED_OP and is_float32(x) and nhwc(x) else None
+
+
+def _match(ed: GraphEditor, out: Node) -> PreluMatch | None:
+    for a, b in ((0, 1), (1, 0)):
+        relu, mul = ed.producer(out, a), ed.producer(out, b)
+        if not (_only_reader(ed, relu, "Relu", out) and _only_reader(ed, mul, "Mul", out)):
+            continue
+        for c, r in ((0, 1), (1, 0)):
+            const, relu_neg = ed.producer(mul, c), ed.producer(mul, r)
+            if ed.const(const) is None or not _only_reader(ed, relu_neg, "Relu", mul):
+                continue
+            neg = ed.producer(relu_neg, 0)
+            x = ed.producer(relu, 0)
+            if not _only_reader(ed, neg, "Neg", relu_neg) or x is None or ed.producer(neg, 0) is not x:
+                continue
+            readers = {id(u) for u, port, control in ed.uses(x.name) if port == 0 and not control}
+            if x.name in ed.protected or len(ed.uses(x.name)) != 2 or readers != {id(relu), id(neg)}:
+                continue
+            linear = _linear(ed, x)
+            if linear is not None:
+                return PreluMatch(x, linear, (relu, neg, relu_neg, mul), const, out)
+    return None
+
+
+def _alpha(value: np.ndarray) -> np.ndarray | None:
+    """alpha per channel, when it is the same at every position.
+
+    A per-position (rank-3) alpha is left unfused: webgl's fused conv computes it wrongly in TF.js
+    4.22 (seen in headless Chromium; cpu and wasm are right).
+    """
+    alpha = -value.astype(np.float32)
+    flat = alpha.reshape(-1, alpha.shape[-1]) if alpha.ndim else alpha.reshape(1, 1)
+    return flat[0] if (flat == flat[0]).all() else None
+
+
+def fuse_prelu(ed: GraphEditor, backends: tuple[str, ...]) -> int:
+    """Fuse every Keras PReLU that follows a fusable conv/matmul; returns how many."""
+    if "prelu" not in ops.common_fused_activations(backends):
+        return 0
+    fused = 0
+    for out in ed:
+        if not ed.alive(out) or out.op not in ("Add", "AddV2") or not is_float32(out):
+            continue
+        match = _match(ed, out)
+        if match is None or not ops.is_supported(FUSED_OP[match.linear.op], backends):
+            continue
+        alpha = _alpha(ed.const(match.negative_alpha))
+        bias_ref = (
+            [ref for ref in match.x.input if not ref.startswith("^")][1]
+            if match.x is not match.linear else zero_bias(ed, match.linear)
+        )
+        if alpha is None or bias_ref is None:
+            continue
+        alpha_node = ed.add_const(f"{out.name}/alpha", alpha, out, like=match.negative_alpha)
+        ed.remove([node.name for node in match.nodes])
+        make_fused(match.linear, bias_ref, "Prelu", prelu_alpha_ref=alpha_node.name)
+        if match.x is not match.linear:
+            ed.absorb(match.linear, match.x)
+        ed.absorb(match.linear, out)
+        ed.drop_orphans([match.negative_alpha.name])
+        fused += 1
+    return fused

@@ -1,0 +1,164 @@
+"""Exact rewrites of ops TF.js lacks into ops it has.
+
+Each rewrite keeps the node's name on the node that produces the result, so consumers and
+output names are untouched. A rewrite is used only when the op is unsupported on some target
+backend and every op of its replacement is supported on all of them. Where they come from:
+``Erfc`` is what Keras 3's exact GELU lowers to (``0.5*x*erfc(-x/sqrt(2))``), ``Softsign`` is
+Keras's softsign activation, ``Xlogy``/``Xdivy`` appear in losses and entropy terms, ``Inv``,
+``Rint`` and ``BatchMatMulV3`` are older or wider spellings of ops TF.js has, and two-operand
+``Einsum`` (Keras attention; no wasm kernel) is a batched matmul (see ``einsum.py``).
+
+Rewrites apply to the main graph only; ``check_supported`` still reports these ops inside
+function bodies (control flow v2), where names and output references work differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.framework import node_def_pb2
+
+from tfjs_build.checks import op_support as ops
+from tfjs_build.convert.graph.passes import einsum
+from tfjs_build.convert.graph.editor import GraphEditor, dtype_of, flag
+
+Node = node_def_pb2.NodeDef
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    op: str
+    formula: str
+    needs: tuple[str, ...]
+    apply: Callable[[GraphEditor, Node], None]
+    applies: Callable[[Node], bool] = lambda node: True
+
+
+def _data(node: Node) -> list[str]:
+    return [ref for ref in node.input if not ref.startswith("^")]
+
+
+def _become(node: Node, op: str, inputs: list[str], attrs: dict[str, int | bool] | None = None) -> None:
+    """Turn ``node`` in place into ``op(inputs)``, keeping its name, device, dtype and control inputs."""
+    controls = [ref for ref in node.input if ref.startswith("^")]
+    dtype = dtype_of(node)
+    node.op = op
+    node.ClearField("attr")
+    node.attr["T"].type = dtype
+    for key, value in (attrs or {}).items():
+        if isinstance(value, bool):
+            node.attr[key].b = value
+        else:
+            node.attr[key].type = value
+    del node.input[:]
+    node.input.extend([*inputs, *controls])
+
+
+def _unary(ed: GraphEditor, node: Node, op: str, suffix: str, inputs: list[str]) -> str:
+    """A new ``op`` node of the same dtype next to ``node``; returns its name."""
+    new = ed.add_node(f"{node.name}/{suffix}", op, inputs, node)
+    new.attr["T"].type = dtype_of(node)
+    return new.name
+
+
+def _scalar(ed: GraphEditor, node: Node, value: float, suffix: str) -> str:
+    dtype = tf.as_dtype(dtype_of(node)).as_numpy_dtype
+    return ed.add_const(f"{node.name}/{suffix}", np.array(value, dtype=dtype), node).name
+
+
+def _erfc(ed: GraphEditor, node: Node) -> None:
+    erf = _unary(ed, node, "Erf", "erf", _data(node)[:1])
+    _become(node, "Sub", [_scalar(ed, node, 1.0, "one"), erf])
+
+
+def _softsign(ed: GraphEditor, node: Node) -> None:
+    x = _data(node)[0]
+    denominator = _unary(ed, node, "AddV2", "one_plus_abs", [_scalar(ed, node, 1.0, "one"), _unary(ed, node, "Abs", "abs", [x])])
+    _become(node, "RealDiv", [x, denominator])
+
+
+def _zero_where_x_is_zero(op: str) -> Callable[[GraphEditor, Node], None]:
+    def apply(ed: GraphEditor, node: Node) -> None:
+        x, y = _data(node)[:2]
+        zero = _scalar(ed, node, 0.0, "zero")
+        is_zero = _unary(ed, node, "Equal", "x_is_zero", [x, zero])
+        ed.nodes[is_zero].attr["incompatible_shape_error"].b = True
+        rhs = _unary(ed, node, "Log", "log_y", [y]) if op == "Mul" else y
+        value = _unary(ed, node, op, "value", [x, rhs])
+        _become(node, "SelectV2", [is_zero, zero, value])
+
+    return apply
+
+
+def _rename(op: str) -> Callable[[GraphEditor, Node], None]:
+    def apply(ed: GraphEditor, node: Node) -> None:
+        _become(node, op, _data(node))
+
+    return apply
+
+
+def _same_dtypes(node: Node) -> bool:
+    return node.attr["Ta"].type == node.attr["Tb"].type == node.attr["Tout"].type
+
+
+def _batch_matmul_v3(ed: GraphEditor, node: Node) -> None:
+    adj_x, adj_y = flag(node, "adj_x"), flag(node, "adj_y")
+    node.attr["T"].type = node.attr["Ta"].type
+    _become(node, "BatchMatMulV2", _data(node), {"adj_x": adj_x, "adj_y": adj_y})
+
+
+REWRITES = {
+    r.op: r
+    for r in (
+        Rewrite("Erfc", "1 - Erf(x)", ("Sub", "Erf", "Const"), _erfc),
+        Rewrite("Softsign", "x / (1 + |x|)", ("RealDiv", "AddV2", "Abs", "Const"), _softsign),
+        Rewrite("Xlogy", "x == 0 ? 0 : x * Log(y)", ("SelectV2", "Equal", "Mul", "Log", "Const"), _zero_where_x_is_zero("Mul")),
+        Rewrite("Xdivy", "x == 0 ? 0 : x / y", ("SelectV2", "Equal", "RealDiv", "Const"), _zero_where_x_is_zero("RealDiv")),
+        Rewrite("Inv", "Reciprocal(x)", ("Reciprocal",), _rename("Reciprocal")),
+        Rewrite("Rint", "Round(x) (both round half to even)", ("Round",), _rename("Round")),
+        Rewrite(
+            "BatchMatMulV3", "BatchMatMulV2 (same input and output dtypes)", ("BatchMatMulV2",), _batch_matmul_v3,
+            _same_dtypes,
+        ),
+        Rewrite(
+            "Einsum", "Transpose + BatchMatMulV2 (+ Transpose)", ("Transpose", "BatchMatMulV2", "Const"),
+            einsum.rewrite, einsum.applies,
+        ),
+    )
+}
+
+
+def rewrite_for(op: str, backends: tuple[str, ...]) -> Rewrite | None:
+    """The rewrite to use for ``op`` on ``backends``, if the op needs one and one exists."""
+    rewrite = REWRITES.get(op)
+    if rewrite is None or ops.is_supported(op, backends):
+        return None
+    return rewrite if all(ops.is_supported(need, backends) for need in rewrite.needs) else None
+
+
+def rewrite_for_node(node: Node, backends: tuple[str, ...]) -> Rewrite | None:
+    """The rewrite ``node`` gets on ``backends`` (None: it needs none, or none fits it)."""
+    rewrite = rewrite_for(node.op, backends)
+    return rewrite if rewrite is not None and rewrite.applies(node) else None
+
+
+def apply_rewrites(ed: GraphEditor, backends: tuple[str, ...]) -> list[str]:
+    """Rewrite every main-graph node that needs it; one report line per rewritten op type."""
+    done: dict[str, list[str]] = {}
+    for node in ed:
+        rewrite = rewrite_for_node(node, backends)
+        if rewrite is not None:
+            done.setdefault(rewrite.op, []).append(node.name)
+            rewrite.apply(ed, node)
+            ed.reindex()
+    lines = []
+    for op, names in done.items():
+        shown = ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
+        lines.append(
+            f"rewrote {len(names)} {op} node{'s' if len(names) != 1 else ''} as {REWRITES[op].formula} "
+            f"(TF.js {ops.tfjs_version()} cannot run {op} on {', '.join(backends)}): {shown}"
+        )
+    return lines

@@ -1,0 +1,1 @@
+"""format: layers: a Keras model file -> a tf.loadLayersModel folder."""

@@ -1,0 +1,1 @@
+"""The incremental engine: fingerprints, tfjs.lock, what is stale, caches, the build and its workers."""

@@ -1,0 +1,33 @@
+"""The terminal table: aligned columns, status in colour when the console has colour."""
+
+from __future__ import annotations
+
+from tfjs_build.terminal import Console
+from tfjs_build.report.cells import headers, rows, summary
+from tfjs_build.report.record import Report
+
+_STYLE = {"ok": "green", "FAIL": "red", "added": "green", "removed": "yellow", "changed": "blue", "same": "dim"}
+FIX_HINT = (
+    "to fix: shrink the model (quantize:, fewer weights) or raise the limit at the tfjs.yaml line shown; "
+    "for ops, drop the backend or avoid the op"
+)
+
+
+def render_console(report: Report, console: Console) -> None:
+    table = [headers(report)] + [(row.name, *row.cells, row.status) for row in rows(report)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for number, line in enumerate(table):
+        padded = [cell.ljust(width) if i == 0 else cell.rjust(width)
+                  for i, (cell, width) in enumerate(zip(line[:-1], widths))]
+        state = line[-1]
+        if number == 0:
+            console.out(console.paint("  ".join(padded + [state]), "bold"))
+        else:
+            console.out("  ".join(padded + [console.paint(state, _STYLE[state])]))
+    for note in report.notes + tuple(n for model in report.models for n in model.notes):
+        console.info(console.paint(f"note: {note}", "yellow"))
+    for message in report.failures:
+        console.out(console.paint("FAIL ", "red") + message)
+    console.out(console.paint(summary(report), "green" if report.ok else "red"))
+    if not report.ok:
+        console.out(FIX_HINT)

@@ -1,0 +1,1 @@
+"""Small helpers with no pipeline stage: atomic writes, byte units, stderr capture."""
