@@ -32,7 +32,7 @@ class Inputs:
     comment: bool
 
     @classmethod
-    def from_env(cls) -> "Inputs":
+    def from_env(cls) -> Inputs:
         env = os.environ
         return cls(
             command=env.get("TFJS_BUILD_COMMAND", "check").strip() or "check",

@@ -28,12 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from tfjs_build.engine.build import build
 from tfjs_build.config import ModelConfig, load_config
-from tfjs_build.terminal import Console
-from tfjs_build.engine.fingerprint import STATE_DIR, model_inputs, open_stat_cache
 from tfjs_build.convert.result import ConvertResult
+from tfjs_build.engine.build import build
+from tfjs_build.engine.fingerprint import STATE_DIR, model_inputs, open_stat_cache
 from tfjs_build.engine.stat_cache import STAT_CACHE_NAME
+from tfjs_build.terminal import Console
 
 
 def tiny_convert(model: ModelConfig, source: Path, out_dir: Path, work_dir: Path) -> ConvertResult:

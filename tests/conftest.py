@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from no_tensorflow import PoisonedTensorflow, poison_tensorflow
+
 from tfjs_build.errors import TfjsBuildError
 from tfjs_build.verify.runner import CHROMIUM_ENV, chromium_path, node_modules_dir, run_in_tfjs
 

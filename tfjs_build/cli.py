@@ -21,7 +21,6 @@ from types import ModuleType
 
 from tfjs_build import __version__
 from tfjs_build.config import Config, find_config, load_config
-from tfjs_build.terminal import Console
 from tfjs_build.errors import (
     EXIT_INTERNAL_ERROR,
     EXIT_INTERRUPTED,
@@ -29,6 +28,7 @@ from tfjs_build.errors import (
     TfjsBuildError,
     environment_fault,
 )
+from tfjs_build.terminal import Console
 
 COMMANDS: dict[str, str] = {
     "init": "scan a folder for models and write a commented tfjs.yaml",

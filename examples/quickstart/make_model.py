@@ -7,8 +7,8 @@ budgets, small enough (tens of kB) to commit.  Run: python make_model.py
 
 from pathlib import Path
 
-import numpy as np
 import keras
+import numpy as np
 
 
 def make_model() -> keras.Model:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from tfjs_build.cli import Context
 from tfjs_build.config import load_config
-from tfjs_build.terminal import Console
 from tfjs_build.engine.lockfile import LOCK_NAME, Lock, LockEntry, OutputFile, write_lock
+from tfjs_build.terminal import Console
 
 
 def entry(size: int = 3_400_000, transfer: int = 3_100_000, shards: int = 1, params: int = 850_000,

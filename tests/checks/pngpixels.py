@@ -32,7 +32,7 @@ def read_png(path: Path) -> np.ndarray:
 def _unfilter(raw: np.ndarray, stride: int, bpp: int) -> np.ndarray:
     out = np.zeros((raw.shape[0], stride), np.int32)
     previous = np.zeros(stride, np.int32)
-    for y, (kind, line) in enumerate(zip(raw[:, 0], raw[:, 1:].astype(np.int32))):
+    for y, (kind, line) in enumerate(zip(raw[:, 0], raw[:, 1:].astype(np.int32), strict=True)):
         row = line.copy()
         if kind == 2:
             row = (row + previous) & 0xFF

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from checkproject import Project, entry
+
 from tfjs_build.checks.budgets import evaluate_budgets
 from tfjs_build.config import load_config
 from tfjs_build.errors import TfjsBuildError

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 from tfjs_build.checks.budgets import BudgetLine
-from tfjs_build.terminal import Console
-from tfjs_build.report.table import render_console
 from tfjs_build.report.html import render_html
 from tfjs_build.report.record import Figures, ModelReport, Report
+from tfjs_build.report.table import render_console
+from tfjs_build.terminal import Console
 
 FIGURES = Figures(size=3_400_000, transfer=3_100_000, transfer_brotli=None, shards=1, params=850_000,
                   max_abs_error=0.004, max_rel_error=0.02, top1_agreement=0.875, samples=8)

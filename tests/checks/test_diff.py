@@ -8,14 +8,14 @@ from pathlib import Path
 
 import git
 import pytest
-
 from checkproject import Project, entry
-from tfjs_build.errors import TfjsBuildError
+
 from tfjs_build.engine.lock_at_ref import BaseLock
 from tfjs_build.engine.lockfile import Lock
+from tfjs_build.errors import TfjsBuildError
+from tfjs_build.report.by_layer import layer_changes
 from tfjs_build.report.compare import diff_locks
 from tfjs_build.report.markdown import render_markdown
-from tfjs_build.report.by_layer import layer_changes
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 W_BEFORE = (("conv1/kernel", "float32", 100_000), ("conv1/bias", "float32", 400), ("head/kernel", "uint8", 300_000),

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from checkproject import Project, entry
 from pngpixels import read_png
+
 from tfjs_build.report.html import COLORS
 from tfjs_build.verify.runner import chromium_path
 

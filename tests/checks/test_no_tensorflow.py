@@ -12,6 +12,7 @@ from pathlib import Path
 
 from checkproject import Project, entry
 from no_tensorflow import PoisonedTensorflow
+
 from tfjs_build.engine.lockfile import OutputFile
 
 MODELS = 50

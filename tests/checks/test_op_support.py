@@ -6,8 +6,8 @@ import base64
 import json
 
 import pytest
-
 from checkproject import Project, entry
+
 from tfjs_build.engine.lockfile import OutputFile
 
 

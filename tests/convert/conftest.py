@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from zoo_models import BUILDERS, EXTRA, VARIANTS, ZooModel, convert_into, write_config
 
 from tfjs_build.config import load_config
-from zoo_models import BUILDERS, EXTRA, VARIANTS, ZooModel, convert_into, write_config
 
 
 @pytest.fixture(scope="session")

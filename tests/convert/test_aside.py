@@ -9,9 +9,9 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from tfjs_build.convert.graph.set_aside import put_weights_back, set_weights_aside  # noqa: E402
-from tfjs_build.convert.graph.pipeline import run_grappler  # noqa: E402
 from tfjs_build.convert.graph.editor import GraphEditor  # noqa: E402
+from tfjs_build.convert.graph.pipeline import run_grappler  # noqa: E402
+from tfjs_build.convert.graph.set_aside import put_weights_back, set_weights_aside  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

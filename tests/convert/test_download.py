@@ -4,8 +4,8 @@ REQUESTS_CA_BUNDLE): download, sha256 check, cache reuse, and refusal of unsafe 
 from __future__ import annotations
 
 import hashlib
-import json
 import io
+import json
 import ssl
 import subprocess
 import tarfile
@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tfjs_build.config import ModelConfig, load_config
-from tfjs_build.sources.download import fetch_source
 from tfjs_build.errors import SourceError
+from tfjs_build.sources.download import fetch_source
 
 
 class _Server:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from zoo_models import convert_into
+
 from tfjs_build.config import load_config
 from tfjs_build.errors import ConfigError, SourceError, UnsupportedModelError
 from tfjs_build.verify.runner import run_in_tfjs

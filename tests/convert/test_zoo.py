@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from zoo_models import ZooModel, convert_into
+
 from tfjs_build.convert.result import DtypeBytes
 from tfjs_build.verify.runner import run_in_tfjs
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tfjs_build.config import ModelConfig, load_config
+from tfjs_build.config import ModelConfig
 from tfjs_build.convert.result import ConvertResult
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -4,8 +4,9 @@ import sys
 from pathlib import Path
 
 import stand_in_converter
-from tfjs_build.engine.build import build
+
 from tfjs_build.config import load_config
+from tfjs_build.engine.build import build
 from tfjs_build.terminal import Console
 
 if __name__ == "__main__":

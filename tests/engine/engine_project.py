@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 import stand_in_converter
-from tfjs_build.engine.build import BuildSummary, build
+
 from tfjs_build.config import load_config
+from tfjs_build.engine.build import BuildSummary, build
 from tfjs_build.terminal import Console
 
 HERE = Path(__file__).parent

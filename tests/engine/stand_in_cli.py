@@ -8,8 +8,9 @@ import functools
 import sys
 
 import stand_in_converter
-from tfjs_build.engine import build as builder
+
 from tfjs_build.cli import main
+from tfjs_build.engine import build as builder
 
 if __name__ == "__main__":
     builder.build = functools.partial(builder.build, convert_fn=stand_in_converter.convert)

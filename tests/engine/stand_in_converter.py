@@ -22,12 +22,12 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tfjs_build.config import ModelConfig
-from tfjs_build.errors import UnsupportedModelError
 from tfjs_build.convert.result import ConvertResult, WeightInfo
+from tfjs_build.errors import UnsupportedModelError
 
 
 def _source_bytes(source: Path) -> bytes:

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from engine_project import DATA_FILE, age, build_process, copy_project, run_build, snapshot, write_config
+
 from tfjs_build.engine.local_cache import LocalCache
 from tfjs_build.errors import EXIT_USER_ERROR
 

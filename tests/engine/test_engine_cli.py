@@ -12,10 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from no_tensorflow import PoisonedTensorflow
 from engine_project import DATA_FILE, run_build, write_config
+from no_tensorflow import PoisonedTensorflow
+
 from tfjs_build.errors import EXIT_USER_ERROR
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from engine_project import HERE, copy_project, run_build
 from test_engine_remote import nginx, with_remote  # noqa: F401  (nginx: the module-scoped fixture)
+
 from tfjs_build.engine.local_cache import LocalCache
 from tfjs_build.engine.lockfile import LockEntry, OutputFile, output_file_problem
 

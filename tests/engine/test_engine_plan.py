@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from engine_project import DATA_FILE, age, copy_project, run_build, write_config
 
 import tfjs_build
-from engine_project import DATA_FILE, age, copy_project, run_build, write_config
-from tfjs_build.engine import fingerprint
 from tfjs_build.config import load_config
+from tfjs_build.engine import fingerprint
 from tfjs_build.engine.plan import current_plan
 from tfjs_build.engine.stat_cache import StatCache
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import stand_in_converter
 from engine_project import age, snapshot
-from tfjs_build.engine.build import build
+
 from tfjs_build.config import load_config
-from tfjs_build.terminal import Console
+from tfjs_build.engine.build import build
 from tfjs_build.engine.plan import current_plan
+from tfjs_build.terminal import Console
 
 pytestmark = [pytest.mark.slow, pytest.mark.node]
 

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from engine_project import copy_project, run_build, snapshot
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "publish"))

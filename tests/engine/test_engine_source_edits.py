@@ -13,14 +13,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from engine_project import DATA_FILE, age, copy_project, run_build, snapshot
+
+from tfjs_build.config import load_config
 from tfjs_build.engine import fingerprint
 from tfjs_build.engine.build import BuildSummary
 from tfjs_build.engine.local_cache import LocalCache
-from tfjs_build.config import load_config
-from tfjs_build.errors import EXIT_USER_ERROR
 from tfjs_build.engine.plan import Step, current_plan
+from tfjs_build.errors import EXIT_USER_ERROR
 
 FILE_MODEL = "  gamma:\n    source: models/gamma.pb\n    outputs: [y]\n"
 

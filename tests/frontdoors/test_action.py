@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import yaml
-
-from no_tensorflow import poison_tensorflow
 from github_standin import TOKEN
+from no_tensorflow import poison_tensorflow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from no_tensorflow import poison_tensorflow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfjs_build.cli import main
 from tfjs_build import CONVERTER_VERSION
+from tfjs_build.cli import main
 from tfjs_build.config import load_config
 from tfjs_build.engine.fingerprint import ModelInputs
 from tfjs_build.engine.lockfile import Lock, LockEntry, OutputFile, read_lock, write_lock

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from built_project import Project
 from nginx_origin import Origin, running_nginx
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from github_standin import TOKEN, StandIn
+
 from tfjs_build.engine.lockfile import read_lock
 from tfjs_build.publish.bundle import model_digest
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import requests
-
-from no_tensorflow import poison_tensorflow
 from nginx_origin import BASIC, origin_yaml
+from no_tensorflow import poison_tensorflow
+
 from tfjs_build.config import load_config
 from tfjs_build.engine.lockfile import read_lock
 from tfjs_build.publish.bundle import collect_bundle, model_digest

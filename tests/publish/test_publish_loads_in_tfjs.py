@@ -12,9 +12,9 @@ import subprocess
 
 import numpy as np
 import pytest
+from nginx_origin import origin_yaml
 
 from tfjs_build.verify.runner import node_modules_dir
-from nginx_origin import origin_yaml
 
 CLIENT = """
 import { createRequire } from 'node:module';

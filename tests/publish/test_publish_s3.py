@@ -8,8 +8,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tfjs_build.publish.bundle import model_digest
 from tfjs_build.engine.lockfile import read_lock
+from tfjs_build.publish.bundle import model_digest
 from tfjs_build.publish.s3 import S3Target
 
 KEYS = {"TEST_S3_KEY_ID": "testing-key", "TEST_S3_SECRET": "s3cr3t-value-never-printed"}

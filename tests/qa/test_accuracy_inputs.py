@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from qa_project import quickstart, snapshot, tfjs_build, assert_user_error
+from qa_project import assert_user_error, quickstart, snapshot, tfjs_build
 
 pytestmark = pytest.mark.slow
 

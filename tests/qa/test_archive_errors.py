@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tfjs_build.config import load_config
-from tfjs_build.sources.download import fetch_source
 from tfjs_build.errors import SourceError
+from tfjs_build.sources.download import fetch_source
 
 
 def _tar_gz() -> bytes:

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from qa_project import assert_user_error, quickstart, snapshot, tfjs_build
+
 from tfjs_build.engine.lockfile import LOCK_NAME
+
 
 @pytest.mark.slow
 def test_a_cache_that_cannot_be_written_does_not_lose_the_build(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from qa_project import assert_user_error, make_project, tfjs_build
 
 

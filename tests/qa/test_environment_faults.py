@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from qa_project import assert_user_error, make_project, tfjs_build
+
 from tfjs_build.engine.lockfile import LOCK_NAME
 
 

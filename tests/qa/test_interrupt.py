@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from qa_project import quickstart, snapshot
 
 

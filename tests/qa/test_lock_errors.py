@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from qa_project import assert_user_error, lock_data, make_project, tfjs_build, write_lock_data
+
 from tfjs_build.engine.lockfile import LOCK_NAME
 
 

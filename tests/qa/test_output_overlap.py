@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from qa_project import assert_user_error, tfjs_build
 
 

@@ -84,5 +84,5 @@ def test_reported_figures_match_tfjs(
     assert measured.max_abs_error == pytest.approx(reported.max_abs_error, rel=0.02, abs=1e-6)
     assert measured.max_rel_error == pytest.approx(reported.max_rel_error, rel=0.02, abs=1e-6)
     assert measured.top1_agreement == reported.top1_agreement
-    for ref, got in zip(reference, in_tfjs):  # TF.js is within the reported error of the float model
+    for ref, got in zip(reference, in_tfjs, strict=True):  # TF.js is within the reported error of the float model
         assert np.max(np.abs(got["probs"] - ref["probs"])) <= reported.max_abs_error * 1.02 + 1e-6

@@ -8,9 +8,15 @@ import numpy as np
 import pytest
 
 from tfjs_build.config import Quantize
-from tfjs_build.errors import ConfigError, TfjsBuildError
-from tfjs_build.tfjs_format.quantize import dequantize, plan_quantization, quantize_chunks, resolve_quantization, specificity
 from tfjs_build.convert.result import DtypeBytes
+from tfjs_build.errors import ConfigError, TfjsBuildError
+from tfjs_build.tfjs_format.quantize import (
+    dequantize,
+    plan_quantization,
+    quantize_chunks,
+    resolve_quantization,
+    specificity,
+)
 from tfjs_build.tfjs_format.weights import write_weights
 
 from .decoder import decode

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfjs_build.errors import TfjsBuildError, UnsupportedModelError
 from tfjs_build.convert.result import DtypeBytes
+from tfjs_build.errors import TfjsBuildError, UnsupportedModelError
 from tfjs_build.tfjs_format.weights import read_weights, write_model_json, write_weights
 
 from .decoder import decode

@@ -1,6 +1,5 @@
 """Atomic writes keep the previous file on failure and give ordinary permissions."""
 
-import os
 import stat
 from pathlib import Path
 

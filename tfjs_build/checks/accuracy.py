@@ -25,13 +25,13 @@ both output lists to ``compare_outputs``. Definitions (also in the README):
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from tfjs_build.errors import TfjsBuildError
 from tfjs_build.convert.result import AccuracyFigures
+from tfjs_build.errors import TfjsBuildError
 
 DYNAMIC_DIM = 32
 INT_RANGE = (0, 10)
@@ -66,7 +66,7 @@ def compare_outputs(reference: list[dict[str, np.ndarray]], candidate: list[dict
         raise ValueError(f"{len(reference)} reference samples but {len(candidate)} candidate samples")
     max_abs = max_rel = 0.0
     agree = rows = 0
-    for ref_sample, cand_sample in zip(reference, candidate):
+    for ref_sample, cand_sample in zip(reference, candidate, strict=True):
         if ref_sample.keys() != cand_sample.keys():
             raise ValueError(f"output names differ: {sorted(ref_sample)} vs {sorted(cand_sample)}")
         for key, ref in ref_sample.items():
@@ -168,7 +168,7 @@ def _load_npz(specs: Sequence[InputSpec], path: Path) -> list[dict[str, np.ndarr
 def _checked(path: Path, name: str, dtype: str, shape: Sequence[int | None], array: np.ndarray) -> np.ndarray:
     """``array`` cast to the input's dtype, after checking its row shape fits ``shape``."""
     row = (1,) + array.shape[1:]
-    fits = len(row) == len(shape) and all(d is None or d < 0 or d == r for d, r in zip(shape, row))
+    fits = len(row) == len(shape) and all(d is None or d < 0 or d == r for d, r in zip(shape, row, strict=True))
     if not fits:
         want = tuple(-1 if d is None else d for d in shape)
         raise TfjsBuildError(

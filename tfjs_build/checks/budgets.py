@@ -10,8 +10,9 @@ gzip, and brotli is never larger, so a model within the gzip limit is within it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from tfjs_build.config import ModelConfig
 from tfjs_build.engine.lockfile import LockEntry

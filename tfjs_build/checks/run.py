@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tfjs_build.checks import op_support as ops
 from tfjs_build.checks.budgets import evaluate_budgets, missing_accuracy

@@ -21,9 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from tfjs_build.engine.placement import BuildMutex
-    from tfjs_build.engine.local_cache import LocalCache
     from tfjs_build.engine.fingerprint import state_dir
+    from tfjs_build.engine.local_cache import LocalCache
+    from tfjs_build.engine.placement import BuildMutex
 
     config = ctx.load_config()
     budget = config.cache.max_size if args.max_size is None else args.max_size

@@ -10,8 +10,8 @@ import argparse
 from typing import TYPE_CHECKING
 
 from tfjs_build.config import Config, PublishTarget, did_you_mean, display_path
-from tfjs_build.errors import EXIT_OK, ConfigError
 from tfjs_build.engine.lockfile import read_lock
+from tfjs_build.errors import EXIT_OK, ConfigError
 from tfjs_build.util.units import format_size
 
 if TYPE_CHECKING:

@@ -12,15 +12,16 @@ import dataclasses
 import difflib
 import os
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import yaml
 
-from tfjs_build.sources.detect import INPUT_FORMATS, detect_input_format
-from tfjs_build.errors import ConfigError
 from tfjs_build.engine.lockfile import LOCK_NAME
+from tfjs_build.errors import ConfigError
+from tfjs_build.sources.detect import INPUT_FORMATS, detect_input_format
 from tfjs_build.util.units import parse_size
 
 CONFIG_NAME = "tfjs.yaml"

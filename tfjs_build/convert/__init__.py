@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 from tfjs_build.config import ModelConfig
-from tfjs_build.sources.detect import detect_input_format
-from tfjs_build.errors import SourceError
 from tfjs_build.convert.result import ConvertResult
+from tfjs_build.errors import SourceError
+from tfjs_build.sources.detect import detect_input_format
 
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) is noise in a build log;
 # set before any module of this package imports tensorflow. Users can still override it.

@@ -211,7 +211,7 @@ def _load_keras(model: ModelConfig, source: Path) -> LoadedSource:
             "export it with model.export(DIR) and use that SavedModel as the source"
         )
     input_names = _unique([_keras_name(t, "input") for t in net.inputs])
-    specs = [tf.TensorSpec(t.shape, t.dtype, name=name) for t, name in zip(net.inputs, input_names)]
+    specs = [tf.TensorSpec(t.shape, t.dtype, name=name) for t, name in zip(net.inputs, input_names, strict=True)]
     structure = getattr(net, "_outputs_struct", net.outputs)
     is_dict = isinstance(structure, dict)
     output_keys = list(structure) if is_dict else _unique([_keras_name(t, "output") for t in net.outputs])
@@ -221,7 +221,7 @@ def _load_keras(model: ModelConfig, source: Path) -> LoadedSource:
         packed = tf.nest.pack_sequence_as(getattr(net, "_inputs_struct", net.inputs), list(args))
         result = net(packed, training=False)
         flat = [result[k] for k in output_keys] if is_dict else tf.nest.flatten(result)
-        return dict(zip(output_keys, flat))
+        return dict(zip(output_keys, flat, strict=True))
 
     function = serve.get_concrete_function()
     by_key = dict(_output_pairs(model, function))
@@ -289,7 +289,7 @@ def _input_pairs(function: Any) -> tuple[tuple[str, str], ...]:
     paths = nest.flatten_with_joined_string_paths(function.structured_input_signature)
     return tuple(
         (spec.name or path.replace("/", "_"), tensor.name)
-        for (path, spec), tensor in zip(paths, function.inputs)
+        for (path, spec), tensor in zip(paths, function.inputs, strict=False)  # inputs may add captured tensors
     )
 
 
@@ -306,7 +306,7 @@ def _output_pairs(model: ModelConfig, function: Any) -> tuple[tuple[str, str], .
             f"{model.where('source')}: nested outputs are not supported by tf.loadGraphModel; "
             "return a flat dict of tensors"
         )
-    return tuple((path, tensor.name) for (path, _), tensor in zip(paths, function.outputs))
+    return tuple((path, tensor.name) for (path, _), tensor in zip(paths, function.outputs, strict=True))
 
 
 # ---------------------------------------------------------------- resources (hash tables)

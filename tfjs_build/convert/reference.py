@@ -27,8 +27,8 @@ def reference_run(model: ModelConfig, source: Path, work_dir: Path, samples: int
 
 
 def _graph_run(model: ModelConfig, source: Path, samples: int, seed: int) -> tuple[Samples, Samples]:
-    from tfjs_build.convert.graph.evaluate import input_specs, run_graph
     from tfjs_build.convert.freeze import freeze
+    from tfjs_build.convert.graph.evaluate import input_specs, run_graph
     from tfjs_build.convert.graph.model_json import signature_of
     from tfjs_build.convert.load import load_source
 

@@ -28,26 +28,33 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import tfjs_build
-from tfjs_build.engine.local_cache import CorruptEntry, LocalCache
 from tfjs_build.config import Config, ModelConfig
-from tfjs_build.terminal import Console
-from tfjs_build.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, environment_fault
+from tfjs_build.convert.result import ConvertResult
 from tfjs_build.engine.fingerprint import changed_input, state_dir
+from tfjs_build.engine.local_cache import CorruptEntry, LocalCache
 from tfjs_build.engine.lockfile import Lock, LockEntry, read_lock, write_lock
 from tfjs_build.engine.output_facts import OutputFacts
 from tfjs_build.engine.placement import (
-    REFUSAL_FIX, BuildMutex, ForeignFilesError, ownership_problem, place, remove_leftovers, temp_dir,
+    REFUSAL_FIX,
+    BuildMutex,
+    ForeignFilesError,
+    ownership_problem,
+    place,
+    remove_leftovers,
+    temp_dir,
 )
 from tfjs_build.engine.plan import Step, current_plan
 from tfjs_build.engine.progress import Progress
-from tfjs_build.convert.result import ConvertResult
-from tfjs_build.util.units import format_size
 from tfjs_build.engine.worker import ConvertFn, Job, Outcome, init_worker, run_job
+from tfjs_build.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, environment_fault
+from tfjs_build.terminal import Console
+from tfjs_build.util.units import format_size
 
 if TYPE_CHECKING:
     from concurrent.futures import Future

@@ -22,14 +22,15 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 import tfjs_build
 from tfjs_build.config import ModelConfig
-from tfjs_build.errors import SourceError
 from tfjs_build.engine.stat_cache import RACY_NS, STAT_CACHE_NAME, StatCache
+from tfjs_build.errors import SourceError
 
 HASH_NAME = "sha256"
 STATE_DIR = ".tfjs-build"  # per-project, not committed: stat cache, build lock
@@ -116,7 +117,7 @@ def stamp_and_digest_files(paths: Iterable[Path], stats: StatCache) -> tuple[dic
             digests[path] = known
     # Largest first, so one big file started last does not leave a core idle.
     misses.sort(key=lambda item: -item[1].st_size)
-    for (path, stat), digest in zip(misses, _hash_all([path for path, _ in misses])):
+    for (path, stat), digest in zip(misses, _hash_all([path for path, _ in misses]), strict=True):
         stats.record(path, stat, digest)
         digests[path] = digest
     return digests, stamps
@@ -218,7 +219,7 @@ def _first_rehash_mismatch(files: list[tuple[str, Path]], digests: dict[str, str
         rehashed = _hash_all([path for _, path in files])
     except OSError:  # one of them vanished meanwhile; say which
         return next((path for _, path in files if not path.is_file()), files[0][1])
-    return next((path for (role, path), digest in zip(files, rehashed) if digest != digests.get(role)), None)
+    return next((path for (role, path), digest in zip(files, rehashed, strict=True) if digest != digests.get(role)), None)
 
 
 def fingerprint(model: ModelConfig, roles: dict[str, str]) -> str:

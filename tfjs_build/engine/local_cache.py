@@ -22,8 +22,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfjs_build.util.atomic import atomic_path, atomic_write_text
 from tfjs_build.engine.lockfile import LockEntry
+from tfjs_build.util.atomic import atomic_path, atomic_write_text
 
 _BLOCK = 1 << 20
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfjs_build.errors import TfjsBuildError
 from tfjs_build.engine.lockfile import Lock, parse_lock
+from tfjs_build.errors import TfjsBuildError
 
 
 @dataclass(frozen=True)

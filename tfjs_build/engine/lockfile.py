@@ -14,8 +14,8 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from tfjs_build.util.atomic import atomic_write_text
 from tfjs_build.errors import TfjsBuildError
+from tfjs_build.util.atomic import atomic_write_text
 
 LOCK_NAME = "tfjs.lock"
 LOCK_VERSION = 1
@@ -80,7 +80,7 @@ class LockEntry:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "LockEntry":
+    def from_json(cls, data: dict[str, Any]) -> LockEntry:
         """Raises ValueError naming the key when ``data`` is not an entry this version wrote."""
         _check_shape(data)
         data = dict(data)

@@ -23,10 +23,10 @@ from collections.abc import Collection, Iterator
 from itertools import islice
 from pathlib import Path
 
-from tfjs_build.util.atomic import FILE_MODE
-from tfjs_build.terminal import Console
-from tfjs_build.errors import TfjsBuildError
 from tfjs_build.engine.lockfile import output_file_problem
+from tfjs_build.errors import TfjsBuildError
+from tfjs_build.terminal import Console
+from tfjs_build.util.atomic import FILE_MODE
 
 BUILD_MUTEX_NAME = "build.lock"
 MAX_SHOWN = 3  # foreign files named in a refusal
@@ -131,7 +131,7 @@ class BuildMutex:
         self.console = console
         self._fd = -1
 
-    def __enter__(self) -> "BuildMutex":
+    def __enter__(self) -> BuildMutex:
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -8,16 +8,17 @@ anyway, so hashing them would be wasted work).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import tfjs_build
 from tfjs_build.config import Config, ModelConfig
-from tfjs_build.errors import TfjsBuildError
 from tfjs_build.engine.fingerprint import ModelInputs, model_inputs, open_stat_cache
 from tfjs_build.engine.lockfile import Lock, LockEntry, read_lock
 from tfjs_build.engine.output_facts import output_problem
 from tfjs_build.engine.stat_cache import StatCache
+from tfjs_build.errors import TfjsBuildError
 
 FORCED = "forced"
 

@@ -93,7 +93,7 @@ class StatCache:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "StatCache":
+    def __enter__(self) -> StatCache:
         return self
 
     def __exit__(self, *exc: object) -> None:

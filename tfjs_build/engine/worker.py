@@ -12,14 +12,14 @@ import ctypes
 import os
 import signal
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tfjs_build.config import ModelConfig
-from tfjs_build.errors import EXIT_INTERNAL_ERROR, TfjsBuildError, environment_fault
-from tfjs_build.engine.output_facts import OutputFacts, describe_output
 from tfjs_build.convert.result import ConvertResult
+from tfjs_build.engine.output_facts import OutputFacts, describe_output
+from tfjs_build.errors import EXIT_INTERNAL_ERROR, TfjsBuildError, environment_fault
 from tfjs_build.util.stderr_log import log_tail, stderr_into
 
 # (model, local source, empty output folder, scratch folder) -> result; tests pass stand-ins.

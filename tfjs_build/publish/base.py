@@ -9,8 +9,9 @@ last, so a reader never sees a model.json whose shards are missing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 from tfjs_build.publish.bundle import IMMUTABLE, MODEL_JSON, NO_CACHE, Bundle
 

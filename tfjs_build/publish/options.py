@@ -8,6 +8,7 @@ variables, named in tfjs.yaml by ``*_env`` keys, so they never land in git or in
 from __future__ import annotations
 
 import os
+
 from tfjs_build.config import PublishTarget, did_you_mean
 from tfjs_build.errors import ConfigError
 

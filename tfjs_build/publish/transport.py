@@ -9,7 +9,8 @@ credentials and the status, never a request header (where tokens live).
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests

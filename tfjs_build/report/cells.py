@@ -7,8 +7,8 @@ report adds a Budgets column: how much of each limit is in use (``size 88%``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tfjs_build.report.record import Figures, ModelReport, Report
 from tfjs_build.util.units import format_size, format_size_delta

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from tfjs_build.util.atomic import atomic_write_text
-from tfjs_build.terminal import Console
 from tfjs_build.errors import TfjsBuildError
 from tfjs_build.report import render_json
-from tfjs_build.report.table import render_console
 from tfjs_build.report.github import render_github
 from tfjs_build.report.html import render_html
 from tfjs_build.report.markdown import render_markdown
 from tfjs_build.report.record import Report
+from tfjs_build.report.table import render_console
+from tfjs_build.terminal import Console
+from tfjs_build.util.atomic import atomic_write_text
 
 _TEXT_RENDERERS: dict[str, Callable[[Report], str]] = {
     "json": render_json, "markdown": render_markdown, "github": render_github}

@@ -9,8 +9,8 @@ from __future__ import annotations
 from html import escape
 
 from tfjs_build.checks.budgets import BudgetLine
-from tfjs_build.report.cells import headers, rows, summary
 from tfjs_build.report.by_layer import Weights, layer_bytes, layer_changes
+from tfjs_build.report.cells import headers, rows, summary
 from tfjs_build.report.record import Figures, ModelReport, Report
 from tfjs_build.util.units import format_size, format_size_delta
 
@@ -49,7 +49,7 @@ def render_html(report: Report) -> str:
 def _overview(report: Report) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers(report))
     body = []
-    for row, model in zip(rows(report), report.models):
+    for row, model in zip(rows(report), report.models, strict=True):
         cells = "".join(f'<td class="num">{escape(c)}</td>' for c in row.cells)
         name = f'<a href="#m-{escape(row.name)}">{escape(row.name)}</a>' if _has_section(model) else escape(row.name)
         body.append(f'<tr><td>{name}</td>{cells}'

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tfjs_build.report.cells import headers, rows, summary
 from tfjs_build.report.by_layer import layer_changes
+from tfjs_build.report.cells import headers, rows, summary
 from tfjs_build.report.record import ModelReport, Report
 from tfjs_build.util.units import format_size, format_size_delta
 

@@ -28,7 +28,7 @@ class Figures:
     samples: int | None = None
 
     @classmethod
-    def from_entry(cls, entry: LockEntry) -> "Figures":
+    def from_entry(cls, entry: LockEntry) -> Figures:
         accuracy = entry.accuracy or {}
         return cls(
             size=entry.size,

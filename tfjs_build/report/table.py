@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tfjs_build.terminal import Console
 from tfjs_build.report.cells import headers, rows, summary
 from tfjs_build.report.record import Report
+from tfjs_build.terminal import Console
 
 _STYLE = {"ok": "green", "FAIL": "red", "added": "green", "removed": "yellow", "changed": "blue", "same": "dim"}
 FIX_HINT = (
@@ -18,7 +18,7 @@ def render_console(report: Report, console: Console) -> None:
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for number, line in enumerate(table):
         padded = [cell.ljust(width) if i == 0 else cell.rjust(width)
-                  for i, (cell, width) in enumerate(zip(line[:-1], widths))]
+                  for i, (cell, width) in enumerate(zip(line[:-1], widths, strict=False))]
         state = line[-1]
         if number == 0:
             console.out(console.paint("  ".join(padded + [state]), "bold"))

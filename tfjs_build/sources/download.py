@@ -23,11 +23,11 @@ from typing import BinaryIO
 
 import requests
 
-from tfjs_build.util.atomic import atomic_path
 from tfjs_build.config import ModelConfig
-from tfjs_build.sources.detect import KERAS_SUFFIXES, detect_input_format, keras_file_problem
-from tfjs_build.errors import SourceError
 from tfjs_build.engine.fingerprint import hash_file
+from tfjs_build.errors import SourceError
+from tfjs_build.sources.detect import KERAS_SUFFIXES, detect_input_format, keras_file_problem
+from tfjs_build.util.atomic import atomic_path
 
 CHUNK = 1 << 20
 TIMEOUT = (15.0, 120.0)  # connect, read (seconds)

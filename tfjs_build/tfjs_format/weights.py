@@ -18,17 +18,24 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Sequence
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from tfjs_build.util.atomic import atomic_write_text
-from tfjs_build.errors import TfjsBuildError, UnsupportedModelError
-from tfjs_build.tfjs_format.quantize import Quantization, dequantize, plan_quantization, quantization_from_manifest, quantize_chunks
 from tfjs_build.convert.result import DtypeBytes, WeightInfo
+from tfjs_build.errors import TfjsBuildError, UnsupportedModelError
+from tfjs_build.tfjs_format.quantize import (
+    Quantization,
+    dequantize,
+    plan_quantization,
+    quantization_from_manifest,
+    quantize_chunks,
+)
+from tfjs_build.util.atomic import atomic_write_text
 
 MODEL_JSON = "model.json"
 STRING_LENGTH = np.dtype("<u4")
@@ -318,7 +325,7 @@ class _ShardWriter:
         self._close_file()
         count = len(self._temps)
         names = [f"group{self._group}-shard{i}of{count}.bin" for i in range(1, count + 1)]
-        for temp, name in zip(self._temps, names):
+        for temp, name in zip(self._temps, names, strict=True):
             os.replace(temp, self._out_dir / name)
         self._temps = []
         return names

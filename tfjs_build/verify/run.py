@@ -18,11 +18,11 @@ import numpy as np
 
 from tfjs_build.checks.accuracy import compare_outputs
 from tfjs_build.config import Config, ModelConfig
-from tfjs_build.terminal import Console
-from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK, TfjsBuildError
+from tfjs_build.convert.result import AccuracyFigures
 from tfjs_build.engine.lockfile import LockEntry, read_lock
 from tfjs_build.engine.plan import require_fresh
-from tfjs_build.convert.result import AccuracyFigures
+from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK, TfjsBuildError
+from tfjs_build.terminal import Console
 from tfjs_build.util.stderr_log import stderr_into
 
 TOLERANCE = 1e-4
@@ -64,7 +64,7 @@ def verify_model(config: Config, model: ModelConfig, entry: LockEntry, backend: 
         inputs, expected = reference_run(model, local_source(model, config.cache.dir), Path(work), samples)
     out_dir = config.model_output_dir(model.name)
     actual = [run_in_tfjs(out_dir, sample, backend, format=model.format) for sample in inputs]
-    figures = compare_outputs(expected, [_keyed_like(reference, got) for reference, got in zip(expected, actual)])
+    figures = compare_outputs(expected, [_keyed_like(reference, got) for reference, got in zip(expected, actual, strict=True)])
     quantization_error = (entry.accuracy or {}).get("max_rel_error", 0.0)
     return Verdict(model.name, backend, figures, TOLERANCE + 1.1 * quantization_error)
 
@@ -75,7 +75,7 @@ def _keyed_like(reference: dict[str, np.ndarray], got: dict[str, np.ndarray]) ->
         return got
     if len(reference) != len(got):
         raise TfjsBuildError(f"TF.js returned outputs {sorted(got)} but TensorFlow returned {sorted(reference)}")
-    return dict(zip(reference, got.values()))
+    return dict(zip(reference, got.values(), strict=True))
 
 
 def _describe(verdict: Verdict, console: Console) -> str:

@@ -54,7 +54,7 @@ def test_rewritten_einsum_matches_tensorflow(equation: str) -> None:
     assert "Einsum" not in ops_of(graph_def) and "BatchMatMulV2" in ops_of(graph_def)
     assert report[0].startswith("rewrote 1 Einsum node as Transpose + BatchMatMulV2 (+ Transpose)")
     rng = np.random.default_rng(len(equation))
-    feed = {name: rng.normal(size=s).astype(np.float32) for name, s in zip(frozen.inputs, shapes)}
+    feed = {name: rng.normal(size=s).astype(np.float32) for name, s in zip(frozen.inputs, shapes, strict=True)}
     (want,) = run_graph(frozen.graph_def, feed, frozen.outputs)
     (got,) = run_graph(graph_def, feed, frozen.outputs)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from .conftest import LEAKY_ALPHA
-from .graphs import unfuse, freeze, ops_of, run_graph
+from .graphs import freeze, ops_of, run_graph, unfuse
 
 pytestmark = pytest.mark.slow
 FUSED = {"_FusedConv2D", "FusedDepthwiseConv2dNative", "_FusedMatMul"}
@@ -230,7 +230,7 @@ def test_matmul_folds_with_shared_and_transposed_weights(matmul_graph: Any, asse
     ops = ops_of(graph_def)
     assert ops.count("_FusedMatMul") == 1 and ops.count("MatMul") == 1 and ops.count("_FusedConv2D") == 1
     assert not {"Mul", "AddV2", "Sub"} & set(ops)
-    for got, want in zip(run_graph(graph_def, feed, frozen.outputs), run_graph(frozen.graph_def, feed, frozen.outputs)):
+    for got, want in zip(run_graph(graph_def, feed, frozen.outputs), run_graph(frozen.graph_def, feed, frozen.outputs), strict=True):
         assert_close(got, want, 1e-5)
 
 
@@ -261,7 +261,7 @@ def test_shift_after_a_residual_sum_moves_into_the_conv_bias(residual_sum_graph:
         "AddN", "AddN", "_FusedConv2D", "_FusedConv2D"
     ]
     assert set(frozen.output_nodes) <= {n.name for n in graph_def.node}
-    for got, want in zip(run_graph(unfuse(graph_def), feed, frozen.outputs), run_graph(frozen.graph_def, feed, frozen.outputs)):
+    for got, want in zip(run_graph(unfuse(graph_def), feed, frozen.outputs), run_graph(frozen.graph_def, feed, frozen.outputs), strict=True):
         assert_close(got, want, 1e-5)
 
 
@@ -312,5 +312,5 @@ def test_new_constants_keep_the_control_inputs_of_the_ones_they_replace() -> Non
             assert "^gate" in nodes[ref].input, ref
     feed = {"x:0": rng.normal(size=(1, 2, 2, 3)).astype(np.float32)}
     names = [f"{t.op.name}:0" for t in outputs]
-    for got, want in zip(run_graph(unfuse(graph_def), feed, names), run_graph(graph.as_graph_def(), feed, names)):
+    for got, want in zip(run_graph(unfuse(graph_def), feed, names), run_graph(graph.as_graph_def(), feed, names), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

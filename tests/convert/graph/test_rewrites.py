@@ -38,7 +38,7 @@ def unsupported_graph() -> tuple[Any, dict[str, np.ndarray]]:
     x = np.array([0.0, -0.0, 0.5, 1.5, 2.5, -2.5, -3.7, 3.9, 1e-3, -8.0, 8.0, 0.0], np.float32)
     y = np.array([2.0, 0.0, 0.3, 1.0, 4.0, 0.1, 5.0, 0.5, 7.0, 1.0, 3.0, 0.0], np.float32)
     m = np.random.default_rng(5).normal(size=(2, 3, 3)).astype(np.float32)
-    return frozen, dict(zip(frozen.inputs, (x, y, m)))
+    return frozen, dict(zip(frozen.inputs, (x, y, m), strict=True))
 
 
 def test_rewrites_remove_every_unsupported_op_and_are_exact(unsupported_graph: Any) -> None:
@@ -55,7 +55,7 @@ def test_rewrites_remove_every_unsupported_op_and_are_exact(unsupported_graph: A
     nodes = {n.name: n for n in frozen.graph_def.node}
     tolerance = {"Erfc": (0, 1.2e-7), "BatchMatMulV3": (1e-6, 0)}  # one more rounding; another kernel's sum order
     checked = []
-    for name, got, want in zip(frozen.outputs, after, before):
+    for name, got, want in zip(frozen.outputs, after, before, strict=True):
         op = nodes[nodes[name.split(":")[0]].input[0]].op
         checked.append(op)
         rtol, atol = tolerance.get(op, (0, 0))  # the rest is bit-identical

@@ -113,8 +113,8 @@ def rewritten(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     out_dir, model_json = convert_project(project, "ops.pb", f"    outputs: [{', '.join(frozen.output_nodes)}]\n")
     x = np.array([0.0, -0.0, 0.5, 1.5, 2.5, -2.5, -3.7, 3.9, 1e-3, -8.0, 8.0, 0.0], np.float32)
     y = np.array([2.0, 0.0, 0.3, 1.0, 4.0, 0.1, 5.0, 0.5, 7.0, 1.0, 3.0, 0.0], np.float32)
-    results = run_graph(frozen.graph_def, dict(zip(frozen.inputs, (x, y))), frozen.outputs)
-    expected = dict(zip(frozen.output_nodes, zip(REWRITTEN_IN_TFJS, results)))
+    results = run_graph(frozen.graph_def, dict(zip(frozen.inputs, (x, y), strict=True)), frozen.outputs)
+    expected = dict(zip(frozen.output_nodes, zip(REWRITTEN_IN_TFJS, results, strict=True), strict=True))
     return out_dir, model_json, {"x": x, "y": y}, expected
 
 

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from . import models
 from tfjs_build.config import load_config
 from tfjs_build.convert.result import ConvertResult
+
+from . import models
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ Imports are inside the builders so collecting the tests never starts TensorFlow.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def cnn_functional() -> Any:

@@ -5,14 +5,16 @@ metadata outputs load too; conversion is byte-for-byte repeatable."""
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
 
-from . import models
 from tfjs_build.convert.layers.weights import keras3_weights
 from tfjs_build.errors import UnsupportedModelError
-from tfjs_build.verify.runner import fit_in_tfjs
 from tfjs_build.tfjs_format.weights import read_weights
+from tfjs_build.verify.runner import fit_in_tfjs
+
+from . import models
 
 ALL_FILES = [f"{name}{suffix}" for name in models.KERAS3_MODELS for suffix in (".keras", ".h5")] + [
     f"{name}.h5" for name in models.KERAS2_MODELS]
@@ -27,7 +29,7 @@ def test_predicts_like_keras_on_cpu_and_wasm(filename, saved, convert, run_tfjs,
     for backend in ("cpu", "wasm"):
         got = run_tfjs(converted.out_dir, model.inputs, backend, format="layers")
         assert len(got) == len(model.outputs), f"{backend}: outputs {list(got)}"
-        for value, expected in zip(got.values(), model.outputs):
+        for value, expected in zip(got.values(), model.outputs, strict=True):
             assert_close(value, expected)
 
 

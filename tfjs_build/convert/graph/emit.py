@@ -8,7 +8,8 @@ TF.js's executor runs the graph (some control edges TF needs stall it).
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import tensorflow as tf

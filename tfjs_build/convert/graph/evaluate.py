@@ -11,7 +11,8 @@ plain TF ops first: same arithmetic, different packaging.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -75,7 +76,7 @@ def run_graph(
         if initializer is not None:
             tf.graph_util.import_graph_def(initializer, name="")
             sources = [_resource_source(initializer, name) for name in initializer_outputs]
-            input_map = {name: graph.get_tensor_by_name(src) for name, src in zip(resource_inputs, sources)}
+            input_map = {name: graph.get_tensor_by_name(src) for name, src in zip(resource_inputs, sources, strict=True)}
         tf.graph_util.import_graph_def(graph_def, input_map=input_map, name="")
         fetches = {key: graph.get_tensor_by_name(info["name"]) for key, info in signature["outputs"].items()}
         with tf.compat.v1.Session(graph=graph) as session:

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from tensorflow.core.framework import graph_pb2
 
 from tfjs_build.checks import op_support as ops
+from tfjs_build.convert.graph.editor import GraphEditor, dtype_of, split_input
 from tfjs_build.convert.graph.passes.fold import fold_into_weights
 from tfjs_build.convert.graph.passes.fuse import fuse_for_tfjs
-from tfjs_build.convert.graph.editor import GraphEditor, dtype_of, split_input
 from tfjs_build.convert.graph.passes.padding import fold_pads
 from tfjs_build.convert.graph.passes.prelu import fuse_prelu
 from tfjs_build.convert.graph.passes.rewrites import apply_rewrites, rewrite_for, rewrite_for_node

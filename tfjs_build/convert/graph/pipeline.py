@@ -22,8 +22,8 @@ from tensorflow.python.eager import context
 from tensorflow.python.grappler import _pywrap_tf_optimizer, cluster
 
 from tfjs_build.config import ModelConfig
-from tfjs_build.convert.graph.set_aside import put_weights_back, set_weights_aside
-from tfjs_build.convert.graph.evaluate import measure_accuracy
+from tfjs_build.convert.freeze import FrozenModel, freeze
+from tfjs_build.convert.graph.editor import GraphEditor
 from tfjs_build.convert.graph.emit import (
     bypass_function_identities,
     canonical_functions,
@@ -34,14 +34,14 @@ from tfjs_build.convert.graph.emit import (
     rename_function_constants,
     strip_tf_only_fields,
 )
-from tfjs_build.convert.freeze import FrozenModel, freeze
-from tfjs_build.convert.graph.editor import GraphEditor
+from tfjs_build.convert.graph.evaluate import measure_accuracy
 from tfjs_build.convert.graph.model_json import model_json, signature_of
 from tfjs_build.convert.graph.optimize import check_supported, node_names, optimize_for_tfjs
 from tfjs_build.convert.graph.passes.padding import TFJS_ONLY_CONVS, fold_pads
+from tfjs_build.convert.graph.set_aside import put_weights_back, set_weights_aside
 from tfjs_build.convert.load import load_source
-from tfjs_build.tfjs_format.quantize import resolve_quantization
 from tfjs_build.convert.result import ConvertResult
+from tfjs_build.tfjs_format.quantize import resolve_quantization
 from tfjs_build.tfjs_format.weights import write_model_json, write_weights
 
 GRAPPLER_PASSES = ("pruning", "constfold", "arithmetic", "dependency") * 2

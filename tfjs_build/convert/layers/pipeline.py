@@ -17,8 +17,9 @@ import dataclasses
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -28,9 +29,9 @@ from tfjs_build.config import ModelConfig
 from tfjs_build.convert.layers.read import KerasFile, read_keras_file
 from tfjs_build.convert.layers.translate import Context, translate_model
 from tfjs_build.convert.layers.weights import NamedWeight, keras2_h5_weights, keras3_weights, tfjs_order
+from tfjs_build.convert.result import AccuracyFigures, ConvertResult
 from tfjs_build.errors import SourceError, TfjsBuildError, UnsupportedModelError
 from tfjs_build.tfjs_format.quantize import resolve_quantization
-from tfjs_build.convert.result import AccuracyFigures, ConvertResult
 from tfjs_build.tfjs_format.weights import WrittenWeights, write_model_json, write_weights
 
 
@@ -132,7 +133,7 @@ def _load_tf_keras(source: Path, weights: list[NamedWeight]) -> tuple[Any, list[
     shapes = [tuple(v.shape) for v in variables]
     if shapes != [w.value.shape for w in weights]:
         return None, weights
-    return keras_model, [dataclasses.replace(w, variable=v) for w, v in zip(weights, variables)]
+    return keras_model, [dataclasses.replace(w, variable=v) for w, v in zip(weights, variables, strict=True)]
 
 
 def _check_unique(weights: list[NamedWeight], where: str) -> None:

@@ -21,8 +21,9 @@ the registry of the installed @tensorflow/tfjs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 TFJS_VERSION = "4.22.0"
 GRAPH_HINT = "use format: graph (tf.loadGraphModel), which runs any TF op TF.js supports"

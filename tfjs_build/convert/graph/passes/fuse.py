@@ -16,8 +16,8 @@ import numpy as np
 from tensorflow.core.framework import attr_value_pb2, node_def_pb2
 
 from tfjs_build.checks import op_support as ops
-from tfjs_build.convert.graph.passes.fold import output_channels
 from tfjs_build.convert.graph.editor import GraphEditor, is_float32, nhwc, number
+from tfjs_build.convert.graph.passes.fold import output_channels
 
 FUSED_OP = {"Conv2D": "_FusedConv2D", "DepthwiseConv2dNative": "FusedDepthwiseConv2dNative", "MatMul": "_FusedMatMul"}
 # TF activation op -> the name TF.js's fused kernels know it by.

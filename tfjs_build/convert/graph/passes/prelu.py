@@ -16,8 +16,8 @@ import numpy as np
 from tensorflow.core.framework import node_def_pb2
 
 from tfjs_build.checks import op_support as ops
-from tfjs_build.convert.graph.passes.fuse import FUSED_OP, fusable_linear, make_fused, zero_bias
 from tfjs_build.convert.graph.editor import GraphEditor, is_float32, nhwc
+from tfjs_build.convert.graph.passes.fuse import FUSED_OP, fusable_linear, make_fused, zero_bias
 
 Node = node_def_pb2.NodeDef
 

@@ -22,8 +22,8 @@ import tensorflow as tf
 from tensorflow.core.framework import node_def_pb2
 
 from tfjs_build.checks import op_support as ops
-from tfjs_build.convert.graph.passes import einsum
 from tfjs_build.convert.graph.editor import GraphEditor, dtype_of, flag
+from tfjs_build.convert.graph.passes import einsum
 
 Node = node_def_pb2.NodeDef
 
