@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from tfjs_build import __version__
-from tfjs_build.config import Config, find_config, load_config
 from tfjs_build.errors import (
     EXIT_INTERNAL_ERROR,
     EXIT_INTERRUPTED,
@@ -29,6 +29,9 @@ from tfjs_build.errors import (
     environment_fault,
 )
 from tfjs_build.terminal import Console
+
+if TYPE_CHECKING:
+    from tfjs_build.config import Config
 
 COMMANDS: dict[str, str] = {
     "init": "scan a folder for models and write a commented tfjs.yaml",
@@ -52,27 +55,54 @@ class Context:
     console: Console
 
     def load_config(self) -> Config:
+        from tfjs_build.config import load_config
+
         return load_config(self.config_path)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """The options every command takes, before or after the command's name.
+
+    After the name they default to SUPPRESS, so a value given before the name survives."""
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument("-C", dest="directory", type=Path, default=default(Path(".")), metavar="DIR",
+                        help="run as if started in DIR")
+    parser.add_argument("-c", "--config", type=Path, default=default(None), metavar="FILE",
+                        help="config file (default: tfjs.yaml)")
+    parser.add_argument("-q", "--quiet", action="count", default=default(0), help="print less")
+    parser.add_argument("-v", "--verbose", action="count", default=default(0), help="print more")
+    parser.add_argument("--no-color", action="store_true", default=default(False),
+                        help="no colour (also: NO_COLOR=1)")
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    """The CLI with ``command``'s own arguments: only that command's module is imported (none for
+    ``--version``/``--help``, whose listing needs only the COMMANDS table)."""
     parser = argparse.ArgumentParser(
         prog="tfjs-build",
         description="Incremental, checked builds of TensorFlow.js models from tfjs.yaml.",
         epilog="Exit codes: 0 ok, 1 a check failed, 2 user error, 3 internal error, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"tfjs-build {__version__}")
-    parser.add_argument("-C", dest="directory", type=Path, default=Path("."), metavar="DIR",
-                        help="run as if started in DIR")
-    parser.add_argument("-c", "--config", type=Path, metavar="FILE", help="config file (default: tfjs.yaml)")
-    parser.add_argument("-q", "--quiet", action="count", default=0, help="print less")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="print more")
-    parser.add_argument("--no-color", action="store_true", help="no colour (also: NO_COLOR=1)")
+    _add_global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
-        _command_module(name).add_arguments(command)
+        subparser = sub.add_parser(name, help=help_text, description=help_text)
+        _add_global_options(subparser, defaults=False)
+        if name == command:
+            _command_module(name).add_arguments(subparser)
     return parser
+
+
+def _command_named(argv: list[str]) -> str | None:
+    """The command in ``argv`` (a pre-parse of the global options only), so one module gets imported."""
+    pre = argparse.ArgumentParser(add_help=False)
+    _add_global_options(pre, defaults=True)
+    pre.add_argument("command", nargs="?")
+    known, _ = pre.parse_known_args(argv)
+    return known.command if known.command in COMMANDS else None
 
 
 def _command_module(name: str) -> ModuleType:
@@ -97,14 +127,16 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command_named(argv)).parse_args(argv)
     console = Console(verbosity=args.verbose - args.quiet, color=False if args.no_color else None)
     directory = args.directory
     if not directory.is_dir():
         console.error(f"-C {directory}: is a file; pass the folder that holds tfjs.yaml (or -c FILE for the config itself)"
                       if directory.exists() else f"-C {directory}: no such directory")
         return EXIT_USER_ERROR
+    from tfjs_build.config import find_config  # after argparse: --version and --help need no config code
+
     ctx = Context(directory=directory.resolve(), config_path=find_config(directory.resolve(), args.config),
                   console=console)
     with _sigterm_as_interrupt():

@@ -93,8 +93,34 @@ def test_init_in_an_empty_folder_writes_a_loadable_template(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("module", ["tfjs_build", "tfjs_build.cli"])
 def test_importing_does_not_import_tensorflow(module: str) -> None:
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}; from tfjs_build.cli import build_parser; build_parser()"],
+    result = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}; from tfjs_build.cli import COMMANDS, build_parser\n"
+                             "for name in COMMANDS: build_parser(name)"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
     assert "tfjs_build" in imported and "tensorflow" not in imported and "keras" not in imported
+
+
+def test_version_imports_no_command_module() -> None:
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "tfjs_build", "--version"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.startswith("tfjs-build ")
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert not {name for name in imported if name.startswith(("tfjs_build.commands.", "tfjs_build.config"))}
+
+
+@pytest.mark.parametrize("argv", [["-C", "{p}", "-q", "status"], ["status", "-C", "{p}", "-q"], ["-C", "{p}", "status", "-q"]])
+def test_global_options_work_before_or_after_the_command(tmp_path: Path, argv: list[str]) -> None:
+    (tmp_path / "tfjs.yaml").write_text("version: 1\nmodels: {}\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = tfjs_build(*[arg.format(p=tmp_path) for arg in argv], cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_folder_named_like_a_command_is_not_taken_for_one(tmp_path: Path) -> None:
+    project = tmp_path / "build"
+    project.mkdir()
+    (project / "tfjs.yaml").write_text("version: 1\nmodels: {}\n", encoding="utf-8")
+    result = tfjs_build("-C", "build", "status", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
