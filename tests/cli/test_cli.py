@@ -93,9 +93,8 @@ def test_init_in_an_empty_folder_writes_a_loadable_template(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("module", ["tfjs_build", "tfjs_build.cli"])
 def test_importing_does_not_import_tensorflow(module: str) -> None:
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}; from tfjs_build.cli import COMMANDS, build_parser\n"
-                             "for name in COMMANDS: build_parser(name)"],
-                            capture_output=True, text=True, timeout=120)
+    script = f"import {module}\nfrom tfjs_build.cli import COMMANDS, build_parser\nfor name in COMMANDS: build_parser(name)"
+    result = subprocess.run([sys.executable, "-X", "importtime", "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
     assert "tfjs_build" in imported and "tensorflow" not in imported and "keras" not in imported
