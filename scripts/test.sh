@@ -26,12 +26,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 
-# --- Python: .venv with the package and its [dev] extras, reinstalled when pyproject.toml changes
+# --- Python: .venv with the package, its converter extra [tensorflow] and [dev], reinstalled when pyproject.toml changes
 stamp() { sha256sum "$1" | cut -d' ' -f1; }
 [ -x .venv/bin/python ] || { log "python3 -m venv .venv"; python3 -m venv .venv; }
 if [ "$(cat .venv/.tfjs-build-deps 2>/dev/null)" != "$(stamp pyproject.toml)" ]; then
-  log "pip install -e '.[dev]'"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  log "pip install -e '.[tensorflow,dev]'"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[tensorflow,dev]'
   stamp pyproject.toml > .venv/.tfjs-build-deps
 fi
 

@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from tfjs_build.util.tensorflow_extra import require_tensorflow
     from tfjs_build.verify.run import verify_models
 
+    require_tensorflow("verify (it compares TF.js with TensorFlow on the source model)")
     return verify_models(ctx.load_config(), args.models, args.backend, ctx.console, args.samples)

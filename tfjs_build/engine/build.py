@@ -54,6 +54,7 @@ from tfjs_build.engine.progress import Progress
 from tfjs_build.engine.worker import ConvertFn, Job, Outcome, init_worker, run_job
 from tfjs_build.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, environment_fault
 from tfjs_build.terminal import Console
+from tfjs_build.util.tensorflow_extra import require_tensorflow
 from tfjs_build.util.units import format_size
 
 if TYPE_CHECKING:
@@ -306,6 +307,8 @@ def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_f
         if force or not run.restore(step):
             to_convert.append(step)
     if to_convert:
+        if convert_fn is None:  # the real converter: without the tensorflow extra, stop before any worker starts
+            require_tensorflow(f"converting {', '.join(s.model for s in to_convert)}")
         run.convert_all(to_convert, jobs or os.cpu_count() or 1, convert_fn)
     if run.summary.built:  # only new conversions grow the cache
         run.cache.gc(config.cache.max_size)
