@@ -3,13 +3,23 @@
 The JSON is ``{"include": [{"model": NAME, "reasons": "..."}]}``, which GitHub Actions
 takes as-is: ``strategy: {matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}}``. GitHub
 rejects an empty matrix, so guard the job with ``if: fromJSON(needs.plan.outputs.matrix).include[0]``.
+
+``--check`` is the pre-commit hook ``tfjs-build-fresh``: exit 1 when any model is stale, with
+the reasons and the fix on stderr, so a commit never carries a tfjs.lock that disagrees with
+tfjs.yaml or the sources.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
+import sys
 from typing import TYPE_CHECKING
+
+from tfjs_build.config import CONFIG_NAME
+from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
     from tfjs_build.cli import Context
@@ -18,6 +28,8 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="models to consider (default: all)")
     parser.add_argument("--json", action="store_true", help="print a CI matrix: {\"include\": [...]}")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when a model is stale, saying why on stderr (the tfjs-build-fresh hook)")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -27,7 +39,23 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         matrix = {"include": [{"model": s.model, "reasons": "; ".join(s.reasons)} for s in stale]}
         ctx.console.out(json.dumps(matrix, sort_keys=True, separators=(",", ":")))
-    else:
+    elif not args.check:
         for step in stale:
             ctx.console.out(step.model)
-    return 0
+    if not args.check or not stale:
+        return EXIT_OK
+    lines = [f"tfjs.lock is out of date for {len(stale)} model{'s' if len(stale) > 1 else ''}:"]
+    lines += [f"  {step.model}: {'; '.join(step.reasons)}" for step in stale]
+    lines.append(f"run `{build_command(ctx)}` and commit tfjs.lock with the change")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+    return EXIT_CHECK_FAILED
+
+
+def build_command(ctx: Context) -> str:
+    """The command that brings this project up to date, as typed from the current folder."""
+    argv = ["tfjs-build"]
+    if (folder := os.path.relpath(ctx.directory)) != ".":
+        argv += ["-C", folder]
+    if ctx.config_path != ctx.directory / CONFIG_NAME:
+        argv += ["-c", os.path.relpath(ctx.config_path, ctx.directory)]
+    return shlex.join([*argv, "build"])
