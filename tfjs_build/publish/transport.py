@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
 from tfjs_build.errors import TfjsBuildError
+from tfjs_build.util.urls import redact
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_ATTEMPTS = 5
@@ -91,10 +91,3 @@ def describe_failure(method: str, url: str, response: requests.Response) -> str:
     body = " ".join(response.text.split())[:300]
     return f"{method} {redact(url)}: HTTP {response.status_code} {response.reason}" + (f": {body}" if body else "")
 
-
-def redact(url: str) -> str:
-    """The URL without user:password@ and without a query (pre-signed URLs carry secrets there)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
