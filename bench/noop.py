@@ -31,8 +31,8 @@ from pathlib import Path
 from tfjs_build.config import ModelConfig, load_config
 from tfjs_build.convert.result import ConvertResult
 from tfjs_build.engine.build import build
-from tfjs_build.engine.fingerprint import STATE_DIR, model_inputs, open_stat_cache
-from tfjs_build.engine.stat_cache import STAT_CACHE_NAME
+from tfjs_build.engine.fingerprint import model_inputs, open_stat_cache
+from tfjs_build.project import ProjectPaths
 from tfjs_build.terminal import Console
 
 
@@ -93,10 +93,10 @@ def plain_hashlib(files: list[Path]) -> float:
 
 
 def engine_cold(root: Path) -> float:
-    (root / STATE_DIR / STAT_CACHE_NAME).unlink(missing_ok=True)
+    ProjectPaths(root).stat_cache.unlink(missing_ok=True)
     config = load_config(root / "tfjs.yaml")
     started = time.perf_counter()
-    with open_stat_cache(root) as stats:
+    with open_stat_cache(ProjectPaths(root)) as stats:
         model_inputs(config.models, stats)
     return time.perf_counter() - started
 

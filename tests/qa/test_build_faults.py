@@ -3,8 +3,6 @@ nothing built is lost, the previous outputs and tfjs.lock survive."""
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,22 +23,9 @@ def test_a_cache_that_cannot_be_written_does_not_lose_the_build(tmp_path: Path) 
     assert "digits-layers" in (project / LOCK_NAME).read_text(encoding="utf-8")
 
 
-@pytest.fixture(name="small_disk")
-def _small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 2 MiB file system (tmpfs), so a full disk is the kernel's ENOSPC, not a stand-in."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
-
-
 @pytest.mark.slow
-def test_full_disk_keeps_previous_outputs_and_lock(small_disk: Path) -> None:
+def test_full_disk_keeps_previous_outputs_and_lock(tmpfs) -> None:
+    small_disk = tmpfs.mount("2m")  # a real 2 MiB file system, so a full disk is the kernel's ENOSPC
     project = quickstart(small_disk / "project")
     assert tfjs_build(project, "build").code == 0
     before = snapshot(project)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, TypeVar
 import tfjs_build
 from tfjs_build.config import Config, ModelConfig
 from tfjs_build.convert.result import ConvertResult
-from tfjs_build.engine.fingerprint import changed_input, state_dir
+from tfjs_build.engine.fingerprint import changed_input
 from tfjs_build.engine.local_cache import CorruptEntry, LocalCache
 from tfjs_build.engine.lockfile import Lock, LockEntry, read_lock, write_lock
 from tfjs_build.engine.output_facts import OutputFacts
@@ -52,7 +52,8 @@ from tfjs_build.engine.placement import (
 from tfjs_build.engine.plan import Step, current_plan
 from tfjs_build.engine.progress import Progress
 from tfjs_build.engine.worker import ConvertFn, Job, Outcome, init_worker, run_job
-from tfjs_build.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, environment_fault
+from tfjs_build.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, EnvironmentFault, environment_fault
+from tfjs_build.project import READ_ONLY_ERRNOS, ProjectPaths
 from tfjs_build.terminal import Console
 from tfjs_build.util.tensorflow_extra import require_tensorflow
 from tfjs_build.util.units import format_size
@@ -108,7 +109,7 @@ class _Build:
         self.console = console
         self.entries = dict(lock.models)
         self.cache = LocalCache(config.cache.dir)
-        self.work_root = state_dir(config.root) / "work"
+        self.work_root = ProjectPaths(config.root).work_dir
         self.summary = BuildSummary()
         self._remote: RemoteCache | None = None
         self._remote_broken = False
@@ -278,13 +279,31 @@ def build(
 ) -> BuildSummary:
     """Bring every named model (all when none) up to date; see the module docstring for the order."""
     names = list(names)
-    with BuildMutex(state_dir(config.root), console):
+    try:
+        mutex = BuildMutex(ProjectPaths(config.root), console)
+    except OSError as exc:
+        if exc.errno not in READ_ONLY_ERRNOS:
+            raise
+        return _read_only_build(config, names, force, exc)
+    with mutex:
         run = _Build(config, console, read_lock(config.lock_path))
         try:
             _run(run, names, force, jobs, convert_fn)
         finally:
             run.close()
     return run.summary
+
+
+def _read_only_build(config: Config, names: list[str], force: bool, fault: OSError) -> BuildSummary:
+    """A build where nothing can be written (a read-only checkout): fine when there is nothing to write."""
+    lock = read_lock(config.lock_path)
+    steps = current_plan(config, lock, names, force)
+    stale = [step.model for step in steps if not step.fresh]
+    gone = sorted(set(lock.models) - {m.name for m in config.models}) if not names else []
+    if stale or gone:
+        why = f"stale: {', '.join(stale)}" if stale else f"tfjs.lock still lists {', '.join(gone)}"
+        raise EnvironmentFault(f"{environment_fault(fault) or fault} ({why})") from None
+    return BuildSummary(fresh=[step.model for step in steps])
 
 
 def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_fn: ConvertFn | None) -> None:

@@ -29,26 +29,23 @@ from typing import Any, NamedTuple
 
 import tfjs_build
 from tfjs_build.config import ModelConfig
-from tfjs_build.engine.stat_cache import RACY_NS, STAT_CACHE_NAME, StatCache
+from tfjs_build.engine.stat_cache import RACY_NS, StatCache
 from tfjs_build.errors import SourceError
+from tfjs_build.project import READ_ONLY_ERRNOS, ProjectPaths
 
 HASH_NAME = "sha256"
-STATE_DIR = ".tfjs-build"  # per-project, not committed: stat cache, build lock
 _BUFFER = 1 << 20
 FINGERPRINT_FORMAT = 1  # bumped if the fingerprint's own layout changes
 
 
-def state_dir(root: Path) -> Path:
-    """The project's .tfjs-build/, created with a .gitignore of ``*`` so it never gets committed."""
-    path = root / STATE_DIR
-    if not (path / ".gitignore").exists():
-        path.mkdir(parents=True, exist_ok=True)
-        (path / ".gitignore").write_text("# tfjs-build's local state: stat cache, build lock, cache\n*\n")
-    return path
-
-
-def open_stat_cache(root: Path) -> StatCache:
-    return StatCache(state_dir(root) / STAT_CACHE_NAME, HASH_NAME)
+def open_stat_cache(paths: ProjectPaths) -> StatCache:
+    """The project's stat cache. In a read-only project it lives in memory: every file is hashed, nothing kept."""
+    try:
+        paths.ensure_state_dir()
+    except OSError as exc:
+        if exc.errno not in READ_ONLY_ERRNOS:
+            raise  # a file where .tfjs-build/ goes: the user should hear of it
+    return StatCache(paths.stat_cache, HASH_NAME)
 
 
 def hash_file(path: Path) -> str:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from tfjs_build.errors import TfjsBuildError
+from tfjs_build.project import LOCK_NAME as LOCK_NAME  # re-exported: publish and tests name the lock through here
 from tfjs_build.util.atomic import atomic_write_text
 
-LOCK_NAME = "tfjs.lock"
 LOCK_VERSION = 1
 MODEL_JSON = "model.json"
 # Weight shards: group{G}-shard{i}of{N}.bin today, content-hashed names (w-<hex>.bin) later. Top level only, no

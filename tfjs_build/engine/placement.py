@@ -25,10 +25,10 @@ from pathlib import Path
 
 from tfjs_build.engine.lockfile import output_file_problem
 from tfjs_build.errors import TfjsBuildError
+from tfjs_build.project import ProjectPaths
 from tfjs_build.terminal import Console
 from tfjs_build.util.atomic import FILE_MODE
 
-BUILD_MUTEX_NAME = "build.lock"
 MAX_SHOWN = 3  # foreign files named in a refusal
 REFUSAL_FIX = "move those files, or choose another output_dir or model name"
 # mkdtemp makes 0700 folders; a model folder gets what mkdir would give (0755 under umask 022):
@@ -123,16 +123,18 @@ def remove_leftovers(output_dir: Path, work_root: Path) -> None:
 
 
 class BuildMutex:
-    """An exclusive lock on .tfjs-build/build.lock; the kernel releases it if the process dies."""
+    """An exclusive lock on the project's build mutex file; the kernel releases it if the process dies.
 
-    def __init__(self, state_dir: Path, console: Console) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self.path = state_dir / BUILD_MUTEX_NAME
+    Creating it raises OSError where the project is read-only (``READ_ONLY_ERRNOS``): nothing can be written there.
+    """
+
+    def __init__(self, paths: ProjectPaths, console: Console) -> None:
+        paths.ensure_state_dir()
+        self.path = paths.build_mutex
         self.console = console
-        self._fd = -1
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
 
     def __enter__(self) -> BuildMutex:
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -19,6 +19,7 @@ from tfjs_build.engine.lockfile import Lock, LockEntry, read_lock
 from tfjs_build.engine.output_facts import output_problem
 from tfjs_build.engine.stat_cache import StatCache
 from tfjs_build.errors import TfjsBuildError
+from tfjs_build.project import ProjectPaths
 
 FORCED = "forced"
 
@@ -94,7 +95,7 @@ def survey(
 def current_plan(config: Config, lock: Lock | None = None, names: Iterable[str] = (), force: bool = False) -> list[Step]:
     """``survey`` against the project's tfjs.lock (or ``lock``), with its stat cache."""
     lock = read_lock(config.lock_path) if lock is None else lock
-    with open_stat_cache(config.root) as stats:
+    with open_stat_cache(ProjectPaths(config.root)) as stats:
         return survey(config, lock, stats, names, force)
 
 

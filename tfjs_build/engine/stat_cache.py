@@ -1,4 +1,4 @@
-"""The stat cache: (path, size, mtime_ns, inode, ctime_ns) -> digest, in SQLite under .tfjs-build/.
+"""The stat cache: (path, size, mtime_ns, inode, ctime_ns) -> digest, in SQLite (``ProjectPaths.stat_cache``).
 
 It is what makes a no-op build instant: a file whose stat is unchanged is not re-read.
 Following git's "racily clean" rule, a file modified shortly before this process
@@ -14,7 +14,6 @@ import sqlite3
 import time
 from pathlib import Path
 
-STAT_CACHE_NAME = "stat.sqlite"
 RACY_NS = 1_000_000_000  # coarser than any timestamp tick of the filesystems we run on
 
 _SCHEMA = """
@@ -42,7 +41,6 @@ class StatCache:
 
     def _open(self) -> sqlite3.Connection:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 return self._connect(self.path)
             except sqlite3.DatabaseError:

@@ -1,0 +1,42 @@
+"""Every file tfjs-build owns in a project, named in one place.
+
+Beside tfjs.yaml: ``tfjs.lock`` (committed) and ``.tfjs-build/`` (never committed: it
+holds a ``.gitignore`` of ``*``), which holds the stat cache, the build mutex, the
+work folder of running conversions and, by default, the build cache.
+
+Asking for a path never creates anything: a read-only command (status, check, a no-op
+build) must work in a read-only checkout. A command that writes calls
+``ensure_state_dir()`` first.
+"""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+LOCK_NAME = "tfjs.lock"
+STATE_DIR_NAME = ".tfjs-build"
+_GITIGNORE = "# tfjs-build's local state: stat cache, build lock, cache\n*\n"
+# The errors a read-only project gives when tfjs-build tries to create its state there.
+READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+class ProjectPaths:
+    """The files of the project whose tfjs.yaml lies in ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.lock = root / LOCK_NAME
+        self.state_dir = root / STATE_DIR_NAME
+        self.gitignore = self.state_dir / ".gitignore"
+        self.stat_cache = self.state_dir / "stat.sqlite"
+        self.build_mutex = self.state_dir / "build.lock"
+        self.work_dir = self.state_dir / "work"  # scratch folders of running conversions, one per model
+        self.default_cache_dir = self.state_dir / "cache"
+
+    def ensure_state_dir(self) -> Path:
+        """Create .tfjs-build/ with its .gitignore (so it is never committed) unless it is there; raises OSError."""
+        if not self.gitignore.exists():
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            self.gitignore.write_text(_GITIGNORE, encoding="utf-8")
+        return self.state_dir
