@@ -16,6 +16,7 @@ from tensorflow.python.framework import convert_to_constants
 
 from tfjs_build.config import ModelConfig
 from tfjs_build.convert.graph.emit import rename_ref
+from tfjs_build.convert.graph.passes.inline import inline_calls
 from tfjs_build.convert.load import LoadedSource, make_initializer
 from tfjs_build.errors import UnsupportedModelError
 
@@ -85,6 +86,7 @@ def _frozen_graph_def(function: Any, lower_control_flow: bool) -> Any:
         func=function, lower_control_flow=lower_control_flow, aggressive_inlining=True
     )
     graph_def, _ = convert_to_constants._replace_variables_by_constants(converter_data=data)  # noqa: SLF001
+    inline_calls(graph_def)  # what freezing leaves: _noinline and XLA-compiled functions, calls in loop bodies
     return graph_def
 
 

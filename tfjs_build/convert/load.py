@@ -22,6 +22,7 @@ from tensorflow.python.trackable.resource import TrackableResource
 from tensorflow.python.util import nest
 
 from tfjs_build.config import ModelConfig, did_you_mean
+from tfjs_build.convert.graph.passes.inline import used_functions
 from tfjs_build.errors import SourceError, UnsupportedModelError
 
 
@@ -86,7 +87,7 @@ def _inference_only_copy(source: Path, scratch: Path) -> Path | None:
     if not objects.nodes or meta_graph.asset_file_def or any(n.WhichOneof("kind") == "asset" for n in objects.nodes):
         return None
     library = meta_graph.graph_def.library
-    used = _used_functions(library, list(objects.concrete_functions))
+    used = used_functions(library, list(objects.concrete_functions))
     kept = [function for function in library.function if function.signature.name in used]
     if len(kept) == len(library.function):
         return None
@@ -96,30 +97,6 @@ def _inference_only_copy(source: Path, scratch: Path) -> Path | None:
     if (source / "variables").is_dir():
         (scratch / "variables").symlink_to((source / "variables").resolve(), target_is_directory=True)
     return scratch
-
-
-def _used_functions(library: Any, roots: list[str]) -> set[str]:
-    """Names of ``roots`` and every library function they call (by op, attr or gradient)."""
-    functions = {function.signature.name: function for function in library.function}
-    gradients = {g.registered_op_type: g.gradient_func for g in library.registered_gradients if g.registered_op_type}
-    gradients.update({g.function_name: g.gradient_func for g in library.gradient})
-    used: set[str] = set()
-    pending = list(roots)
-    while pending:
-        name = pending.pop()
-        if name in used or name not in functions:
-            continue
-        used.add(name)
-        if name in gradients:
-            pending.append(gradients[name])
-        for node in functions[name].node_def:
-            pending.extend(op for op in (node.op, gradients.get(node.op)) if op)
-            for attr in node.attr.values():
-                if attr.HasField("func"):
-                    pending.append(attr.func.name)
-                elif attr.HasField("list"):
-                    pending.extend(func.name for func in attr.list.func)
-    return used
 
 
 def _load_saved_model(model: ModelConfig, source: Path) -> LoadedSource:
@@ -139,7 +116,7 @@ def _load_saved_model(model: ModelConfig, source: Path) -> LoadedSource:
 def _load_hub_module(model: ModelConfig, source: Path) -> LoadedSource:
     """A TF2 Hub module is a SavedModel whose entry point is its ``__call__``, not a signature."""
     loaded = _load_tf2(model, source)
-    call = getattr(loaded, "__call__", None)
+    call = getattr(loaded, "__call__", None)  # noqa: B004  (the restored function, for its concrete_functions)
     candidates = [f for f in getattr(call, "concrete_functions", ()) if not _is_training(f)]
     if not candidates:
         raise SourceError(

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import graph_pb2, node_def_pb2
+from tensorflow.core.framework import function_pb2, graph_pb2, node_def_pb2
 
 
 def split_input(ref: str) -> tuple[str, int, bool]:
@@ -50,6 +50,11 @@ class GraphEditor:
         del graph.node[:]
         graph.node.extend(self.order)
         return graph
+
+    @property
+    def library(self) -> function_pb2.FunctionDefLibrary:
+        """The graph's function library (control-flow v2 bodies), for passes that import the graph."""
+        return self._source.library
 
     def alive(self, node: node_def_pb2.NodeDef) -> bool:
         return self.nodes.get(node.name) is node

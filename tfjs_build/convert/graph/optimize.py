@@ -19,9 +19,11 @@ from tfjs_build.checks import op_support as ops
 from tfjs_build.convert.graph.editor import GraphEditor, dtype_of, split_input
 from tfjs_build.convert.graph.passes.fold import fold_into_weights
 from tfjs_build.convert.graph.passes.fuse import fuse_for_tfjs
+from tfjs_build.convert.graph.passes.grouped_conv import ungroup_convs
 from tfjs_build.convert.graph.passes.padding import fold_pads
 from tfjs_build.convert.graph.passes.prelu import fuse_prelu
 from tfjs_build.convert.graph.passes.rewrites import apply_rewrites, rewrite_for, rewrite_for_node
+from tfjs_build.convert.graph.passes.shapes import Shapes
 from tfjs_build.convert.graph.passes.squeeze import sink_squeezes
 from tfjs_build.errors import UnsupportedModelError
 
@@ -90,10 +92,13 @@ def optimize_for_tfjs(
     """
     targets = tuple(backends)
     ed = GraphEditor(graph_def, node_names(output_nodes), consume=consume)
-    report = apply_rewrites(ed, targets)
+    shapes = Shapes(ed)
+    report = apply_rewrites(ed, targets, shapes)
     if strip_debug_ops:
         _note(report, strip_debug_nodes(ed), "stripped {n} debug node{s} (strip_debug_ops)")
     _note(report, remove_identities(ed), "removed {n} Identity node{s}")
+    _note(report, ungroup_convs(ed, shapes), "rewrote {n} grouped Conv2D{s} as depthwise or per-group convolutions "
+          "(TF.js conv2d has no groups)")
     _note(report, fold_pads(ed), "merged {n} zero Pad node{s} into convolutions (explicit padding)")
     _note(report, sink_squeezes(ed), "moved Conv1D Squeezes below {n} per-channel op{s}")
     _note(report, len(fold_into_weights(ed)), "folded {n} batch norm/scale/shift node{s} into weights")

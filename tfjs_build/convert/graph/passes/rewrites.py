@@ -24,6 +24,7 @@ from tensorflow.core.framework import node_def_pb2
 from tfjs_build.checks import op_support as ops
 from tfjs_build.convert.graph.editor import GraphEditor, dtype_of, flag
 from tfjs_build.convert.graph.passes import einsum
+from tfjs_build.convert.graph.passes.shapes import Shapes
 
 Node = node_def_pb2.NodeDef
 
@@ -145,7 +146,7 @@ def rewrite_for_node(node: Node, backends: tuple[str, ...]) -> Rewrite | None:
     return rewrite if rewrite is not None and rewrite.applies(node) else None
 
 
-def apply_rewrites(ed: GraphEditor, backends: tuple[str, ...]) -> list[str]:
+def apply_rewrites(ed: GraphEditor, backends: tuple[str, ...], shapes: Shapes | None = None) -> list[str]:
     """Rewrite every main-graph node that needs it; one report line per rewritten op type."""
     done: dict[str, list[str]] = {}
     for node in ed:
