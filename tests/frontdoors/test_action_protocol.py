@@ -50,9 +50,16 @@ def test_the_summary_is_cut_below_the_runner_limit(tmp_path, monkeypatch):
 
 
 def test_comment_body_has_the_marker_and_fits_githubs_limit():
-    assert comment.comment_body("### report\n").startswith("<!-- tfjs-build -->\n### report")
-    long = comment.comment_body("y" * 100_000)
+    assert comment.comment_body("check .", "### report\n").startswith("<!-- tfjs-build: check . -->\n### report")
+    long = comment.comment_body("check .", "y" * 100_000)
     assert len(long) <= comment.BODY_CAP and long.endswith("_(cut: the full report is in the job summary)_\n")
+
+
+def test_the_comment_key_is_command_folder_and_id_and_cannot_end_the_html_comment():
+    assert comment.comment_key("check", ".") == "check ."
+    assert comment.comment_key("diff", "./models/", "") == "diff models"
+    assert comment.comment_key("check", "models", "nightly") == "check models nightly"
+    assert "-->" not in comment.marker(comment.comment_key("check", "a", "x --> <script>"))[4:-3]
 
 
 def test_only_pull_request_events_have_a_number(tmp_path):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from typing import TYPE_CHECKING
 
 from tfjs_build.commands import positive_int
 from tfjs_build.config import display_path
+from tfjs_build.terminal import Console
 
 if TYPE_CHECKING:
     from tfjs_build.cli import Context
@@ -18,18 +21,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="convert up to N models at once (default: number of CPUs)")
     parser.add_argument("--force", action="store_true",
                         help="convert even fresh models, without using the cache")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"fresh", "restored", "built", "failed"} as JSON on stdout (progress goes to stderr)')
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.engine.build import build
 
     config = ctx.load_config()
-    summary = build(config, ctx.console, args.models, force=args.force, jobs=args.jobs)
+    console = Console(ctx.console.verbosity, ctx.console.color, sys.stderr) if args.json else ctx.console
+    summary = build(config, console, args.models, force=args.force, jobs=args.jobs)
     for name, message, _ in summary.failed:
-        ctx.console.error(f"{name}: {message}")
+        console.error(f"{name}: {message}")
     counts = [(len(summary.fresh), "fresh"), (len(summary.restored), "restored from cache"),
               (len(summary.built), "built"), (len(summary.failed), "failed")]
-    ctx.console.info(", ".join(f"{n} {what}" for n, what in counts if n) or "no models")
+    console.info(", ".join(f"{n} {what}" for n, what in counts if n) or "no models")
     for name in summary.built + summary.restored:
-        ctx.console.info(f"  {display_path(config.model_output_dir(name) / 'model.json')}")
+        console.info(f"  {display_path(config.model_output_dir(name) / 'model.json')}")
+    if args.json:  # for CI (the GitHub Action's built/restored outputs)
+        failed = [{"model": name, "message": message, "exit_code": code} for name, message, code in summary.failed]
+        ctx.console.out(json.dumps({"fresh": summary.fresh, "restored": summary.restored, "built": summary.built,
+                                    "failed": failed}, sort_keys=True))
     return summary.exit_code

@@ -7,6 +7,7 @@ tampered output stops the whole publish instead of leaving half of it online.
 from __future__ import annotations
 
 import argparse
+import json
 from typing import TYPE_CHECKING
 
 from tfjs_build.config import Config, PublishTarget, did_you_mean, display_path
@@ -23,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a target from `publish:` (optional when there is one), then models (default: all)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print every upload (destination, size, Cache-Control) without contacting the target")
+    parser.add_argument("--json", action="store_true",
+                        help="print the result as JSON: every model's digest, model.json URL and file URLs (for CI)")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -37,20 +40,31 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     bundles = [collect_bundle(config, model, lock.models.get(model.name)) for model in models]
     require_fresh(config, lock, models, before="publishing")
     publisher = open_target(target)
+    results = []
     try:
         for bundle in bundles:
+            files = [item.destination for item in publisher.plan(bundle)]
+            results.append({"model": bundle.model, "digest": bundle.digest, "files": files,
+                            "url": next((f for f in files if f.endswith("/model.json")), None)})
+            if args.dry_run and args.json:
+                continue
             if args.dry_run:
                 ctx.console.out(f"{target.name}: {bundle.model} {bundle.digest} (dry run, nothing uploaded)")
                 for item in publisher.plan(bundle):
                     ctx.console.out(f"  would upload {item.destination} ({item.size} bytes, {item.cache_control})")
                 continue
             outcome = publisher.publish(bundle, ctx.console.detail)
+            results[-1] |= {"url": outcome.location, "uploaded": len(outcome.uploaded), "skipped": len(outcome.skipped)}
+            if args.json:
+                continue
             ctx.console.out(
                 f"{target.name}: {bundle.model} -> {outcome.location} ({len(outcome.uploaded)} uploaded, "
                 f"{format_size(outcome.uploaded_bytes)}; {len(outcome.skipped)} already there)"
             )
     finally:
         publisher.close()
+    if args.json:
+        ctx.console.out(json.dumps({"target": target.name, "dry_run": args.dry_run, "models": results}, indent=2))
     return EXIT_OK
 
 
