@@ -1,4 +1,4 @@
-"""Fixtures of the publish tests: a hand-made built project and a real nginx origin."""
+"""Fixtures of the publish tests: a hand-made built project, a real nginx origin, the GitHub API stand-in."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from built_project import Project
+from github_standin import TOKEN, StandIn
 from nginx_origin import Origin, running_nginx
 
 
@@ -24,3 +25,13 @@ def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Origin]:
             yield origin
     except RuntimeError as exc:
         pytest.fail(str(exc))
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
+    """The GitHub API stand-in; $RELEASE_TOKEN holds the token it accepts."""
+    server = StandIn()
+    monkeypatch.setenv("RELEASE_TOKEN", TOKEN)
+    monkeypatch.delenv("GITHUB_SHA", raising=False)
+    yield server
+    server.stop()

@@ -3,7 +3,8 @@
 Releases (create, list, by tag, publish), release assets (list, upload, delete, 422
 ``already_exists`` on a duplicate name), issue comments (list, create, edit), pagination
 with ``Link`` headers, a bearer token check, a one-shot 403 rate limit with
-``retry-after``, and a read-only mode like a fork PR's token. Used by the publish tests
+``retry-after``, a read-only mode like a fork PR's token, and a one-shot error with any body
+(a proxy or a server that echoes request headers back). Used by the publish tests
 and the GitHub Action tests.
 """
 
@@ -31,6 +32,7 @@ class State:
     throttle: int = 0  # answer the next N requests with 403 + retry-after
     read_only: bool = False  # writes answer 403 "Resource not accessible by integration"
     hide_assets_once: bool = False  # the next asset listing is empty (GitHub lists lag behind)
+    fail_once: tuple[str, int, bytes] | None = None  # (path part, status, raw body): the next such request
     next_id: int = 100
 
     def new_id(self) -> int:
@@ -85,6 +87,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.state.log.append((method, parts.path + (f"?name={self.query['name']}" if "name" in self.query else "")))
         if self.headers.get("authorization") != f"Bearer {TOKEN}":
             return self._send(401, {"message": "Bad credentials"})
+        if self.state.fail_once is not None and self.state.fail_once[0] in parts.path:
+            (_, status, body), self.state.fail_once = self.state.fail_once, None
+            return self._send_raw(status, body)
         if self.state.throttle:
             self.state.throttle -= 1
             return self._send(403, {"message": "API rate limit exceeded"}, {"retry-after": "1"})
@@ -96,7 +101,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, {"message": "Not Found"})
 
     def _send(self, status: int, data: Any = None, headers: dict[str, str] | None = None) -> None:
-        payload = b"" if data is None else json.dumps(data).encode()
+        self._send_raw(status, b"" if data is None else json.dumps(data).encode(), headers)
+
+    def _send_raw(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(payload)))

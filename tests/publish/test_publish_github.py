@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from github_standin import TOKEN, StandIn
+from github_standin import StandIn
 
 from tfjs_build.engine.lockfile import read_lock
 from tfjs_build.publish.bundle import model_digest
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
-    server = StandIn()
-    monkeypatch.setenv("RELEASE_TOKEN", TOKEN)
-    monkeypatch.delenv("GITHUB_SHA", raising=False)
-    yield server
-    server.stop()
 
 
 def release_yaml(github: StandIn, extra: str = "") -> str:

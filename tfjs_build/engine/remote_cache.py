@@ -38,7 +38,7 @@ import requests
 from tfjs_build.engine.local_cache import LocalCache
 from tfjs_build.engine.lockfile import LockEntry
 from tfjs_build.errors import environment_fault
-from tfjs_build.util.urls import join_url, redact
+from tfjs_build.util.urls import join_url, redact, server_text
 
 TOKEN_ENV = "TFJS_BUILD_CACHE_TOKEN"
 DEADLINE_ENV = "TFJS_BUILD_CACHE_DEADLINE"
@@ -132,11 +132,6 @@ def _local_fault(where: str, exc: OSError) -> RemoteCacheError:
     return RemoteCacheError(f"{where}: cannot store it in the local cache: {environment_fault(exc) or exc}")
 
 
-def _printable(text: object, limit: int = 60) -> str:
-    """A server's reason phrase, fit for a terminal: printable ASCII only, short."""
-    return "".join(c for c in str(text) if " " <= c <= "~")[:limit]
-
-
 class RemoteCache:
     def __init__(self, url: str, local: LocalCache, clock: Callable[[], float] = time.monotonic) -> None:
         self.url = url.rstrip("/")
@@ -180,7 +175,7 @@ class RemoteCache:
         try:
             entry = LockEntry.from_json(json.loads(body.getvalue()))
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-            raise RemoteCacheError(f"{where}: not a cache entry ({_printable(exc, 200)})") from None
+            raise RemoteCacheError(f"{where}: not a cache entry ({server_text(exc)})") from None
         if entry.fingerprint != fingerprint:
             raise RemoteCacheError(f"{where}: holds the entry of {entry.fingerprint}")
         for f in entry.files:
@@ -236,7 +231,7 @@ class RemoteCache:
         try:
             status, reason = exchange.take(deadline, what, late)
             if status not in ok:
-                raise RemoteCacheError(f"{what}: HTTP {status} {_printable(reason)}")
+                raise RemoteCacheError(f"{what}: HTTP {status} {server_text(reason, 60)}")
             if sink is not None and status == 200:
                 self._receive(exchange, deadline, what, late, sink, limit)
             return int(status)

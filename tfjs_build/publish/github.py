@@ -25,7 +25,8 @@ from tfjs_build.publish.base import Log, Outcome, Planned
 from tfjs_build.publish.bundle import IMMUTABLE, Bundle, PublishFile
 from tfjs_build.publish.github_api import REPO, GitHubApi
 from tfjs_build.publish.options import Options
-from tfjs_build.publish.transport import PublishError
+from tfjs_build.publish.transport import PublishError, server_message
+from tfjs_build.util.urls import redact
 
 KEYS = ("repo", "tag", "name", "token_env", "api_url", "prerelease", "target")
 FIELDS = ("model", "digest")
@@ -70,7 +71,7 @@ class GitHubTarget:
         api = self._connect()
         tag = self.tag.format(model=bundle.model, digest=bundle.digest)
         release = self._published(api, tag) or self._draft(api, tag) or self._create(api, tag, bundle)
-        outcome = Outcome(bundle.model, release.get("html_url") or f"github:{self.repo}@{tag}")
+        outcome = Outcome(bundle.model, redact(str(release.get("html_url") or f"github:{self.repo}@{tag}")))
         assets = {a["name"]: a for a in api.list(f"releases/{release['id']}/assets")}
         for item in bundle.files:
             self._ensure_asset(api, release, assets.get(item.name), item, outcome, log)
@@ -121,7 +122,7 @@ class GitHubTarget:
     def _check_existing(self, api: GitHubApi, release: dict[str, Any], item: PublishFile, response: Any) -> None:
         """A 422 on upload: fine when an identical asset is there (a concurrent or earlier run)."""
         if "already_exists" not in response.text:
-            raise PublishError(f"uploading {item.name}: HTTP 422: {' '.join(response.text.split())[:300]}")
+            raise PublishError(f"uploading {item.name}: HTTP 422: {server_message(response, api.transport.secrets)}")
         sizes = {a["name"]: a.get("size") for a in api.list(f"releases/{release['id']}/assets")}
         if sizes.get(item.name) != item.size:
             raise PublishError(f"uploading {item.name}: the release already has a different {item.name}; "

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from tfjs_build.publish.transport import Transport
+from tfjs_build.util.urls import join_url
 
 DEFAULT_API_URL = "https://api.github.com"
 REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -32,7 +33,7 @@ class GitHubApi:
         self.transport = Transport(headers, sleep=sleep)
 
     def repo_url(self, path: str) -> str:
-        return f"{self.api_url}/repos/{self.repo}/{path.lstrip('/')}"
+        return join_url(self.api_url, f"repos/{self.repo}/{path.lstrip('/')}")
 
     def call(self, method: str, path_or_url: str, *, ok: tuple[int, ...] = (200,), **kwargs: Any) -> requests.Response:
         url = path_or_url if "://" in path_or_url else self.repo_url(path_or_url)
@@ -41,11 +42,12 @@ class GitHubApi:
     def list(self, path: str) -> list[dict[str, Any]]:
         """Every item of a paginated list endpoint, following ``Link: rel="next"``."""
         items: list[dict[str, Any]] = []
-        url: str | None = self.repo_url(path) + ("&" if "?" in path else "?") + "per_page=100"
+        url: str | None = self.repo_url(path)
+        params: dict[str, Any] | None = {"per_page": 100}  # the next links carry it on
         while url:
-            response = self.call("GET", url)
+            response = self.call("GET", url, params=params)
             items.extend(response.json())
-            url = response.links.get("next", {}).get("url")
+            url, params = response.links.get("next", {}).get("url"), None
         return items
 
     def close(self) -> None:

@@ -7,9 +7,11 @@ lasting headers, so Cache-Control is the origin's job: serve ``*/<16 hex>/*`` wi
     publish:
       origin:
         type: http
-        url: https://models.example.com/tfjs     # objects go to URL/MODEL/DIGEST/FILE
+        url: https://models.example.com/tfjs     # objects go to URL/MODEL/DIGEST/FILE (a ?query stays on each)
         token_env: ORIGIN_TOKEN                   # optional: Authorization: Bearer $ORIGIN_TOKEN
         basic_auth_env: ORIGIN_AUTH               # optional: user:password for Basic auth
+                                                  # (else user:password@ in the URL, if any)
+Messages and printed plans show URLs only through ``redact`` (no credentials, no query).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tfjs_build.publish.base import Log, Outcome, Planned, plan_store, publish_t
 from tfjs_build.publish.bundle import Bundle
 from tfjs_build.publish.options import Options
 from tfjs_build.publish.transport import PublishError, Transport
+from tfjs_build.util.urls import credentials, join_url, redact, without_credentials
 
 KEYS = ("url", "token_env", "basic_auth_env")
 
@@ -32,13 +35,20 @@ class HttpTarget:
     def __init__(self, target: PublishTarget) -> None:
         self.options = Options(target, KEYS)
         self.where = target.where()
-        self.base = self.options.url("url", required=True)
+        url = self.options.url("url", required=True)
+        assert url is not None
+        self._url_credentials = credentials(url)
+        self.base = without_credentials(url)  # the query stays: a signed URL needs it on every request
         self.options.env_name("token_env")
         self.options.env_name("basic_auth_env")
         self._transport: Transport | None = None
 
+    def address(self, key: str) -> str:
+        """Where ``key`` is sent: its path joined onto the URL's, before any query."""
+        return join_url(self.base, key)
+
     def url(self, key: str) -> str:
-        return f"{self.base}/{key}"
+        return redact(self.address(key))
 
     def plan(self, bundle: Bundle) -> list[Planned]:
         return plan_store(self, "", bundle)
@@ -68,7 +78,7 @@ class HttpTarget:
 
     def _request(self, method: str, key: str, **kwargs: Any) -> requests.Response:
         try:
-            return self._connect().request(method, self.url(key), **kwargs)
+            return self._connect().request(method, self.address(key), **kwargs)
         except PublishError as exc:
             raise PublishError(f"{self.where}: {exc}; check `url` and that the origin accepts PUT") from None
 
@@ -82,6 +92,8 @@ class HttpTarget:
         if token:
             return {"Authorization": f"Bearer {token}"}
         basic = self.options.secret("basic_auth_env", required="basic_auth_env" in self.options.values)
+        if not basic and self._url_credentials is not None:
+            basic = ":".join(self._url_credentials)
         if basic:
             return {"Authorization": "Basic " + base64.b64encode(basic.encode("utf-8")).decode("ascii")}
         return {}

@@ -25,6 +25,7 @@ from tfjs_build.publish.base import Log, Outcome, Planned, plan_store, publish_t
 from tfjs_build.publish.bundle import Bundle
 from tfjs_build.publish.options import Options
 from tfjs_build.publish.transport import PublishError
+from tfjs_build.util.urls import join_url, redact, server_text
 
 KEYS = ("bucket", "prefix", "endpoint_url", "region", "addressing_style", "public_url",
         "access_key_id_env", "secret_access_key_env")
@@ -48,7 +49,7 @@ class S3Target:
         self._client: Any = None
 
     def url(self, key: str) -> str:
-        return f"{self.public_url}/{key}" if self.public_url else f"s3://{self.bucket}/{key}"
+        return redact(join_url(self.public_url, key)) if self.public_url else f"s3://{self.bucket}/{key}"
 
     def plan(self, bundle: Bundle) -> list[Planned]:
         return plan_store(self, self.prefix, bundle)
@@ -90,8 +91,9 @@ class S3Target:
             code = str(error.get("Code", ""))
             if code in _MISSING and verb in ("HEAD", "GET"):
                 raise _NotFound() from None
+            said = server_text(f"{code} {error.get('Message', '')}")
             raise PublishError(
-                f"{self.where}: {verb} s3://{self.bucket}/{key}: {code} {error.get('Message', '')}".rstrip()
+                f"{self.where}: {verb} s3://{self.bucket}/{key}: {said}"
                 + "; check the bucket name, the endpoint_url and that the credentials may write to it"
             ) from None
         except NoCredentialsError:
@@ -101,7 +103,8 @@ class S3Target:
             ) from None
         except BotoCoreError as exc:
             raise PublishError(
-                f"{self.where}: {verb} s3://{self.bucket}/{key}: {exc}; check endpoint_url, region and your network"
+                f"{self.where}: {verb} s3://{self.bucket}/{key}: {server_text(exc, 300)}; "
+                "check endpoint_url, region and your network"
             ) from None
 
     def _connect(self) -> Any:

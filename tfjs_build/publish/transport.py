@@ -3,7 +3,9 @@
 Rate limits (429, or 403 with ``retry-after`` / ``x-ratelimit-remaining: 0``) and
 transient server errors are retried after the wait the server asks for, capped, so a
 CI job slows down instead of failing. Error messages name the method, the URL without
-credentials and the status, never a request header (where tokens live).
+credentials and the status, never a request header (where tokens live), and of a response
+body only the ``message`` field of a JSON error (GitHub's shape), made safe by ``server_text``:
+servers and proxies echo request headers into bodies.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 import requests
 
 from tfjs_build.errors import TfjsBuildError
-from tfjs_build.util.urls import redact
+from tfjs_build.util.urls import redact, server_text
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_ATTEMPTS = 5
@@ -34,6 +36,7 @@ class Transport:
         self.session.auth = _explicit_headers_only  # proxies from the environment still apply
         self.timeout = timeout
         self.sleep = sleep
+        self.secrets = _secret_values(headers)
 
     def request(self, method: str, url: str, *, ok: tuple[int, ...] = (200,), **kwargs: Any) -> requests.Response:
         """Send, retrying rate limits and transient failures; raise PublishError unless status in ``ok``."""
@@ -49,7 +52,7 @@ class Transport:
                 return response
             wait = retry_wait(response, attempt)
             if wait is None or attempt == MAX_ATTEMPTS:
-                raise PublishError(describe_failure(method, url, response))
+                raise PublishError(describe_failure(method, url, response, self.secrets))
             self.sleep(wait)
         raise AssertionError("unreachable")
 
@@ -87,7 +90,23 @@ def _backoff(attempt: int) -> float:
     return min(2.0 ** (attempt - 1), MAX_WAIT)
 
 
-def describe_failure(method: str, url: str, response: requests.Response) -> str:
-    body = " ".join(response.text.split())[:300]
-    return f"{method} {redact(url)}: HTTP {response.status_code} {response.reason}" + (f": {body}" if body else "")
+def describe_failure(method: str, url: str, response: requests.Response, secrets: tuple[str, ...] = ()) -> str:
+    message = server_message(response, secrets)
+    status = f"{method} {redact(url)}: HTTP {response.status_code} {server_text(response.reason, 60)}".rstrip()
+    return status + (f": {message}" if message else "")
 
+
+def server_message(response: requests.Response, secrets: tuple[str, ...] = ()) -> str:
+    """The ``message`` of a JSON error body, safe to print; "" for any other body, which is never shown."""
+    try:
+        data = response.json()
+    except (ValueError, RecursionError):
+        return ""
+    message = data.get("message") if isinstance(data, dict) else None
+    return server_text(message, secrets=secrets) if isinstance(message, str) else ""
+
+
+def _secret_values(headers: dict[str, str]) -> tuple[str, ...]:
+    """What must never be printed: the credentials this transport sends (a token, its scheme-less part)."""
+    values = [v for k, v in headers.items() if k.lower() == "authorization"]
+    return tuple(values + [v.split(" ", 1)[1] for v in values if " " in v])

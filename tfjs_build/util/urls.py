@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]*[^\s\"'<>.,;:!?)]")  # not a trailing comma
 
 
 def redact(url: str) -> str:
@@ -31,6 +31,17 @@ def redact(url: str) -> str:
 def redact_text(text: str) -> str:
     """``text`` (from a server, say) with every URL in it redacted."""
     return _URL_IN_TEXT.sub(lambda match: redact(match.group(0)), text)
+
+
+def server_text(text: object, limit: int = 200, secrets: tuple[str, ...] = ()) -> str:
+    """Words from a server or an exception, safe to print: printable characters only (no terminal escapes),
+    our own ``secrets`` masked, URLs redacted, at most ``limit`` characters."""
+    line = "".join(c for c in " ".join(str(text).split()) if c.isprintable())
+    for secret in secrets:
+        if secret:
+            line = line.replace(secret, "***")
+    line = redact_text(line)
+    return line if len(line) <= limit else line[:limit] + "..."
 
 
 def join_url(base: str, key: str) -> str:
