@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,9 +99,8 @@ def test_accuracy_of_a_model_with_tables_runs_its_initializer_once(zoo: dict[str
 def test_weights_are_cut_into_shard_size_files(zoo: dict[str, ZooModel]) -> None:
     [group] = _model_json(zoo["convnet-sharded"])["weightsManifest"]
     sizes = [(zoo["convnet-sharded"].out_dir / path).stat().st_size for path in group["paths"]]
-    assert len(sizes) == -(-sum(sizes) // 2048) > 1  # ceil(total / shard size) files
-    assert set(sizes[:-1]) == {2048} and 0 < sizes[-1] <= 2048
-    assert group["paths"][0] == f"group1-shard1of{len(sizes)}.bin"
+    assert len(sizes) > 1 and max(sizes) <= 2048  # cut between weights (tests/tfjs_format/test_writer.py)
+    assert all(re.fullmatch(r"w-[0-9a-f]{16}\.bin", path) for path in group["paths"])
 
 
 def test_dynamic_batch_dimension_stays_dynamic(zoo: dict[str, ZooModel]) -> None:

@@ -53,3 +53,23 @@ def _decode_one(data: bytes, offset: int, spec: dict[str, Any]) -> tuple[Any, in
         pairs = np.frombuffer(raw, "<f4")
         return (pairs[0::2] + 1j * pairs[1::2]).astype(np.complex64).reshape(spec["shape"]), end
     return np.frombuffer(raw, NUMPY[stored]).astype(NUMPY[spec["dtype"]]).reshape(spec["shape"]), end
+
+
+def weights_by_shard(out_dir: Path, manifest: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Shard path -> names of the weights with bytes in it, in order (from the shard sizes on disk)."""
+    holders: dict[str, list[str]] = {}
+    for group in manifest:
+        data = b"".join((out_dir / path).read_bytes() for path in group["paths"])
+        ends, total = [], 0
+        for path in group["paths"]:
+            total += (out_dir / path).stat().st_size
+            ends.append((total, path))
+        offset = 0
+        for spec in group["weights"]:
+            _, end = _decode_one(data, offset, spec)
+            for shard_end, path in ends:
+                shard_start = shard_end - (out_dir / path).stat().st_size
+                if shard_start < end and offset < shard_end:
+                    holders.setdefault(path, []).append(spec["name"])
+            offset = end
+    return holders

@@ -1,12 +1,15 @@
-"""Quantized weights loaded by real TF.js equal the numpy dequantization, bit for bit.
+"""Weights loaded by real TF.js equal what was written (quantized ones: numpy's dequantization, bit for bit).
 
 The model is a hand-written graph whose outputs are its weights (``Identity(Const)``),
-written with ``write_weights`` and ``write_model_json`` and small shards so that
-weights straddle shard files, so TF.js's own decoder is what is being checked.
+written with ``write_weights`` and ``write_model_json`` in three weight groups with small
+content-named shards: weights larger than a shard span several files, two groups share a
+file (equal bytes), so TF.js's own fetching and decoding is what is being checked, once
+per backend (cpu, wasm in node; webgl in headless Chromium).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,8 @@ from tfjs_build.tfjs_format.weights import WrittenWeights, write_model_json, wri
 pytestmark = [pytest.mark.slow, pytest.mark.node]
 RNG = np.random.default_rng(21)
 DT = {"float32": "DT_FLOAT", "int32": "DT_INT32", "bool": "DT_BOOL", "string": "DT_STRING"}
-WEIGHTS: dict[str, tuple[np.ndarray, str | None]] = {
+SHARD_SIZE = 301
+WEIGHTS: dict[str, tuple[np.ndarray, str | None]] = {  # three groups: conv.. dense, negative.. huge, the rest
     "conv/kernel": (RNG.standard_normal((3, 3, 4, 8)).astype(np.float32), "uint8"),
     "conv/bias": (RNG.standard_normal(8).astype(np.float32) * 1e-3, "uint16"),
     "dense/kernel": (RNG.standard_normal((40, 30)).astype(np.float32), "float16"),
@@ -32,7 +36,12 @@ WEIGHTS: dict[str, tuple[np.ndarray, str | None]] = {
     "ids": (np.array([[1, -2], [2**31 - 1, 0]], np.int64), None),
     "flags": (np.array([True, False, True]), None),
     "words": (np.array(["héllo", "", "日本"], dtype=object), None),
+    "zeros_a": (np.zeros(100, np.float32), None),  # two shards of its own
+    "zeros_b": (np.zeros(100, np.float32), None),  # the same bytes in another group: the same two files
 }
+GROUPS = (("conv/kernel", "conv/bias", "dense/kernel", "zeros_a"),
+          ("negative", "positive", "constant", "single", "huge"),
+          ("plain", "ids", "flags", "words", "zeros_b"))
 
 
 def _const(name: str, dtype: str, shape: tuple[int, ...]) -> dict[str, Any]:
@@ -43,11 +52,11 @@ def _const(name: str, dtype: str, shape: tuple[int, ...]) -> dict[str, Any]:
 
 def _weights_model(out: Path) -> WrittenWeights:
     quantize = {name: dtype for name, (_, dtype) in WEIGHTS.items() if dtype}
-    written = write_weights([[(name, value) for name, (value, _) in WEIGHTS.items()]], out,
-                            shard_size=301, quantize=quantize)
+    groups = [[(name, WEIGHTS[name][0]) for name in group] for group in GROUPS]
+    written = write_weights(groups, out, shard_size=SHARD_SIZE, quantize=quantize)
     nodes: list[dict[str, Any]] = [{"name": "x", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"}}}]
     outputs = {}
-    for index, spec in enumerate(written.manifest[0]["weights"]):
+    for index, spec in enumerate(spec for group in written.manifest for spec in group["weights"]):
         nodes.append(_const(spec["name"], spec["dtype"], tuple(spec["shape"])))
         nodes.append({"name": f"out{index}", "op": "Identity", "input": [spec["name"]],
                       "attr": {"T": {"type": DT[spec["dtype"]]}}})
@@ -70,12 +79,17 @@ def weights_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Writt
     return out, _weights_model(out)
 
 
-@pytest.mark.parametrize("backend", ["cpu", "wasm"])
+@pytest.mark.parametrize("backend", ["cpu", "wasm", pytest.param("webgl", marks=pytest.mark.browser)])
 def test_tfjs_decodes_every_weight_as_numpy_does(
     weights_model: tuple[Path, WrittenWeights], backend: str, run_tfjs: Callable[..., dict[str, np.ndarray]]
 ) -> None:
     out, written = weights_model
-    assert len(written.manifest[0]["paths"]) > 5  # weights straddle shard files
+    paths = [path for group in written.manifest for path in group["paths"]]
+    assert len(written.manifest) == 3 and len(paths) > 8
+    assert all(re.fullmatch(r"w-[0-9a-f]{16}\.bin", path) for path in paths)
+    assert sorted(set(paths)) == sorted(p.name for p in out.glob("*.bin"))  # one file per distinct shard
+    assert len(set(paths)) == len(paths) - 2  # zeros_a and zeros_b share theirs
+    assert max(w.nbytes for w in written.weights) > 2 * SHARD_SIZE  # a weight spans several shards
     got = run_tfjs(out, {"x": np.zeros(1, np.float32)}, backend)
     dequantized = written.dequantized()
     assert set(dequantized) == {name for name, (_, dtype) in WEIGHTS.items() if dtype}

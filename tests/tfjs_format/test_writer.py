@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tracemalloc
 from pathlib import Path
 
@@ -12,28 +13,61 @@ from tfjs_build.convert.result import DtypeBytes
 from tfjs_build.errors import TfjsBuildError, UnsupportedModelError
 from tfjs_build.tfjs_format.weights import read_weights, write_model_json, write_weights
 
-from .decoder import decode
+from .decoder import decode, weights_by_shard
 
 RNG = np.random.default_rng(3)
 
 
-def test_shards_are_cut_at_shard_size_and_weights_straddle_them(tmp_path: Path) -> None:
+def _name(data: bytes) -> str:
+    return f"w-{hashlib.sha256(data).hexdigest()[:16]}.bin"
+
+
+def test_shards_hold_whole_weights_and_are_named_by_content(tmp_path: Path) -> None:
     a = RNG.standard_normal((5, 3)).astype(np.float32)  # 60 bytes
-    b = np.arange(7, dtype=np.int32)  # 28 bytes
-    written = write_weights([[("a", a), ("b", b)]], tmp_path, shard_size=32)
+    b = np.arange(7, dtype=np.int32)  # 28 bytes: does not fit after a in 64
+    c = RNG.standard_normal(5).astype(np.float32)  # 20 bytes: fits after b
+    big = RNG.standard_normal(25).astype(np.float32)  # 100 bytes: split, in shards of its own
+    d = np.ones(2, np.float32)  # 8 bytes: starts after big's last piece
+    written = write_weights([[("a", a), ("b", b), ("c", c), ("big", big), ("d", d)]], tmp_path, shard_size=64)
+    parts = [a.tobytes(), b.tobytes() + c.tobytes(), big.tobytes()[:64], big.tobytes()[64:], d.tobytes()]
     paths = written.manifest[0]["paths"]
-    assert paths == ["group1-shard1of3.bin", "group1-shard2of3.bin", "group1-shard3of3.bin"]
-    assert [(tmp_path / p).stat().st_size for p in paths] == [32, 32, 24]
-    assert b"".join((tmp_path / p).read_bytes() for p in paths) == a.tobytes() + b.tobytes()
+    assert paths == [_name(part) for part in parts]
+    assert [(tmp_path / p).read_bytes() for p in paths] == parts
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(paths)  # no temporary files left
+
+
+def test_changing_one_weight_rewrites_only_its_shards(tmp_path: Path) -> None:
+    weights = {f"layer{i}/kernel": RNG.standard_normal(5 + i).astype(np.float32) for i in range(8)}
+    weights["layer3/kernel"] = RNG.standard_normal(40).astype(np.float32)  # 160 bytes: two shards of its own
+    before = write_weights([list(weights.items())], tmp_path / "before", shard_size=100).manifest
+    weights["layer3/kernel"] = weights["layer3/kernel"] * 2
+    weights["layer6/kernel"] = weights["layer6/kernel"] + 1
+    after = write_weights([list(weights.items())], tmp_path / "after", shard_size=100).manifest
+    holders = weights_by_shard(tmp_path / "after", after)
+    assert list(holders.values()) == list(weights_by_shard(tmp_path / "before", before).values())  # same cuts
+    changed = [path for path in after[0]["paths"] if path not in before[0]["paths"]]
+    assert changed == [path for path in after[0]["paths"] if {"layer3/kernel", "layer6/kernel"} & set(holders[path])]
+    assert [holders[path] for path in changed] == [["layer3/kernel"], ["layer3/kernel"],
+                                                   ["layer6/kernel", "layer7/kernel"]]
+    assert len(after[0]["paths"]) == 5
+
+
+def test_equal_shards_share_one_file(tmp_path: Path) -> None:
+    zeros = np.zeros(16, np.float32)
+    written = write_weights([[("x/bias", zeros)], [("y/bias", zeros.copy())]], tmp_path, shard_size=1024)
+    assert written.manifest[0]["paths"] == written.manifest[1]["paths"] == [_name(zeros.tobytes())]
+    assert len(list(tmp_path.iterdir())) == 1
+    assert decode(tmp_path, written.manifest)["y/bias"].tolist() == [0.0] * 16
 
 
 def test_each_group_is_one_manifest_entry_with_its_own_shards(tmp_path: Path) -> None:
     groups = [[("x/kernel", np.ones((2, 2), np.float32))], [("y/bias", np.zeros(3, np.float32))], []]
     written = write_weights(groups, tmp_path, shard_size=1024)
     assert written.manifest == [
-        {"paths": ["group1-shard1of1.bin"], "weights": [{"name": "x/kernel", "shape": [2, 2], "dtype": "float32"}]},
-        {"paths": ["group2-shard1of1.bin"], "weights": [{"name": "y/bias", "shape": [3], "dtype": "float32"}]},
+        {"paths": [_name(np.ones(4, "<f4").tobytes())],
+         "weights": [{"name": "x/kernel", "shape": [2, 2], "dtype": "float32"}]},
+        {"paths": [_name(np.zeros(3, "<f4").tobytes())],
+         "weights": [{"name": "y/bias", "shape": [3], "dtype": "float32"}]},
         {"paths": [], "weights": []},
     ]
     assert [(w.name, w.group, w.nbytes) for w in written.weights] == [("x/kernel", "x", 16), ("y/bias", "y", 12)]
@@ -97,8 +131,9 @@ def test_int64_outside_int32_is_an_error_naming_the_weight(tmp_path: Path) -> No
     with pytest.raises(TfjsBuildError, match=r"weight 'table/ids' \(int64\) holds values from 0 to 2147483648"):
         write_weights([[("table/ids", np.array([0, 2**31], np.int64))]], tmp_path, shard_size=64)
     with pytest.raises(TfjsBuildError, match="weight 'neg'"):
-        write_weights([[("neg", np.array([-(2**31) - 1], np.int64))]], tmp_path, shard_size=64)
-    assert list(tmp_path.iterdir()) == []  # no half-written shard left behind
+        write_weights([[("ok", np.ones(40, np.float32)), ("neg", np.array([-(2**31) - 1], np.int64))]],
+                      tmp_path, shard_size=64)
+    assert list(tmp_path.iterdir()) == []  # no shard of the failed group left behind
 
 
 def test_unstorable_dtype_and_string_contents_are_errors(tmp_path: Path) -> None:

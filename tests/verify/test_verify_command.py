@@ -31,6 +31,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
+def _first_shard(model_dir: Path) -> Path:
+    """The model's first weight shard (its name is a content hash: read it from model.json)."""
+    return model_dir / json.loads((model_dir / "model.json").read_text())["weightsManifest"][0]["paths"][0]
+
+
 def test_verify_passes_on_every_node_backend(built: Path) -> None:
     result = tfjs_build("verify", cwd=built)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -44,7 +49,7 @@ def test_verify_passes_on_every_node_backend(built: Path) -> None:
 def test_verify_refuses_a_modified_output(built: Path, tmp_path: Path) -> None:
     project = tmp_path / "p"
     shutil.copytree(built, project)
-    shard = project / "dist" / "tfjs" / "digits-layers" / "group1-shard1of1.bin"
+    shard = _first_shard(project / "dist" / "tfjs" / "digits-layers")
     shard.write_bytes(shard.read_bytes()[::-1])
     result = tfjs_build("verify", "digits-layers", cwd=project)
     assert result.returncode == 2
@@ -57,7 +62,7 @@ def test_verify_fails_when_tfjs_computes_something_else(built: Path, tmp_path: P
     project = tmp_path / "p"
     shutil.copytree(built, project)
     model_dir = project / "dist" / "tfjs" / "digits-layers"
-    shard = model_dir / "group1-shard1of1.bin"
+    shard = _first_shard(model_dir)
     weights = np.frombuffer(shard.read_bytes(), dtype="<f4").copy()
     weights *= 1.5
     shard.write_bytes(weights.tobytes())

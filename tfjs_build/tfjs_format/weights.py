@@ -1,11 +1,9 @@
 """Weight shards and model.json, written the way TF.js reads them (numpy only).
 
-TF.js concatenates every shard of a group in manifest order and decodes the weights
-sequentially, so the writer is a byte stream cut into ``shard_size`` files: a weight
-may straddle shards. Weights are written one at a time, and converted or quantized in
-small chunks, so peak memory stays near the largest weight rather than the model.
-Shard count is only known at the end of a group: shards are written under hidden
-temporary names and renamed to ``group{G}-shard{i}of{N}.bin`` once the group is done.
+Each group's weights go, in the order given, into content-named shards cut between
+weights (``shards.py``: a changed weight rewrites only its own shards). Weights are
+written one at a time, and converted or quantized in small chunks, so peak memory stays
+near the largest weight rather than the model.
 
 Dtypes are narrowed to what TF.js decodes (float32, int32, bool, complex64, string):
 float64/float16/bfloat16 -> float32, small integers -> int32, int64/uint32/uint64 ->
@@ -17,12 +15,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +32,7 @@ from tfjs_build.tfjs_format.quantize import (
     quantization_from_manifest,
     quantize_chunks,
 )
+from tfjs_build.tfjs_format.shards import ShardReader, ShardWriter
 from tfjs_build.util.atomic import atomic_write_text
 
 MODEL_JSON = "model.json"
@@ -110,9 +108,9 @@ def _write_groups(
     totals: dict[str, list[int]] = {}
     quantized: list[str] = []
     seen: set[str] = set()
-    for index, group in enumerate(groups, start=1):
+    for group in groups:
         entries = []
-        with _ShardWriter(out_dir, index, shard_size) as shards:
+        with ShardWriter(out_dir, shard_size) as shards:
             for name, value in group:
                 if name in seen:
                     raise ValueError(f"duplicate weight name {name!r}")
@@ -160,7 +158,7 @@ def read_weights(out_dir: Path, manifest: list[dict[str, Any]]) -> Iterator[tupl
     """Decode the written weights as TF.js does: quantized ones dequantized to float32,
     complex64 as complex, strings as an object array of bytes."""
     for group in manifest:
-        stream = _GroupReader([out_dir / path for path in group["paths"]])
+        stream = ShardReader([out_dir / path for path in group["paths"]])
         try:
             for spec in group["weights"]:
                 yield spec["name"], _read_weight(stream, spec)
@@ -172,7 +170,7 @@ def read_weights(out_dir: Path, manifest: list[dict[str, Any]]) -> Iterator[tupl
 
 
 def _write_weight(
-    name: str, value: np.ndarray, quantize: str | None, sink: _ShardWriter
+    name: str, value: np.ndarray, quantize: str | None, sink: ShardWriter
 ) -> tuple[dict[str, Any], WeightInfo, int]:
     """Write one weight; return its manifest entry, its record and its unquantized size."""
     shape = tuple(int(dim) for dim in value.shape)
@@ -188,11 +186,13 @@ def _write_weight(
     if quantize and tfjs_dtype == "float32" and flat.size:
         flat32 = flat if flat.dtype == TFJS_DTYPES["float32"] else flat.astype(TFJS_DTYPES["float32"])
         q = plan_quantization(flat32, quantize, name)
+        sink.start_weight(flat.size * TFJS_DTYPES[q.dtype].itemsize)
         for chunk in quantize_chunks(flat32, q):
             sink.write(chunk)
         entry["quantization"] = q.manifest_entry()
         stored = q.dtype
     else:
+        sink.start_weight(before)
         _write_converted(flat, TFJS_DTYPES[tfjs_dtype], sink)
         stored = tfjs_dtype
     nbytes = flat.size * TFJS_DTYPES[stored].itemsize
@@ -224,7 +224,7 @@ def _tfjs_dtype(name: str, value: np.ndarray) -> str:
     )
 
 
-def _write_converted(flat: np.ndarray, target: np.dtype, sink: _ShardWriter) -> None:
+def _write_converted(flat: np.ndarray, target: np.dtype, sink: ShardWriter) -> None:
     if flat.dtype == target and flat.flags.c_contiguous:
         sink.write(flat)
         return
@@ -232,27 +232,31 @@ def _write_converted(flat: np.ndarray, target: np.dtype, sink: _ShardWriter) -> 
         sink.write(flat[start:start + CHUNK_ELEMENTS].astype(target))
 
 
-def _write_strings(name: str, value: np.ndarray, sink: _ShardWriter) -> int:
+def _write_strings(name: str, value: np.ndarray, sink: ShardWriter) -> int:
     """Write each element as uint32 length + UTF-8 bytes; return the bytes written."""
+    items = [_string_bytes(name, item) for item in value.reshape(-1).tolist()]
+    total = sum(STRING_LENGTH.itemsize + len(item) for item in items)
+    sink.start_weight(total)
     buffer = bytearray()
-    total = 0
-    for item in value.reshape(-1).tolist():
-        if isinstance(item, str):
-            item = item.encode("utf-8")
-        if not isinstance(item, (bytes, bytearray)):
-            raise UnsupportedModelError(
-                f"weight {name!r} is a string tensor holding a {type(item).__name__}; "
-                "TF.js string weights hold only text or bytes"
-            )
+    for item in items:
         buffer += np.array(len(item), STRING_LENGTH).tobytes()
         buffer += item
         if len(buffer) >= STRING_FLUSH_BYTES:
-            total += len(buffer)
             sink.write(buffer)
             buffer = bytearray()
-    total += len(buffer)
     sink.write(buffer)
     return total
+
+
+def _string_bytes(name: str, item: object) -> bytes:
+    if isinstance(item, str):
+        return item.encode("utf-8")
+    if not isinstance(item, (bytes, bytearray)):
+        raise UnsupportedModelError(
+            f"weight {name!r} is a string tensor holding a {type(item).__name__}; "
+            "TF.js string weights hold only text or bytes"
+        )
+    return bytes(item)
 
 
 def _group_of(name: str) -> str:
@@ -287,95 +291,10 @@ def _non_finite(data: object, key: str) -> tuple[str, float]:
     return "", 0.0
 
 
-# ---------------------------------------------------------------- shard files
-
-
-class _ShardWriter:
-    """A byte stream cut into ``shard_size`` files, renamed to their final names at the end."""
-
-    def __init__(self, out_dir: Path, group: int, shard_size: int) -> None:
-        self._out_dir = out_dir
-        self._group = group
-        self._size = shard_size
-        self._temps: list[Path] = []
-        self._file: BinaryIO | None = None
-        self._filled = 0
-
-    def __enter__(self) -> _ShardWriter:
-        return self
-
-    def __exit__(self, kind: object, error: object, traceback: object) -> None:
-        self._close_file()
-        for temp in self._temps:  # left only when finish() did not run
-            temp.unlink(missing_ok=True)
-
-    def write(self, data: np.ndarray | bytes | bytearray) -> None:
-        view = memoryview(data).cast("B")
-        while len(view):
-            if self._file is None or self._filled == self._size:
-                self._open_next()
-            assert self._file is not None
-            part = view[: self._size - self._filled]
-            self._file.write(part)
-            self._filled += len(part)
-            view = view[len(part):]
-
-    def finish(self) -> list[str]:
-        """Close the last shard and give every shard its final name; return the names."""
-        self._close_file()
-        count = len(self._temps)
-        names = [f"group{self._group}-shard{i}of{count}.bin" for i in range(1, count + 1)]
-        for temp, name in zip(self._temps, names, strict=True):
-            os.replace(temp, self._out_dir / name)
-        self._temps = []
-        return names
-
-    def _open_next(self) -> None:
-        self._close_file()
-        temp = self._out_dir / f".group{self._group}-shard{len(self._temps) + 1}.bin.partial"
-        self._temps.append(temp)
-        self._file = open(temp, "wb")
-        self._filled = 0
-
-    def _close_file(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
 # ---------------------------------------------------------------- reading back
 
 
-class _GroupReader:
-    """The concatenation of a group's shard files, read sequentially."""
-
-    def __init__(self, paths: list[Path]) -> None:
-        self._paths = list(paths)
-        self._file: BinaryIO | None = None
-
-    def read(self, size: int) -> bytes:
-        parts = []
-        while size > 0:
-            if self._file is None:
-                if not self._paths:
-                    raise TfjsBuildError("weight shards are shorter than the manifest says; rebuild the model")
-                self._file = open(self._paths.pop(0), "rb")
-            part = self._file.read(size)
-            if not part:
-                self._file.close()
-                self._file = None
-                continue
-            parts.append(part)
-            size -= len(part)
-        return b"".join(parts)
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-def _read_weight(stream: _GroupReader, spec: dict[str, Any]) -> np.ndarray:
+def _read_weight(stream: ShardReader, spec: dict[str, Any]) -> np.ndarray:
     shape = tuple(spec["shape"])
     count = math.prod(shape)
     if spec["dtype"] == "string":

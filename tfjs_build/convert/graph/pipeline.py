@@ -59,7 +59,7 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
     graph_def, signature, rewrites = _optimize(model, frozen)
     runnable = graph_pb2.GraphDef.FromString(graph_def.SerializeToString()) if model.quantize.enabled else None
     graph_def = _finish_for_tfjs(graph_def, frozen, rewrites)
-    weights = list(extract_constants(graph_def, frozen.initializer))
+    weights = sorted(extract_constants(graph_def, frozen.initializer), key=_by_name)
     quantize_map, warnings = resolve_quantization(model.quantize, [n for n, _ in weights], model.where("quantize"))
     written = write_weights([weights], out_dir, shard_size=model.shard_size, quantize=quantize_map)
     write_model_json(out_dir, model_json(model, frozen, graph_def, signature, written))
@@ -76,6 +76,12 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
         accuracy=accuracy,
         warnings=tuple(warnings),
     )
+
+
+def _by_name(weight: tuple[str, Any]) -> str:
+    """Weights are written sorted by name: a layer's weights sit together (a changed layer rewrites
+    few shards) and the order does not depend on where Grappler put the nodes."""
+    return weight[0]
 
 
 def _optimize(model: ModelConfig, frozen: FrozenModel) -> tuple[Any, dict[str, Any], list[str]]:
