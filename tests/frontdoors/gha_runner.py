@@ -118,7 +118,8 @@ class Runner:
                 sha: str, ref: str = "refs/heads/main") -> Job:
         data = yaml.safe_load(workflow.read_text(encoding="utf-8"))
         spec = data["jobs"][job_id]
-        shutil.rmtree(self.temp, ignore_errors=True)  # RUNNER_TEMP is emptied between jobs
+        for folder in (self.temp, self.root / "artifacts"):  # RUNNER_TEMP is emptied between jobs; artifacts are per run
+            shutil.rmtree(folder, ignore_errors=True)
         self.temp.mkdir(parents=True)
         workspace = self.root / "workspace"
         shutil.rmtree(workspace, ignore_errors=True)

@@ -4,9 +4,10 @@ The JSON is ``{"include": [{"model": NAME, "reasons": "..."}]}``, which GitHub A
 takes as-is: ``strategy: {matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}}``. GitHub
 rejects an empty matrix, so guard the job with ``if: fromJSON(needs.plan.outputs.matrix).include[0]``.
 
-``--check`` is the pre-commit hook ``tfjs-build-fresh``: exit 1 when any model is stale, with
-the reasons and the fix on stderr, so a commit never carries a tfjs.lock that disagrees with
-tfjs.yaml or the sources.
+``--check`` is the pre-commit hook ``tfjs-build-fresh``: exit 1 when tfjs.lock no longer
+describes tfjs.yaml and the sources (a new model, a changed source, config or converter), with
+the reasons and the fix on stderr. Missing or edited built outputs do not count: a fresh
+checkout (CI, a new clone) has none, and its lock may still be right.
 """
 
 from __future__ import annotations
@@ -29,19 +30,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="models to consider (default: all)")
     parser.add_argument("--json", action="store_true", help="print a CI matrix: {\"include\": [...]}")
     parser.add_argument("--check", action="store_true",
-                        help="exit 1 when a model is stale, saying why on stderr (the tfjs-build-fresh hook)")
+                        help="exit 1 when tfjs.lock is out of date with tfjs.yaml or the sources, saying why on stderr "
+                             "(built outputs are not looked at; the tfjs-build-fresh hook)")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from tfjs_build.engine.lockfile import read_lock
     from tfjs_build.engine.plan import current_plan
 
-    stale = [s for s in current_plan(ctx.load_config(), names=args.models) if not s.fresh]
+    config = ctx.load_config()
+    lock = read_lock(config.lock_path)
+    stale = [s for s in current_plan(config, lock, names=args.models) if not s.fresh]
     if args.json:
         matrix = {"include": [{"model": s.model, "reasons": "; ".join(s.reasons)} for s in stale]}
         ctx.console.out(json.dumps(matrix, sort_keys=True, separators=(",", ":")))
     elif not args.check:
         for step in stale:
             ctx.console.out(step.model)
+    if args.check:  # the lock's question: do the inputs still have the locked fingerprint?
+        stale = [s for s in stale if (e := lock.models.get(s.model)) is None or e.fingerprint != s.inputs.fingerprint]
     if not args.check or not stale:
         return EXIT_OK
     lines = [f"tfjs.lock is out of date for {len(stale)} model{'s' if len(stale) > 1 else ''}:"]

@@ -10,9 +10,10 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from tfjs_build.config import Config, PublishTarget, did_you_mean, display_path
+from tfjs_build.config import Config, PublishTarget
 from tfjs_build.engine.lockfile import read_lock
 from tfjs_build.errors import EXIT_OK, ConfigError
+from tfjs_build.hints import did_you_mean, display_path
 from tfjs_build.util.units import format_size
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true",
                         help="print every upload (destination, size, Cache-Control) without contacting the target")
     parser.add_argument("--json", action="store_true",
-                        help="print the result as JSON: every model's digest, model.json URL and file URLs (for CI)")
+                        help="print the result as JSON: every model's digest, its URL and its files' URLs (for CI)")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
