@@ -27,14 +27,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tfjs_build.errors import TfjsBuildError
+from tfjs_build.verify.provision import (  # noqa: F401  (lookups re-exported: tests use them)
+    CHROMIUM_ENV,
+    NODE_DIR_ENV,
+    TFJS_VERSION,
+    chromium_path,
+    node_modules_dir,
+)
 
 JS_DIR = Path(__file__).parent / "js"
-TFJS_VERSION = "4.22.0"
-NODE_DIR_ENV = "TFJS_BUILD_NODE_DIR"
-CHROMIUM_ENV = "TFJS_BUILD_CHROMIUM"
 NODE_BACKENDS = ("cpu", "wasm")
 BROWSER_BACKENDS = ("webgl",)
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 INT32 = np.iinfo(np.int32)
 STOP_GRACE_SECONDS = 10.0
 
@@ -66,34 +69,6 @@ class FitResult:
     loss_before: float
     loss_after: float
     weights: dict[str, np.ndarray]
-
-
-def node_modules_dir() -> Path:
-    """The node_modules holding @tensorflow/tfjs at the pinned version (op support data and the
-    converter target exactly that version); a missing or other install is a user error with its fix."""
-    configured = os.environ.get(NODE_DIR_ENV)
-    path = Path(configured) if configured else JS_DIR / "node_modules"
-    where = f"${NODE_DIR_ENV}={configured}" if configured else str(path)
-    fix = f"run `npm ci --prefix {JS_DIR}` (or point {NODE_DIR_ENV} at a node_modules folder that has it)"
-    package = path / "@tensorflow" / "tfjs" / "package.json"
-    if not package.is_file():
-        raise TfjsBuildError(f"TF.js runtime not installed: no @tensorflow/tfjs in {where}; {fix}")
-    version = json.loads(package.read_text(encoding="utf-8")).get("version")
-    if version != TFJS_VERSION:
-        raise TfjsBuildError(f"{where} has @tensorflow/tfjs {version}, tfjs-build needs exactly {TFJS_VERSION}; {fix}")
-    return path
-
-
-def chromium_path() -> str:
-    """Chromium for the webgl backend: $TFJS_BUILD_CHROMIUM, else the first browser on PATH."""
-    configured = os.environ.get(CHROMIUM_ENV)
-    found = configured or next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
-    if not found or not Path(found).exists():
-        raise TfjsBuildError(
-            f"webgl backend needs Chromium: {configured or 'none of ' + ', '.join(CHROMIUM_NAMES)} found; "
-            f"install it (`apt-get install -y chromium`) or set {CHROMIUM_ENV} to its path"
-        )
-    return found
 
 
 def run_in_tfjs(
