@@ -1,6 +1,6 @@
 """Regenerate tfjs_build/config/tfjs.schema.json from the validator's own field table.
 
-Run after changing tfjs_build/config.py: python scripts/gen_schema.py
+Run after changing a key in tfjs_build/config/records.py (or a kind in kinds.py): python scripts/gen_schema.py
 (tests/config/test_schema.py fails while the committed file is out of date).
 """
 

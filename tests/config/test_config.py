@@ -2,84 +2,27 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from config_project import EVERY_KEY, error, load
 
 from tfjs_build.config import Accuracy, Budgets, Quantize, load_config
 from tfjs_build.errors import ConfigError
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project folder with a SavedModel dir, a Keras file, a frozen graph and a metadata file."""
-    (tmp_path / "sm").mkdir()
-    (tmp_path / "sm" / "saved_model.pb").write_bytes(b"")
-    (tmp_path / "net.keras").write_bytes(b"")
-    (tmp_path / "frozen.pb").write_bytes(b"")
-    (tmp_path / "labels.json").write_text("{}")
-    (tmp_path / "samples.npz").write_bytes(b"")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def load(project: Path, text: str):
-    (project / "tfjs.yaml").write_text(textwrap.dedent(text))
-    return load_config(project / "tfjs.yaml")
-
-
-def error(project: Path, text: str) -> str:
-    with pytest.raises(ConfigError) as info:
-        load(project, text)
-    return str(info.value)
-
-
 def test_every_model_key(project: Path) -> None:
-    config = load(project, """\
-        version: 1
-        output_dir: out/models
-        defaults:
-          backends: [cpu, wasm]
-          budgets: {size: 5MiB, shards: 8}
-        models:
-          mobilenet:
-            source: sm
-            input_format: saved_model
-            format: graph
-            signature: serving_default
-            tags: [serve, gpu]
-            quantize: {uint8: ["*/kernel"], float16: ["*"]}
-            shard_size: 512KiB
-            backends: [cpu, wasm, webgl]
-            strip_debug_ops: false
-            control_flow_v2: true
-            metadata: {labels: labels.json}
-            budgets: {transfer: 4MiB, params: 5000000}
-            accuracy: {max_error: 0.01, samples: 4, inputs: samples.npz}
-          frozen:
-            source: frozen.pb
-            outputs: [logits]
-            quantize: uint16
-          keras-net:
-            source: net.keras
-            format: layers
-            split_weights_by_layer: true
-            sha256: '0000000000000000000000000000000000000000000000000000000000000000'
-        cache: {dir: .cache/tfjs, max_size: 1GiB}
-        publish:
-          cdn: {type: s3, bucket: models}
-        """)
-    mobilenet, frozen, keras_net = config.models
+    config = load(project, EVERY_KEY)
+    mobilenet, frozen, keras_net, hub = config.models
     assert config.output_dir == project / "out" / "models"
     assert config.cache.dir == project / ".cache" / "tfjs" and config.cache.max_size == 1024**3
     assert mobilenet.source_path == project / "sm" and mobilenet.input_format == "saved_model"
     assert mobilenet.tags == ("serve", "gpu")
     assert mobilenet.quantize == Quantize((("uint8", ("*/kernel",)), ("float16", ("*",))))
     assert mobilenet.shard_size == 512 * 1024
-    assert mobilenet.backends == ("cpu", "wasm", "webgl")
+    assert mobilenet.backends == ("webgl", "cpu")  # repeats dropped, order kept
     assert (mobilenet.strip_debug_ops, mobilenet.control_flow_v2) == (False, True)
-    assert mobilenet.metadata == (("labels", project / "labels.json"),)
+    assert mobilenet.metadata == (("extra", project / "labels.json"), ("labels", project / "labels.json"))
     assert mobilenet.budgets == Budgets(size=5 * 1024**2, transfer=4 * 1024**2, shards=8, params=5_000_000)
     assert mobilenet.accuracy == Accuracy(max_error=0.01, samples=4, inputs=project / "samples.npz")
     assert frozen.input_format == "frozen_graph" and frozen.outputs == ("logits",)
@@ -270,14 +213,6 @@ def test_model_settings_override_defaults_key_by_key(project: Path) -> None:
     assert model.budgets == Budgets(size=1024**2, shards=4)
     assert model.accuracy == Accuracy(max_error=0.1, samples=2)
     assert not model.quantize.enabled
-
-
-def test_output_settings_change_with_every_output_key(project: Path) -> None:
-    base = load(project, "version: 1\nmodels:\n  a: {source: sm}\n").models[0].output_settings()
-    changed = load(project, "version: 1\nmodels:\n  a: {source: sm, shard_size: 1KiB}\n").models[0]
-    assert changed.output_settings() != base
-    budget_only = load(project, "version: 1\nmodels:\n  a: {source: sm, budgets: {size: 1}}\n").models[0]
-    assert budget_only.output_settings() == base  # budgets are checked, they do not change files
 
 
 def test_select_gives_named_models_once_in_file_order_and_hints_unknown_names(project: Path) -> None:

@@ -1,4 +1,4 @@
-"""A real WebDAV origin for the publish tests: Debian's nginx with ``dav_methods PUT``.
+"""A real WebDAV origin for the publish tests: Debian's nginx with ``dav_methods PUT`` and gzip on for JSON.
 
 Each test session starts its own nginx on 127.0.0.1 (temp prefix and config, not a
 daemon) and stops it; its access log is the server's own record of what was uploaded.
@@ -27,6 +27,10 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 64; }}
 http {{
+    types {{ application/json json; application/octet-stream bin; }}
+    gzip on;  # as a CDN origin would: HEAD with Accept-Encoding: gzip then has no Content-Length
+    gzip_types application/json;
+    gzip_min_length 1;
     access_log {prefix}/access.log;
     client_body_temp_path {prefix}/body;
     proxy_temp_path {prefix}/proxy;
@@ -96,7 +100,7 @@ def running_nginx(prefix: Path) -> Iterator[Origin]:
             break
         except requests.ConnectionError:
             if proc.poll() is not None:
-                raise RuntimeError(f"nginx exited: {proc.stdout.read().decode()}")
+                raise RuntimeError(f"nginx exited: {proc.stdout.read().decode()}") from None
             time.sleep(0.05)
     try:
         yield Origin(url, prefix / "www", prefix / "access.log")

@@ -1,4 +1,4 @@
-"""Publishing to a real WebDAV origin (nginx, see nginx_origin.py) through the CLI."""
+"""Publishing to a real WebDAV origin (nginx with gzip on for JSON, see nginx_origin.py) through the CLI."""
 
 from __future__ import annotations
 
@@ -104,3 +104,33 @@ def test_publish_never_imports_tensorflow(project, nginx, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "(4 uploaded" in result.stdout
     assert not mark.exists()
+
+
+def test_the_origin_gzips_json_so_a_head_that_accepts_gzip_has_no_length(project, nginx):
+    """The setup the tests above run against is the one from issue 13: nginx with gzip on for JSON."""
+    project.write_config(origin_yaml(f"{nginx.url}/gz"), models=("alpha",))
+    project.build("alpha")
+    assert project.publish() == 0
+    url = f"{nginx.url}/gz/alpha/{model_digest(read_lock(project.root / 'tfjs.lock').models['alpha'])}/model.json"
+    gzipped = requests.head(url, headers={"Accept-Encoding": "gzip"}, timeout=5)
+    assert gzipped.headers.get("content-encoding") == "gzip" and "content-length" not in gzipped.headers
+    assert requests.head(url, headers={"Accept-Encoding": "identity"}, timeout=5).headers["content-length"]
+
+
+def test_an_object_under_a_digest_path_is_never_overwritten(project, nginx, capsys):
+    """nginx reports no content hash (its ETag is mtime-size), so a same-size object is trusted on its size;
+    a different size is fetched, compared by sha256 and refused (S3, whose ETag is the MD5, catches both)."""
+    project.write_config(origin_yaml(f"{nginx.url}/immutable"), models=("alpha",))
+    project.build("alpha")
+    assert project.publish() == 0
+    digest = model_digest(read_lock(project.root / "tfjs.lock").models["alpha"])
+    remote = nginx.root / "immutable/alpha" / digest / "model.json"
+    remote.write_bytes(remote.read_bytes() + b" ")  # someone else wrote this version's model.json
+    other = remote.read_bytes()
+    before = len(nginx.requests("PUT"))
+    assert project.publish() == 2
+    err = capsys.readouterr().err
+    assert f"publish.origin: {nginx.url}/immutable/alpha/{digest}/model.json already exists with other bytes" in err, err
+    assert "never overwritten" in err and "Traceback" not in err
+    assert remote.read_bytes() == other
+    assert nginx.requests("PUT")[before:] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import boto3
@@ -30,7 +31,7 @@ def bucket(endpoint: str, request: pytest.FixtureRequest, monkeypatch: pytest.Mo
         monkeypatch.setenv(name, value)
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id="testing-key", aws_secret_access_key="x")
-    name = request.node.name.replace("_", "-").lower()[:50]
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:50]  # parametrized ids too
     client.create_bucket(Bucket=name)
     yield client, name
     client.close()
@@ -146,3 +147,22 @@ def test_an_unreachable_endpoint_is_a_clear_error(project, bucket, capsys):
     err = capsys.readouterr().err
     assert "publish.cdn: HEAD s3://nothing-here/models/alpha/" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("tamper", [lambda data: data[::-1], lambda data: data + b" "], ids=["same-size", "other-size"])
+def test_never_overwrites_a_digest_object(project, endpoint, bucket, puts, capsys, tamper):
+    """S3 reports each object's MD5 (its ETag), so even a same-size object with other bytes is caught."""
+    client, name = bucket
+    project.write_config(target_yaml(endpoint, name), models=("alpha",))
+    files = project.build("alpha")
+    assert project.publish() == 0
+    key = f"models/alpha/{digest(project, 'alpha')}/group1-shard1of2.bin"
+    other = tamper(files["group1-shard1of2.bin"])
+    client.put_object(Bucket=name, Key=key, Body=other)
+    puts.clear()
+    assert project.publish() == 2
+    err = capsys.readouterr().err
+    refusal = f"tfjs.yaml:6:3: publish.cdn: s3://{name}/{key} already exists with other bytes than the build's "
+    assert refusal + "group1-shard1of2.bin" in err, err
+    assert client.get_object(Bucket=name, Key=key)["Body"].read() == other
+    assert puts == []

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from tfjs_build.commands import positive_int
-from tfjs_build.config import display_path
+from tfjs_build.hints import display_path
 from tfjs_build.terminal import Console
 
 if TYPE_CHECKING:

@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tfjs_build.config import MODEL_NAME, display_path, load_config
+from tfjs_build.config import MODEL_NAME, load_config
 from tfjs_build.errors import EXIT_OK, TfjsBuildError
+from tfjs_build.hints import display_path
 from tfjs_build.sources.detect import KERAS_SUFFIXES, detect_input_format
 from tfjs_build.util.atomic import atomic_write_text
 

@@ -21,9 +21,10 @@ from tensorflow.python.checkpoint.trackable_view import TrackableView
 from tensorflow.python.trackable.resource import TrackableResource
 from tensorflow.python.util import nest
 
-from tfjs_build.config import ModelConfig, did_you_mean
+from tfjs_build.config import ModelConfig
 from tfjs_build.convert.graph.passes.inline import used_functions
 from tfjs_build.errors import SourceError, UnsupportedModelError
+from tfjs_build.hints import did_you_mean
 
 
 @dataclass

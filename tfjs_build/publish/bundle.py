@@ -13,9 +13,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfjs_build.config import Config, ModelConfig, display_path
+from tfjs_build.config import Config, ModelConfig
 from tfjs_build.engine.lockfile import LOCK_NAME, LockEntry
 from tfjs_build.errors import TfjsBuildError
+from tfjs_build.hints import display_path
 
 MODEL_JSON = "model.json"
 DIGEST_CHARS = 16  # 64 bits: plenty to tell one model's versions apart, short enough for URLs

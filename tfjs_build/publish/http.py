@@ -1,6 +1,7 @@
 """Publish to a plain HTTP origin that accepts PUT (WebDAV: nginx ``dav_methods PUT``, Apache, ...).
 
-HEAD says whether an immutable object is already there; PUT uploads. A PUT carries no
+HEAD (asking for the identity encoding, so a gzipping origin still sends Content-Length)
+says whether an immutable object is already there; PUT uploads. A PUT carries no
 lasting headers, so Cache-Control is the origin's job: serve ``*/<16 hex>/*`` with
 ``public, max-age=31536000, immutable`` and ``latest.json`` with ``no-cache``.
 
@@ -22,7 +23,7 @@ from typing import Any
 import requests
 
 from tfjs_build.config import PublishTarget
-from tfjs_build.publish.base import Log, Outcome, Planned, plan_store, publish_to_store
+from tfjs_build.publish.base import Log, Outcome, Planned, Stored, plan_store, publish_to_store, stored_md5
 from tfjs_build.publish.bundle import Bundle
 from tfjs_build.publish.options import Options
 from tfjs_build.publish.transport import PublishError, Transport
@@ -62,11 +63,16 @@ class HttpTarget:
 
     # ------------------------------------------------------------ ObjectStore
 
-    def size(self, key: str) -> int | None:
-        response = self._request("HEAD", key, ok=(200, 404))
+    def stat(self, key: str) -> Stored | None:
+        # identity: an origin that gzips JSON answers a HEAD that accepts gzip with no Content-Length
+        response = self._request("HEAD", key, ok=(200, 404), headers={"Accept-Encoding": "identity"})
         if response.status_code == 404:
             return None
-        return int(response.headers.get("content-length", -1))
+        headers = response.headers
+        length = headers.get("content-length", "")
+        encoded = headers.get("content-encoding", "identity").lower() != "identity"
+        size = int(length) if length.isdigit() and not encoded else None
+        return Stored(size, stored_md5(headers.get("etag"), headers.get("content-md5")))
 
     def read(self, key: str) -> bytes | None:
         response = self._request("GET", key, ok=(200, 404))

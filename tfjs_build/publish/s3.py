@@ -21,7 +21,7 @@ from typing import Any
 
 from tfjs_build.config import PublishTarget
 from tfjs_build.errors import ConfigError
-from tfjs_build.publish.base import Log, Outcome, Planned, plan_store, publish_to_store
+from tfjs_build.publish.base import Log, Outcome, Planned, Stored, plan_store, publish_to_store, stored_md5
 from tfjs_build.publish.bundle import Bundle
 from tfjs_build.publish.options import Options
 from tfjs_build.publish.transport import PublishError
@@ -63,11 +63,12 @@ class S3Target:
 
     # ------------------------------------------------------------ ObjectStore
 
-    def size(self, key: str) -> int | None:
+    def stat(self, key: str) -> Stored | None:
         try:
-            return int(self._call("HEAD", key, "head_object")["ContentLength"])
+            head = self._call("HEAD", key, "head_object")
         except _NotFound:
             return None
+        return Stored(int(head["ContentLength"]), stored_md5(head.get("ETag")))
 
     def read(self, key: str) -> bytes | None:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 INPUT_FORMATS = ("auto", "saved_model", "keras", "frozen_graph", "tf_hub")
@@ -32,6 +31,8 @@ HDF5_OFFSETS = (0, 512, 1024, 2048)  # HDF5 allows a user block before its signa
 def keras_file_problem(path: Path) -> str | None:
     """Why ``path`` cannot be the Keras file its name says (Keras itself reports this as "file not found"),
     or None when it looks right: a .keras file is a whole zip archive, a .h5/.hdf5 file is HDF5."""
+    import zipfile  # here, not at the top: loading tfjs.yaml imports this module and never needs it
+
     with open(path, "rb") as handle:
         head = handle.read(HDF5_OFFSETS[-1] + len(HDF5_MAGIC))
     is_zip = zipfile.is_zipfile(path)  # reads the central directory at the end: a truncated copy fails

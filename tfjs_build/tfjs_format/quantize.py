@@ -30,8 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tfjs_build.config import Quantize, did_you_mean
+from tfjs_build.config import Quantize
 from tfjs_build.errors import ConfigError, TfjsBuildError
+from tfjs_build.hints import did_you_mean
 
 AFFINE_DTYPES: dict[str, np.dtype] = {"uint8": np.dtype("<u1"), "uint16": np.dtype("<u2")}
 FLOAT16 = np.dtype("<f2")
