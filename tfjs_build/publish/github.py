@@ -18,37 +18,48 @@ uploads nothing. An interrupted run leaves a draft, which the next run finds by 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from typing import Any
 
 from tfjs_build.config import PublishTarget
+from tfjs_build.config.kinds import Boolean, EnvName, Text, Url
 from tfjs_build.publish.base import Log, Outcome, Planned
 from tfjs_build.publish.bundle import IMMUTABLE, Bundle, PublishFile
 from tfjs_build.publish.github_api import REPO, GitHubApi
-from tfjs_build.publish.options import Options
+from tfjs_build.publish.options import Options, option
 from tfjs_build.publish.transport import PublishError, server_message
 from tfjs_build.util.urls import redact
 
-KEYS = ("repo", "tag", "name", "token_env", "api_url", "prerelease", "target")
 FIELDS = ("model", "digest")
+
+
+@dataclass(frozen=True)
+class GitHubOptions:
+    repo: str | None = field(default=None, metadata=option(Text()))  # default: $GITHUB_REPOSITORY
+    tag: str = field(default="{model}-{digest}", metadata=option(Text()))
+    name: str = field(default="{model} {digest}", metadata=option(Text()))
+    token_env: str = field(default="GITHUB_TOKEN", metadata=option(EnvName()))
+    api_url: str | None = field(default=None, metadata=option(Url("an http:// or https:// URL")))
+    prerelease: bool = field(default=False, metadata=option(Boolean()))
+    target: str | None = field(default=None, metadata=option(Text()))  # default: $GITHUB_SHA
 
 
 class GitHubTarget:
     def __init__(self, target: PublishTarget) -> None:
-        self.options = Options(target, KEYS)
+        self.options = Options(target, GitHubOptions)
         self.where = target.where()
-        repo = self.options.string("repo", os.environ.get("GITHUB_REPOSITORY"))
+        repo = self.options.record.repo or os.environ.get("GITHUB_REPOSITORY")
         if not repo or not REPO.match(repo):
             raise self.options.error("repo", f"expected owner/name of a GitHub repository, got {repo!r} "
                                              "(set `repo:` or run inside GitHub Actions, which sets GITHUB_REPOSITORY)")
         self.repo: str = repo
-        self.tag = self._template("tag", "{model}-{digest}")
+        self.tag = self._template("tag", self.options.record.tag)
         if "{digest}" not in self.tag:
             raise self.options.error("tag", "must contain {digest}, so each built version gets its own immutable release")
-        self.title = self._template("name", "{model} {digest}")
-        self.api_url = self.options.url("api_url")
-        self.prerelease = self.options.boolean("prerelease", False)
-        self.commitish = self.options.string("target", os.environ.get("GITHUB_SHA"))
-        self.options.env_name("token_env", "GITHUB_TOKEN")
+        self.title = self._template("name", self.options.record.name)
+        self.api_url = self.options.record.api_url
+        self.prerelease = self.options.record.prerelease
+        self.commitish = self.options.record.target or os.environ.get("GITHUB_SHA")
         self._api: GitHubApi | None = None
 
     def plan(self, bundle: Bundle) -> list[Planned]:
@@ -128,8 +139,7 @@ class GitHubTarget:
             raise PublishError(f"uploading {item.name}: the release already has a different {item.name}; "
                                "delete that asset on GitHub and publish again")
 
-    def _template(self, key: str, default: str) -> str:
-        template = self.options.string(key) or default
+    def _template(self, key: str, template: str) -> str:
         try:
             template.format(**{name: "x" for name in FIELDS})
         except (KeyError, IndexError, ValueError) as exc:
@@ -138,7 +148,7 @@ class GitHubTarget:
 
     def _connect(self) -> GitHubApi:
         if self._api is None:
-            token = self.options.secret("token_env", "GITHUB_TOKEN", required=True)
+            token = self.options.secret("token_env", required=True)
             self._api = GitHubApi(self.repo, token, self.api_url)
         return self._api
 

@@ -18,30 +18,34 @@ Messages and printed plans show URLs only through ``redact`` (no credentials, no
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from tfjs_build.config import PublishTarget
+from tfjs_build.config.kinds import EnvName, Url
 from tfjs_build.publish.base import Log, Outcome, Planned, Stored, plan_store, publish_to_store, stored_md5
 from tfjs_build.publish.bundle import Bundle
-from tfjs_build.publish.options import Options
+from tfjs_build.publish.options import Options, option
 from tfjs_build.publish.transport import PublishError, Transport
 from tfjs_build.util.urls import credentials, join_url, redact, without_credentials
 
-KEYS = ("url", "token_env", "basic_auth_env")
+
+@dataclass(frozen=True)
+class HttpOptions:
+    url: str = field(metadata=option(Url("an http:// or https:// URL"), required="for a publish target of type http"))
+    token_env: str | None = field(default=None, metadata=option(EnvName()))
+    basic_auth_env: str | None = field(default=None, metadata=option(EnvName()))
 
 
 class HttpTarget:
     def __init__(self, target: PublishTarget) -> None:
-        self.options = Options(target, KEYS)
+        self.options = Options(target, HttpOptions)
         self.where = target.where()
-        url = self.options.url("url", required=True)
-        assert url is not None
+        url = self.options.record.url
         self._url_credentials = credentials(url)
         self.base = without_credentials(url)  # the query stays: a signed URL needs it on every request
-        self.options.env_name("token_env")
-        self.options.env_name("basic_auth_env")
         self._transport: Transport | None = None
 
     def address(self, key: str) -> str:

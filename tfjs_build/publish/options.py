@@ -1,63 +1,56 @@
-"""A publish target's options from tfjs.yaml, read with typed getters that fail with file:line:col.
+"""A publish target's options from tfjs.yaml, validated against the target's own options record.
 
-Each target module declares its keys once; unknown keys get a "did you mean", and keys
-that would hold a secret (``token: ...``) are refused: secrets come only from environment
-variables, named in tfjs.yaml by ``*_env`` keys, so they never land in git or in output.
+Each target module declares its keys once, as a frozen dataclass whose fields carry
+config's ``key(...)`` (the same field-table mechanism as tfjs.yaml's model keys: kinds,
+"did you mean", file:line:col messages). Keys that would hold a secret (``token: ...``)
+are refused: secrets come only from environment variables, named in tfjs.yaml by
+``*_env`` keys, so they never land in git or in output. A key set to null counts as absent.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Generic, TypeVar
 
-from tfjs_build.config import PublishTarget, did_you_mean
+from tfjs_build.config import PublishTarget
+from tfjs_build.config.fields import build, read_keys, unknown_key_message
+from tfjs_build.config.fields import key as option  # what target modules tag their options' fields with
 from tfjs_build.errors import ConfigError
 
+__all__ = ["Options", "option"]
 _SECRET_WORDS = ("token", "password", "secret", "access_key", "credentials")
+Record = TypeVar("Record")
 
 
-class Options:
-    def __init__(self, target: PublishTarget, known: tuple[str, ...]) -> None:
+class _TargetPositions:
+    """Errors at the target's recorded positions (config's Context, for a publish target)."""
+
+    project = Path()  # options name no project files
+
+    def __init__(self, target: PublishTarget) -> None:
         self.target = target
-        self.values = dict(target.options)
-        for key in self.values:
-            if key not in known:
-                raise self.error(key, _unknown_key_message(key, known))
+
+    def error(self, path: str, message: str, at_key: bool = False) -> ConfigError:
+        return ConfigError(f"{self.target.where(path.removeprefix(f'publish.{self.target.name}.'))}: {message}")
+
+
+class Options(Generic[Record]):
+    """``record``: the target's options, validated; ``values``: as written (to tell what was given)."""
+
+    def __init__(self, target: PublishTarget, record: type[Record]) -> None:
+        self.target = target
+        self.values = {key: value for key, value in target.options if value is not None}
+        parsed = read_keys(_TargetPositions(target), f"publish.{target.name}", self.values, record,
+                           missing_at_key=True, unknown=_unknown_key_message)
+        self.record: Record = build(record, parsed)
 
     def error(self, key: str, message: str) -> ConfigError:
         return ConfigError(f"{self.target.where(key)}: {message}")
 
-    def string(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
-        value = self.values.get(key, default)
-        if value is None and required:
-            raise self.error(key, f"missing required key {key!r} for a publish target of type {self.target.type}")
-        if value is not None and (not isinstance(value, str) or not value):
-            raise self.error(key, f"expected a non-empty string, got {value!r}")
-        return value
-
-    def url(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
-        value = self.string(key, default, required=required)
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise self.error(key, f"expected an http:// or https:// URL, got {value!r}")
-        return value.rstrip("/") if value else value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.values.get(key, default)
-        if not isinstance(value, bool):
-            raise self.error(key, f"expected true or false, got {value!r}")
-        return value
-
-    def env_name(self, key: str, default: str | None = None) -> str | None:
-        """The NAME of an environment variable (not its value), checked for shape only."""
-        name = self.string(key, default)
-        if name is not None and not name.replace("_", "").isalnum():
-            raise self.error(
-                key, f"expected the name of an environment variable (such as GITHUB_TOKEN), got {name!r}"
-            )
-        return name
-
     def secret(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
-        """The value of the environment variable named by ``key``; never echoed in messages."""
-        name = self.env_name(key, default)
+        """The value of the environment variable named by option ``key``; never echoed in messages."""
+        name = getattr(self.record, key) or default
         if required and name is None:
             raise self.error(key, f"missing required key {key!r}: the name of the environment variable to read")
         value = os.environ.get(name) if name else None
@@ -76,4 +69,4 @@ def _unknown_key_message(key: str, known: tuple[str, ...]) -> str:
             f"secrets are read from environment variables only; write `{key}_env: NAME_OF_VARIABLE` "
             f"instead of the value (known keys: {', '.join(known)})"
         )
-    return f"unknown key{did_you_mean(key, known)}; expected one of {', '.join(known)}"
+    return unknown_key_message(key, known)

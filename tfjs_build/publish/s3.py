@@ -17,34 +17,45 @@ instance roles) or from variables named by ``access_key_id_env`` / ``secret_acce
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from tfjs_build.config import PublishTarget
+from tfjs_build.config.kinds import Choice, EnvName, Text, Url
 from tfjs_build.errors import ConfigError
 from tfjs_build.publish.base import Log, Outcome, Planned, Stored, plan_store, publish_to_store, stored_md5
 from tfjs_build.publish.bundle import Bundle
-from tfjs_build.publish.options import Options
+from tfjs_build.publish.options import Options, option
 from tfjs_build.publish.transport import PublishError
 from tfjs_build.util.urls import join_url, redact, server_text
 
-KEYS = ("bucket", "prefix", "endpoint_url", "region", "addressing_style", "public_url",
-        "access_key_id_env", "secret_access_key_env")
 ADDRESSING = ("auto", "path", "virtual")
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+_URL = Url("an http:// or https:// URL")
+
+
+@dataclass(frozen=True)
+class S3Options:
+    bucket: str = field(metadata=option(Text(), required="for a publish target of type s3"))
+    prefix: str | None = field(default=None, metadata=option(Text()))
+    endpoint_url: str | None = field(default=None, metadata=option(_URL))
+    region: str | None = field(default=None, metadata=option(Text()))
+    addressing_style: str = field(default="auto", metadata=option(Choice(ADDRESSING)))
+    public_url: str | None = field(default=None, metadata=option(_URL))
+    access_key_id_env: str | None = field(default=None, metadata=option(EnvName()))
+    secret_access_key_env: str | None = field(default=None, metadata=option(EnvName()))
 
 
 class S3Target:
     def __init__(self, target: PublishTarget) -> None:
-        options = Options(target, KEYS)
+        options = Options(target, S3Options)
         self.where = target.where()
-        self.bucket = options.string("bucket", required=True)
-        self.prefix = _prefix(options.string("prefix"))
-        self.endpoint_url = options.url("endpoint_url")
-        self.region = options.string("region")
-        self.addressing_style = options.string("addressing_style", "auto")
-        if self.addressing_style not in ADDRESSING:
-            raise options.error("addressing_style", f"expected one of {', '.join(ADDRESSING)}, got {self.addressing_style!r}")
-        self.public_url = options.url("public_url")
+        self.bucket = options.record.bucket
+        self.prefix = _prefix(options.record.prefix)
+        self.endpoint_url = options.record.endpoint_url
+        self.region = options.record.region
+        self.addressing_style = options.record.addressing_style
+        self.public_url = options.record.public_url
         self._options = options
         self._client: Any = None
 
