@@ -1,72 +1,47 @@
-"""Two-operand ``Einsum`` as Transpose + BatchMatMulV2 (+ Transpose), for backends without Einsum.
+"""Every one- or two-operand ``Einsum`` as Transpose, Reshape, GatherV2, Sum and BatchMatMulV2.
 
-TF.js 4.22's wasm backend has no Einsum kernel, and Keras's MultiHeadAttention leaves two
-(``BTNH,BSNH->BNTS`` and ``BNTS,BSNH->BTNH``) after Grappler. Such an einsum is a batched
-matmul: labels in both operands and the output are batch dims, one label only in the left operand
-and the output is the rows, one only in the right operand and the output the columns, one in both
-operands but not the output is contracted. Transposes bring the operands to ``batch + rows + k``
-and ``batch + k + cols`` (or the adjoint flags absorb the swap), and one more puts the result
-in the output order. Other equations (ellipsis, repeated labels, several labels per role) stay.
+TF.js 4.22's wasm backend has no Einsum kernel; Keras's EinsumDense and MultiHeadAttention (so
+BERT, GPT-2, Llama, ...) are built on it (``abc,cde->abde``, ``aecd,abcd->acbe``, ...). The
+rewrite follows the definition, in steps that are each exact:
+
+1. ``...`` becomes fresh labels, right-aligned (operand ranks from shape inference).
+2. A label repeated in one operand is its diagonal: those axes go last, are reshaped into one of
+   size n^r and gathered at multiples of (n^r - 1) / (n - 1).
+3. A label in one operand only and not in the output is summed out.
+4. Then labels are batch (both operands and the output), rows (left and output), columns
+   (right and output) or contracted (both operands only). The operands are transposed to
+   ``batch + rows + contracted`` and ``batch + contracted + columns`` (or the adjoint orders,
+   when they already are), each group reshaped into one dim, multiplied by BatchMatMulV2 (which
+   broadcasts size-1 batch dims, as ``...`` does), reshaped back and transposed to the output.
+
+Sizes unknown when converting are read at run time. The result replaces the node under its name.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
 from tensorflow.core.framework import node_def_pb2
 
-from tfjs_build.convert.graph.editor import GraphEditor, dtype_of
+from tfjs_build.convert.graph.editor import GraphEditor
+from tfjs_build.convert.graph.passes.builder import INT32, Builder, Dims, DType
+from tfjs_build.convert.graph.passes.shapes import Shapes
 
 Node = node_def_pb2.NodeDef
-INT32 = 3  # DT_INT32
+ELLIPSIS_LABELS = "0123456789"  # never letters, so they cannot clash with the equation's own
 
 
-@dataclass(frozen=True)
-class Plan:
-    """How to compute one einsum with BatchMatMulV2."""
+@dataclass
+class Operand:
+    """A tensor in the chain being built, its labels (one per axis) and its static dims."""
 
-    lhs_perm: tuple[int, ...] | None  # None: no transpose needed
-    rhs_perm: tuple[int, ...] | None
-    adj_x: bool
-    adj_y: bool
-    out_perm: tuple[int, ...] | None
+    ref: str
+    labels: str
+    dims: Dims
 
-
-def _perm(source: str, target: str) -> tuple[int, ...] | None:
-    perm = tuple(source.index(label) for label in target)
-    return None if perm == tuple(range(len(perm))) else perm
-
-
-def plan(equation: str) -> Plan | None:
-    """The matmul plan for ``equation``, or None when it is not a single batched matmul."""
-    if "." in equation or "->" not in equation:
-        return None
-    inputs, out = equation.replace(" ", "").split("->")
-    operands = inputs.split(",")
-    if len(operands) != 2:
-        return None
-    lhs, rhs = operands
-    if any(len(set(term)) != len(term) or not term.isalpha() for term in (lhs, rhs, out)):
-        return None
-    if set(out) - set(lhs) - set(rhs) or (set(lhs) ^ set(rhs)) - set(out):
-        return None  # a label made up, or summed within one operand
-    batch = [label for label in out if label in lhs and label in rhs]
-    rows = [label for label in lhs if label in out and label not in rhs]
-    cols = [label for label in rhs if label in out and label not in lhs]
-    contracted = [label for label in lhs if label in rhs and label not in out]
-    if len(rows) != 1 or len(cols) != 1 or len(contracted) != 1:
-        return None
-    b, m, n, k = "".join(batch), rows[0], cols[0], contracted[0]
-    adj_x = _perm(lhs, b + k + m) is None and _perm(lhs, b + m + k) is not None
-    adj_y = _perm(rhs, b + n + k) is None and _perm(rhs, b + k + n) is not None
-    return Plan(
-        lhs_perm=None if adj_x else _perm(lhs, b + m + k),
-        rhs_perm=None if adj_y else _perm(rhs, b + k + n),
-        adj_x=adj_x,
-        adj_y=adj_y,
-        out_perm=_perm(b + m + n, out),
-    )
+    def permuted(self, labels: str) -> Dims:
+        return tuple(self.dims[self.labels.index(label)] for label in labels)
 
 
 def equation_of(node: Node) -> str:
@@ -74,44 +49,173 @@ def equation_of(node: Node) -> str:
 
 
 def applies(node: Node) -> bool:
-    return plan(equation_of(node)) is not None
+    """Einsum with one or two operands and a well-formed equation (ranks are checked when rewriting)."""
+    data = [ref for ref in node.input if not ref.startswith("^")]
+    return len(data) in (1, 2) and split_equation(equation_of(node), len(data)) is not None
 
 
-def _transpose(ed: GraphEditor, node: Node, name: str, source: str, perm: tuple[int, ...], before: Node) -> Node:
-    perm_const = ed.add_const(f"{name}/perm", np.array(perm, dtype=np.int32), before)
-    transpose = ed.add_node(name, "Transpose", [source, perm_const.name], before)
-    transpose.attr["T"].type = dtype_of(node)
-    transpose.attr["Tperm"].type = INT32
-    return transpose
+def split_equation(equation: str, operands: int) -> tuple[list[str], str | None] | None:
+    """(input terms, output term or None when implicit); None when malformed."""
+    text = equation.replace(" ", "")
+    inputs, arrow, out = text.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != operands or any(not _well_formed(term) for term in [*terms, out]):
+        return None
+    if arrow and (len(set(out.replace("...", ""))) != len(out.replace("...", "")) or
+                  set(out.replace("...", "")) - set("".join(terms).replace("...", ""))):
+        return None
+    return terms, (out if arrow else None)
 
 
-def rewrite(ed: GraphEditor, node: Node) -> None:
-    """Replace ``node`` in place; the node computing the result keeps its name."""
-    steps = plan(equation_of(node))
-    assert steps is not None, "rewrite() called for an equation plan() rejected"
-    lhs, rhs = [ref for ref in node.input if not ref.startswith("^")][:2]
-    controls = [ref for ref in node.input if ref.startswith("^")]
-    if steps.lhs_perm is not None:
-        lhs = _transpose(ed, node, f"{node.name}/lhs", lhs, steps.lhs_perm, node).name
-    if steps.rhs_perm is not None:
-        rhs = _transpose(ed, node, f"{node.name}/rhs", rhs, steps.rhs_perm, node).name
-    dtype = dtype_of(node)
-    matmul = node
-    if steps.out_perm is not None:
-        matmul = ed.add_node(f"{node.name}/matmul", "BatchMatMulV2", [], node)
-    matmul.op = "BatchMatMulV2"
-    matmul.ClearField("attr")
-    matmul.attr["T"].type = dtype
-    matmul.attr["adj_x"].b = steps.adj_x
-    matmul.attr["adj_y"].b = steps.adj_y
-    del matmul.input[:]
-    matmul.input.extend([lhs, rhs, *(controls if matmul is node else [])])
-    if steps.out_perm is not None:
-        perm_const = ed.add_const(f"{node.name}/perm", np.array(steps.out_perm, dtype=np.int32), node)
-        node.op = "Transpose"
-        node.ClearField("attr")
-        node.attr["T"].type = dtype
-        node.attr["Tperm"].type = INT32
-        del node.input[:]
-        node.input.extend([matmul.name, perm_const.name, *controls])
-    ed.reindex()
+def _well_formed(term: str) -> bool:
+    body = term.replace("...", "", 1)
+    return body.isalpha() or body == ""
+
+
+def expand(terms: list[str], out: str | None, ranks: list[int | None]) -> tuple[list[str], str] | None:
+    """Equation with ``...`` replaced by fresh labels (right-aligned) and an explicit output."""
+    widths = []
+    for term, rank in zip(terms, ranks, strict=True):
+        if "..." not in term:
+            widths.append(0)
+            if rank is not None and rank != len(term):
+                return None
+            continue
+        if rank is None or rank < len(term) - 3:
+            return None
+        widths.append(rank - (len(term) - 3))
+    widest = max(widths)
+    fresh = ELLIPSIS_LABELS[:widest] if widest <= len(ELLIPSIS_LABELS) else None
+    if fresh is None:
+        return None
+    expanded = [term.replace("...", fresh[widest - width:]) for term, width in zip(terms, widths, strict=True)]
+    if out is None:
+        counts = Counter("".join(term.replace("...", "") for term in terms))
+        out = "..." + "".join(sorted(label for label, count in counts.items() if count == 1))
+    if "..." not in out and widest:
+        return None  # TF refuses dropping the ellipsis dims, so nothing converts this anyway
+    return expanded, out.replace("...", fresh)
+
+
+def rewrite(ed: GraphEditor, node: Node, shapes: Shapes) -> bool:
+    """Replace ``node`` by the steps in the module docstring; False when a rank or a diagonal's size is unknown."""
+    data = [ref for ref in node.input if not ref.startswith("^")]
+    split = split_equation(equation_of(node), len(data))
+    dims = [shapes.of(ref) for ref in data]
+    expanded = expand(split[0], split[1], [None if d is None else len(d) for d in dims]) if split else None
+    if expanded is None:
+        return False
+    terms, out = expanded
+    dims = [(None,) * len(term) if d is None else d for d, term in zip(dims, terms, strict=True)]
+    build = Builder(ed, node)
+    operands = [Operand(ref, term, d) for ref, term, d in zip(data, terms, dims, strict=True)]  # type: ignore[arg-type]
+    for i, operand in enumerate(operands):
+        diagonal = _diagonals(build, f"in{i}", operand)
+        if diagonal is None:
+            return False
+        others = set(out).union(*(o.labels for j, o in enumerate(operands) if j != i))
+        operands[i] = _sum_out(build, f"in{i}", diagonal, others)
+    result = operands[0] if len(operands) == 1 else _contract(build, operands[0], operands[1], out)
+    return build.finish(build.transpose("out", result.ref, [result.labels.index(label) for label in out]))
+
+
+def _diagonals(build: Builder, suffix: str, operand: Operand) -> Operand | None:
+    """``operand`` with every repeated label reduced to its diagonal (static sizes only)."""
+    for label, count in Counter(operand.labels).items():
+        size = operand.dims[operand.labels.index(label)]
+        if count == 1:
+            continue
+        if size is None:
+            return None
+        kept = "".join(x for x in operand.labels if x != label)
+        order = [i for i, x in enumerate(operand.labels) if x != label] + [i for i, x in enumerate(operand.labels) if x == label]
+        moved = build.transpose(f"{suffix}/{label}_last", operand.ref, order)
+        dims = tuple(operand.dims[i] for i in order)
+        parts = [(moved, dims, [i]) for i in range(len(kept))] + [(moved, dims, list(range(len(kept), len(dims))))]
+        flat = build.reshape(f"{suffix}/{label}_flat", moved, build.shape_vector(f"{suffix}/{label}_shape", parts))
+        stride = sum(size**k for k in range(count))  # flat index of (i, i, ..., i)
+        indices = build.const(f"{suffix}/{label}_indices", [i * stride for i in range(size)])
+        gathered = build.op(f"{suffix}/{label}_diagonal", "GatherV2",
+                            [flat, indices, build.const(f"{suffix}/{label}_axis", len(kept))],
+                            Tparams=build.dtype, Tindices=DType(INT32), Taxis=DType(INT32), batch_dims=0)
+        operand = Operand(gathered, kept + label, (*dims[:len(kept)], size))
+    return operand
+
+
+def _sum_out(build: Builder, suffix: str, operand: Operand, others: set[str]) -> Operand:
+    lonely = [i for i, label in enumerate(operand.labels) if label not in others]
+    if not lonely:
+        return operand
+    kept = [i for i in range(len(operand.labels)) if i not in lonely]
+    return Operand(
+        build.reduce_sum(f"{suffix}/sum", operand.ref, lonely),
+        "".join(operand.labels[i] for i in kept),
+        tuple(operand.dims[i] for i in kept),
+    )
+
+
+def _contract(build: Builder, lhs: Operand, rhs: Operand, out: str) -> Operand:
+    """The batched matmul of step 4; returns the result labelled ``batch + rows + cols``."""
+    batch = "".join(label for label in out if label in lhs.labels and label in rhs.labels)
+    rows = "".join(label for label in lhs.labels if label in out and label not in rhs.labels)
+    cols = "".join(label for label in rhs.labels if label in out and label not in lhs.labels)
+    summed = "".join(label for label in lhs.labels if label in rhs.labels and label not in out)
+    adj_x = lhs.labels == batch + summed + rows and lhs.labels != batch + rows + summed
+    adj_y = rhs.labels == batch + cols + summed and rhs.labels != batch + summed + cols
+    x = _as_matrix(build, "lhs", lhs, batch, (summed, rows) if adj_x else (rows, summed))
+    y = _as_matrix(build, "rhs", rhs, batch, (cols, summed) if adj_y else (summed, cols))
+    if any(label in ELLIPSIS_LABELS and (None in (a, b) or a != b)  # only `...` dims broadcast
+           for label, a, b in zip(batch, lhs.permuted(batch), rhs.permuted(batch), strict=True)):
+        x, y = _broadcast_batch(build, "lhs", x, y, len(batch)), _broadcast_batch(build, "rhs", y, x, len(batch))
+    product = build.op("matmul", "BatchMatMulV2", [x, y], T=build.dtype, adj_x=adj_x, adj_y=adj_y)
+    batch_dims = tuple(_broadcast(a, b) for a, b in zip(lhs.permuted(batch), rhs.permuted(batch), strict=True))
+    if len(rows) == 1 and len(cols) == 1:
+        return Operand(product, batch + rows + cols, (*batch_dims, *lhs.permuted(rows), *rhs.permuted(cols)))
+    nb = len(batch)
+    product_dims = (*batch_dims, None, None)
+    parts = [(product, product_dims, [i]) for i in range(nb)]
+    parts += [(lhs.ref, lhs.dims, [lhs.labels.index(label)]) for label in rows]
+    parts += [(rhs.ref, rhs.dims, [rhs.labels.index(label)]) for label in cols]
+    target = build.shape_vector("out_shape", parts)
+    dims = (*batch_dims, *lhs.permuted(rows), *rhs.permuted(cols))
+    return Operand(build.reshape("unflatten", product, target), batch + rows + cols, dims)
+
+
+def _as_matrix(build: Builder, suffix: str, operand: Operand, batch: str, groups: tuple[str, str]) -> str:
+    """``operand`` transposed to ``batch + groups[0] + groups[1]`` and each group merged into one dim."""
+    order = batch + groups[0] + groups[1]
+    moved = build.transpose(f"{suffix}/transpose", operand.ref, [operand.labels.index(label) for label in order])
+    if len(groups[0]) == 1 and len(groups[1]) == 1:
+        return moved
+    dims = operand.permuted(order)
+    nb, first = len(batch), len(groups[0])
+    parts = [(moved, dims, [i]) for i in range(nb)]
+    parts += [(moved, dims, list(range(nb, nb + first))), (moved, dims, list(range(nb + first, len(order))))]
+    return build.reshape(f"{suffix}/merge", moved, build.shape_vector(f"{suffix}/merged_shape", parts))
+
+
+def _broadcast_batch(build: Builder, suffix: str, value: str, other: str, batch: int) -> str:
+    """``value`` broadcast to the batch dims it shares with ``other`` (``...`` dims of size 1 against n).
+
+    BatchMatMulV2 broadcasts them in TF, but TF.js 4.22 pairs batch entries by index modulo each
+    operand's batch size, which is right only when one side's batch is all ones or the two match
+    (``[3, 1]`` against ``[3, 3]`` comes out wrong on cpu and wasm), so the operands match first.
+    """
+    shapes = [build.op(f"{suffix}/broadcast/shape_{i}", "Shape", [ref], T=build.dtype, out_type=DType(INT32))
+              for i, ref in enumerate((value, other))]
+    begin, size = build.const(f"{suffix}/broadcast/begin", [0]), build.const(f"{suffix}/broadcast/size", [batch])
+    heads = [build.op(f"{suffix}/broadcast/batch_{i}", "Slice", [shape, begin, size], T=DType(INT32), Index=DType(INT32))
+             for i, shape in enumerate(shapes)]
+    tail = build.op(f"{suffix}/broadcast/tail", "Slice", [shapes[0], size, build.const(f"{suffix}/broadcast/rest", [-1])],
+                    T=DType(INT32), Index=DType(INT32))
+    common = build.op(f"{suffix}/broadcast/common", "Maximum", heads, T=DType(INT32))  # 1 vs n -> n, n vs n -> n
+    target = build.concat(f"{suffix}/broadcast/target", [common, tail], 0, DType(INT32))
+    return build.op(f"{suffix}/broadcast", "BroadcastTo", [value, target], T=build.dtype, Tidx=DType(INT32))
+
+
+def _broadcast(a: int | None, b: int | None) -> int | None:
+    if a == 1:
+        return b
+    if b == 1 or a == b:
+        return a
+    return None if a is None or b is None else max(a, b)

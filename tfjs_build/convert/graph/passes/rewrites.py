@@ -2,11 +2,13 @@
 
 Each rewrite keeps the node's name on the node that produces the result, so consumers and
 output names are untouched. A rewrite is used only when the op is unsupported on some target
-backend and every op of its replacement is supported on all of them. Where they come from:
-``Erfc`` is what Keras 3's exact GELU lowers to (``0.5*x*erfc(-x/sqrt(2))``), ``Softsign`` is
-Keras's softsign activation, ``Xlogy``/``Xdivy`` appear in losses and entropy terms, ``Inv``,
-``Rint`` and ``BatchMatMulV3`` are older or wider spellings of ops TF.js has, and two-operand
-``Einsum`` (Keras attention; no wasm kernel) is a batched matmul (see ``einsum.py``).
+backend and every op of its replacement is supported on all of them; one that needs what only
+the graph tells (a rank, a constant) may still decline a node, which then stays and is refused.
+Where they come from: ``Erfc`` is what Keras 3's exact GELU lowers to (``0.5*x*erfc(-x/sqrt(2))``),
+``Softsign`` is Keras's softsign activation, ``Xlogy``/``Xdivy`` appear in losses and entropy
+terms, ``Inv``, ``Rint`` and ``BatchMatMulV3`` are older or wider spellings of ops TF.js has, and
+every one- or two-operand ``Einsum`` (Keras EinsumDense and attention: BERT, GPT-2, Llama; no
+wasm kernel) is transposes, reshapes and a batched matmul (see ``einsum.py``).
 
 Rewrites apply to the main graph only; ``check_supported`` still reports these ops inside
 function bodies (control flow v2), where names and output references work differently.
@@ -34,8 +36,8 @@ class Rewrite:
     op: str
     formula: str
     needs: tuple[str, ...]
-    apply: Callable[[GraphEditor, Node], None]
-    applies: Callable[[Node], bool] = lambda node: True
+    apply: Callable[[GraphEditor, Node, Shapes], bool]  # False: this node cannot be rewritten after all
+    applies: Callable[[Node], bool] = lambda node: True  # what the node alone tells (checked before optimising)
 
 
 def _data(node: Node) -> list[str]:
@@ -70,19 +72,21 @@ def _scalar(ed: GraphEditor, node: Node, value: float, suffix: str) -> str:
     return ed.add_const(f"{node.name}/{suffix}", np.array(value, dtype=dtype), node).name
 
 
-def _erfc(ed: GraphEditor, node: Node) -> None:
+def _erfc(ed: GraphEditor, node: Node, shapes: Shapes) -> bool:
     erf = _unary(ed, node, "Erf", "erf", _data(node)[:1])
     _become(node, "Sub", [_scalar(ed, node, 1.0, "one"), erf])
+    return True
 
 
-def _softsign(ed: GraphEditor, node: Node) -> None:
+def _softsign(ed: GraphEditor, node: Node, shapes: Shapes) -> bool:
     x = _data(node)[0]
     denominator = _unary(ed, node, "AddV2", "one_plus_abs", [_scalar(ed, node, 1.0, "one"), _unary(ed, node, "Abs", "abs", [x])])
     _become(node, "RealDiv", [x, denominator])
+    return True
 
 
-def _zero_where_x_is_zero(op: str) -> Callable[[GraphEditor, Node], None]:
-    def apply(ed: GraphEditor, node: Node) -> None:
+def _zero_where_x_is_zero(op: str) -> Callable[[GraphEditor, Node, Shapes], bool]:
+    def apply(ed: GraphEditor, node: Node, shapes: Shapes) -> bool:
         x, y = _data(node)[:2]
         zero = _scalar(ed, node, 0.0, "zero")
         is_zero = _unary(ed, node, "Equal", "x_is_zero", [x, zero])
@@ -90,13 +94,15 @@ def _zero_where_x_is_zero(op: str) -> Callable[[GraphEditor, Node], None]:
         rhs = _unary(ed, node, "Log", "log_y", [y]) if op == "Mul" else y
         value = _unary(ed, node, op, "value", [x, rhs])
         _become(node, "SelectV2", [is_zero, zero, value])
+        return True
 
     return apply
 
 
-def _rename(op: str) -> Callable[[GraphEditor, Node], None]:
-    def apply(ed: GraphEditor, node: Node) -> None:
+def _rename(op: str) -> Callable[[GraphEditor, Node, Shapes], bool]:
+    def apply(ed: GraphEditor, node: Node, shapes: Shapes) -> bool:
         _become(node, op, _data(node))
+        return True
 
     return apply
 
@@ -105,10 +111,11 @@ def _same_dtypes(node: Node) -> bool:
     return node.attr["Ta"].type == node.attr["Tb"].type == node.attr["Tout"].type
 
 
-def _batch_matmul_v3(ed: GraphEditor, node: Node) -> None:
+def _batch_matmul_v3(ed: GraphEditor, node: Node, shapes: Shapes) -> bool:
     adj_x, adj_y = flag(node, "adj_x"), flag(node, "adj_y")
     node.attr["T"].type = node.attr["Ta"].type
     _become(node, "BatchMatMulV2", _data(node), {"adj_x": adj_x, "adj_y": adj_y})
+    return True
 
 
 REWRITES = {
@@ -125,7 +132,9 @@ REWRITES = {
             _same_dtypes,
         ),
         Rewrite(
-            "Einsum", "Transpose + BatchMatMulV2 (+ Transpose)", ("Transpose", "BatchMatMulV2", "Const"),
+            "Einsum", "Transpose/Reshape/GatherV2/Sum + BatchMatMulV2",
+            ("Transpose", "Reshape", "GatherV2", "Sum", "BatchMatMulV2", "Shape", "Prod", "ConcatV2", "Slice", "Maximum",
+             "BroadcastTo", "Identity", "Const"),
             einsum.rewrite, einsum.applies,
         ),
     )
@@ -149,11 +158,11 @@ def rewrite_for_node(node: Node, backends: tuple[str, ...]) -> Rewrite | None:
 def apply_rewrites(ed: GraphEditor, backends: tuple[str, ...], shapes: Shapes | None = None) -> list[str]:
     """Rewrite every main-graph node that needs it; one report line per rewritten op type."""
     done: dict[str, list[str]] = {}
+    shapes = shapes or Shapes(ed)
     for node in ed:
-        rewrite = rewrite_for_node(node, backends)
-        if rewrite is not None:
+        rewrite = rewrite_for_node(node, backends) if ed.alive(node) else None
+        if rewrite is not None and rewrite.apply(ed, node, shapes):
             done.setdefault(rewrite.op, []).append(node.name)
-            rewrite.apply(ed, node)
             ed.reindex()
     lines = []
     for op, names in done.items():

@@ -13,6 +13,7 @@ from typing import Any
 
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
+from tensorflow.python.framework import versions
 
 from tfjs_build.convert.graph.editor import GraphEditor, split_input
 
@@ -41,6 +42,7 @@ class Shapes:
 
 def _infer(ed: GraphEditor) -> dict[str, list[Shape | None]]:
     view = graph_pb2.GraphDef()
+    view.versions.producer = versions.GRAPH_DEF_VERSION  # else `shape {}` reads as unknown, as in old graphs
     view.library.CopyFrom(ed.library)
     view.node.extend(_shape_only(node) for node in ed)
     graph = tf.Graph()
