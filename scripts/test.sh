@@ -23,7 +23,7 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   log "apt-get install ${missing[*]}"
   as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 # --- Python: .venv with the package, its converter extra [tensorflow] and [dev], reinstalled when pyproject.toml changes
@@ -47,6 +47,6 @@ fi
 export TFJS_BUILD_CHROMIUM="${TFJS_BUILD_CHROMIUM:-$(command -v chromium)}"
 log "pytest (all tests)"
 status=0
-.venv/bin/python -m pytest -m "not browser or browser" --timeout="${TEST_TIMEOUT:-900}" -p no:cacheprovider "$@" || status=$?
+.venv/bin/python -m pytest -m "not browser or browser" --timeout="${TEST_TIMEOUT:-900}" --durations=15 -p no:cacheprovider "$@" || status=$?
 if [ "$status" -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi
 exit "$status"

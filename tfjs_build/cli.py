@@ -37,7 +37,7 @@ COMMANDS: dict[str, str] = {
     "init": "scan a folder for models and write a commented tfjs.yaml",
     "build": "convert the models that changed (or those named)",
     "status": "show which models are fresh or stale, and why",
-    "plan": "print the stale models as JSON (for a CI matrix)",
+    "plan": "print the stale models, one per line (--json: a CI matrix; --check: fail when tfjs.lock is out of date)",
     "check": "check op support, size budgets and accuracy from tfjs.lock (no rebuild)",
     "diff": "compare sizes with tfjs.lock at another git ref",
     "verify": "run the built models in TF.js and compare with TensorFlow",

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_arguments(parser, base_default="HEAD")
+    parser.set_defaults(base=None)  # HEAD, but knowing whether --base was given: the fix outside git differs
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -22,6 +23,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.report.compare import diff_locks
 
     lock_path = ctx.load_config().lock_path
-    report = diff_locks(read_lock(lock_path), read_lock_at(args.base, lock_path))
+    if args.base is None:
+        base = read_lock_at("HEAD", lock_path, outside_git="diff compares tfjs.lock with the one committed in git "
+                                                            "(default: at HEAD); run it in a git checkout")
+    else:
+        base = read_lock_at(args.base, lock_path)
+    report = diff_locks(read_lock(lock_path), base)
     emit(report, args, ctx.console, ctx.directory)
     return EXIT_OK

@@ -51,8 +51,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 continue
             if args.dry_run:
                 ctx.console.out(f"{target.name}: {bundle.model} {bundle.digest} (dry run, nothing uploaded)")
-                for item in publisher.plan(bundle):
-                    ctx.console.out(f"  would upload {item.destination} ({item.size} bytes, {item.cache_control})")
+                planned = publisher.plan(bundle)
+                for item in planned:
+                    headers = f", {item.cache_control}" if item.cache_control else ""
+                    ctx.console.out(f"  would upload {item.destination} ({item.size} bytes{headers})")
+                if not all(item.cache_control for item in planned):
+                    ctx.console.out("  (Cache-Control is the origin's to set: an upload carries no stored headers)")
                 continue
             outcome = publisher.publish(bundle, ctx.console.detail)
             results[-1] |= {"url": outcome.location, "uploaded": len(outcome.uploaded), "skipped": len(outcome.skipped)}

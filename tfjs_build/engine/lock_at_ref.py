@@ -21,8 +21,9 @@ class BaseLock:
     found: bool  # False when the ref has no tfjs.lock at that path (every model is new)
 
 
-def read_lock_at(ref: str, lock_path: Path) -> BaseLock:
-    """The lock file at ``lock_path`` (in the working tree) as committed at ``ref``."""
+def read_lock_at(ref: str, lock_path: Path, *, outside_git: str = "run it in a git checkout, or drop --base") -> BaseLock:
+    """The lock file at ``lock_path`` (in the working tree) as committed at ``ref``; ``outside_git`` is the fix
+    named when there is no repository (a command whose --base was not given has none to drop)."""
     try:
         import git  # GitPython: only paid for when comparing with a ref
     except ImportError as exc:  # GitPython refuses to import when no git executable is found
@@ -32,8 +33,7 @@ def read_lock_at(ref: str, lock_path: Path) -> BaseLock:
         repo = git.Repo(lock_path.parent, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise TfjsBuildError(
-            f"{lock_path.parent}: not inside a git repository, so --base {ref} cannot be read; "
-            "run it in a git checkout, or drop --base"
+            f"{lock_path.parent}: not inside a git repository, so --base {ref} cannot be read; {outside_git}"
         ) from None
     with repo:
         if repo.working_tree_dir is None:  # a bare repository: no checkout to place the lock in

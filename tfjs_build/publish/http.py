@@ -56,7 +56,8 @@ class HttpTarget:
         return redact(self.address(key))
 
     def plan(self, bundle: Bundle) -> list[Planned]:
-        return plan_store(self, "", bundle)
+        """No Cache-Control: a PUT stores no headers, the origin sets them (docs/frontdoors.md shows how)."""
+        return [Planned(p.destination, p.size, "") for p in plan_store(self, "", bundle)]
 
     def publish(self, bundle: Bundle, log: Log) -> Outcome:
         return publish_to_store(self, "", bundle, log)

@@ -81,7 +81,13 @@ def headers(report: Report) -> tuple[str, ...]:
 
 
 def _budgets_cell(model: ModelReport) -> str:
-    return ", ".join(f"{line.budget} {line.used * 100:.0f}%" for line in model.budgets) or "–"
+    return ", ".join(f"{line.budget} {_share(line.used)}" for line in model.budgets) or "–"
+
+
+def _share(used: float) -> str:
+    """88%, and below 1% one significant digit (0.2%), so a small share never reads as none."""
+    percent = used * 100
+    return f"{percent:.0f}%" if percent >= 1 or percent == 0 else f"{percent:.1g}%"
 
 
 def rows(report: Report) -> list[Row]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from tfjs_build.config import display_path
 from tfjs_build.errors import TfjsBuildError
 from tfjs_build.report import render_json
 from tfjs_build.report.github import render_github
@@ -46,4 +48,5 @@ def emit(report: Report, args: argparse.Namespace, console: Console, directory: 
         except OSError as exc:
             raise TfjsBuildError(f"--html {args.html}: cannot write {path} ({exc.strerror}); "
                                  "pick a path in a writable folder") from None
-        console.detail(f"wrote {path}")
+        if console.verbosity >= 0:  # on stderr: stdout may be the JSON or markdown report
+            print(f"wrote the HTML report to {display_path(path)}", file=sys.stderr, flush=True)

@@ -7,10 +7,21 @@ from tfjs_build.report.record import Report
 from tfjs_build.terminal import Console
 
 _STYLE = {"ok": "green", "FAIL": "red", "added": "green", "removed": "yellow", "changed": "blue", "same": "dim"}
-FIX_HINT = (
-    "to fix: shrink the model (quantize:, fewer weights) or raise the limit at the tfjs.yaml line shown; "
-    "for ops, drop the backend or avoid the op"
-)
+# Shown only for the failures they fit; the others (never built, outputs not as locked, no accuracy
+# figures) already name their fix in their own message.
+FIX_HINTS = {
+    "budget": "to fix a budget: shrink the model (quantize:, fewer weights) or raise the limit at the tfjs.yaml line shown",
+    "accuracy": "to fix accuracy: quantize less (float16, or fewer weights via a quantize: map) or raise accuracy.max_error",
+    "ops": "to fix op support: drop the backend from backends: or avoid the op",
+}
+
+
+def fix_hints(report: Report) -> list[str]:
+    failing = {"accuracy" if line.budget == "accuracy" else "budget"
+               for model in report.models for line in model.budgets if not line.ok}
+    if any(model.unsupported for model in report.models):
+        failing.add("ops")
+    return [hint for kind, hint in FIX_HINTS.items() if kind in failing]
 
 
 def render_console(report: Report, console: Console) -> None:
@@ -29,5 +40,5 @@ def render_console(report: Report, console: Console) -> None:
     for message in report.failures:
         console.out(console.paint("FAIL ", "red") + message)
     console.out(console.paint(summary(report), "green" if report.ok else "red"))
-    if not report.ok:
-        console.out(FIX_HINT)
+    for hint in fix_hints(report):
+        console.out(hint)
