@@ -8,7 +8,10 @@ Where they come from: ``Erfc`` is what Keras 3's exact GELU lowers to (``0.5*x*e
 ``Softsign`` is Keras's softsign activation, ``Xlogy``/``Xdivy`` appear in losses and entropy
 terms, ``Inv``, ``Rint`` and ``BatchMatMulV3`` are older or wider spellings of ops TF.js has, and
 every one- or two-operand ``Einsum`` (Keras EinsumDense and attention: BERT, GPT-2, Llama; no
-wasm kernel) is transposes, reshapes and a batched matmul (see ``einsum.py``).
+wasm kernel) is transposes, reshapes and a batched matmul (see ``einsum.py``). ``Roll`` (Swin) and
+``XlaDynamicUpdateSlice`` (``keras.ops.slice_update``) are slices and concats (``slicing.py``);
+``RFFT`` (``tf.signal.stft``; no wasm kernel) with its ``ComplexAbs``/``Real``/``Imag`` readers is
+real matmuls with DFT matrices (``dft.py``).
 
 Rewrites apply to the main graph only; ``check_supported`` still reports these ops inside
 function bodies (control flow v2), where names and output references work differently.
@@ -25,10 +28,11 @@ from tensorflow.core.framework import node_def_pb2
 
 from tfjs_build.checks import op_support as ops
 from tfjs_build.convert.graph.editor import GraphEditor, dtype_of, flag
-from tfjs_build.convert.graph.passes import einsum
+from tfjs_build.convert.graph.passes import dft, einsum, slicing
 from tfjs_build.convert.graph.passes.shapes import Shapes
 
 Node = node_def_pb2.NodeDef
+DFT_OPS = ("MatMul", "BatchMatMulV2", "ExpandDims", "Squeeze", "Square", "AddV2", "Sqrt", "Identity", "Const")
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,16 @@ REWRITES = {
              "BroadcastTo", "Identity", "Const"),
             einsum.rewrite, einsum.applies,
         ),
+        Rewrite("Roll", "Slice + ConcatV2 (constant shifts)", ("Slice", "ConcatV2", "Identity", "Const"), slicing.rewrite_roll),
+        Rewrite(
+            "XlaDynamicUpdateSlice", "Slice + ConcatV2 (constant indices)", ("Slice", "ConcatV2", "Identity", "Const"),
+            slicing.rewrite_update_slice,
+        ),
+        Rewrite(
+            "RFFT", "real matmuls with cosine/sine DFT matrices (static length), its ComplexAbs as sqrt(re^2 + im^2)",
+            DFT_OPS, dft.rewrite_rfft,
+        ),
+        *(Rewrite(op, "part of its RFFT's DFT matmuls", DFT_OPS, dft.rewrite_consumer) for op in dft.CONSUMERS),
     )
 }
 
