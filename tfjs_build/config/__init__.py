@@ -12,11 +12,15 @@ Every error can say ``tfjs.yaml:12:14: models.mobilenet.quantize: expected ..., 
   ``overlap``: output folders kept off inputs and reserved folders.
 - ``schema``: the JSON Schema export (tfjs.schema.json).
 
-Importing this package stays cheap: yaml is imported only when a file is read.
+Importing this package stays cheap: the records come at once; loading, the schema and yaml
+only when first used (a worker that unpickles a ModelConfig never reads YAML).
 """
 
-from tfjs_build.config.load import TOP_LEVEL_KEYS, find_config, load_config, parse_config
-from tfjs_build.config.overlap import RESERVED_DIRS
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from tfjs_build.config.records import (
     BACKENDS,
     CONFIG_NAME,
@@ -34,8 +38,15 @@ from tfjs_build.config.records import (
     PublishTarget,
     Quantize,
 )
-from tfjs_build.config.schema import json_schema
 from tfjs_build.hints import did_you_mean, display_path
+
+if TYPE_CHECKING:
+    from tfjs_build.config.load import TOP_LEVEL_KEYS, find_config, load_config, parse_config
+    from tfjs_build.config.overlap import RESERVED_DIRS
+    from tfjs_build.config.schema import json_schema
+
+_LATER = {"TOP_LEVEL_KEYS": "load", "find_config": "load", "load_config": "load", "parse_config": "load",
+          "RESERVED_DIRS": "overlap", "json_schema": "schema"}
 
 __all__ = [
     "BACKENDS", "CONFIG_NAME", "MAX_MODEL_NAME", "MODEL_FIELDS", "MODEL_NAME", "OUTPUT_FORMATS", "PUBLISH_TYPES",
@@ -43,3 +54,12 @@ __all__ = [
     "PublishTarget", "Quantize", "did_you_mean", "display_path", "find_config", "json_schema", "load_config",
     "parse_config",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The names of ``load``, ``overlap`` and ``schema``, imported on first use."""
+    if name not in _LATER:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LATER[name]}"), name)
+    globals()[name] = value
+    return value

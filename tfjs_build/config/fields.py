@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tfjs_build.errors import ConfigError
 from tfjs_build.hints import did_you_mean
@@ -23,13 +23,15 @@ _TAG = "tfjs_build.key"
 NO_DEFAULT: Any = object()  # a Key.default meaning "the record's own default applies"
 
 
-class Context(Protocol):
-    """Where values come from: raises errors naming file:line:col and key; resolves project paths."""
+if TYPE_CHECKING:  # a Protocol costs a millisecond to create, and only annotations use it
 
-    @property
-    def project(self) -> Path: ...
+    class Context(Protocol):
+        """Where values come from: raises errors naming file:line:col and key; resolves project paths."""
 
-    def error(self, path: str, message: str, at_key: bool = False) -> ConfigError: ...
+        @property
+        def project(self) -> Path: ...
+
+        def error(self, path: str, message: str, at_key: bool = False) -> ConfigError: ...
 
 
 class Kind:

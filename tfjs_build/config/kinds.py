@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tfjs_build.config.fields import Context, Kind, build, check_known, keys_of, read_keys
+from tfjs_build.config.fields import Kind, build, check_known, keys_of, read_keys
 from tfjs_build.hints import describe, did_you_mean
 from tfjs_build.util.units import parse_size
+
+if TYPE_CHECKING:
+    from tfjs_build.config.fields import Context
 
 KiB, MiB, GiB, TiB = (1024**n for n in range(1, 5))
 _SIZE_PATTERN = r"^\s*\d+(\.\d+)?\s*([kKmMgG]i?[bB]?|[bB])?\s*$"

@@ -7,11 +7,13 @@ folder must not hold, or sit inside, anything the build would lose.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tfjs_build.config.records import Config
-from tfjs_build.config.yaml_reader import Doc
 from tfjs_build.project import STATE_DIR_NAME
+
+if TYPE_CHECKING:
+    from tfjs_build.config.records import Config
+    from tfjs_build.config.yaml_reader import Doc
 
 # Folders a build must never write into: git's repository (any, submodules too) and tfjs-build's own state.
 RESERVED_DIRS = (".git", STATE_DIR_NAME)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from tfjs_build.errors import ConfigError
 from tfjs_build.hints import describe, display_path
@@ -244,12 +244,13 @@ class _Builder:
             self._mark(is_key, path + old[len(anchor.path):], mark)
 
 
-class _Anchor(NamedTuple):
-    value: Any
-    path: str
-    mark: tuple[int, int]
-    start: int  # its slice of the mark log: the value's own mark, then those below it
-    end: int
+class _Anchor:
+    """An anchored value, where it was written, and its slice of the mark log (its own mark, then those below it)."""
+
+    __slots__ = ("value", "path", "mark", "start", "end")
+
+    def __init__(self, value: Any, path: str, mark: tuple[int, int], start: int, end: int) -> None:
+        self.value, self.path, self.mark, self.start, self.end = value, path, mark, start, end
 
 
 def _position(event: Any) -> tuple[int, int]:
