@@ -13,7 +13,8 @@ from pathlib import Path
 
 from tfjs_build.cli import Context
 from tfjs_build.config import load_config
-from tfjs_build.engine.lockfile import LOCK_NAME, Lock, LockEntry, OutputFile, write_lock
+from tfjs_build.convert.result import AccuracyFigures
+from tfjs_build.engine.lockfile import LOCK_NAME, Lock, LockedWeight, LockEntry, OutputFile, write_lock
 from tfjs_build.terminal import Console
 
 
@@ -21,14 +22,17 @@ def entry(size: int = 3_400_000, transfer: int = 3_100_000, shards: int = 1, par
           ops: tuple[str, ...] = ("Conv2D", "Identity", "MatMul", "Relu"), accuracy: dict | None = None,
           quantize: dict | None = None, weights: tuple[tuple[str, str, int], ...] = (),
           files: tuple[OutputFile, ...] = (), fmt: str = "graph") -> LockEntry:
-    """A lock entry with the figures a build would record; every figure can be overridden.
+    """A lock entry with the figures a build would record; every figure can be overridden (``accuracy``: the
+    AccuracyFigures fields, ``max_abs_error`` at least; ``weights``: (name, dtype, bytes) triples).
 
     Without ``files`` it lists a model.json, as every entry must (the model folder itself is left unbuilt)."""
     files = files or (OutputFile("model.json", 0, "0" * 64),)
+    figures = None if accuracy is None else AccuracyFigures(**{"max_rel_error": 0.0, "top1_agreement": None,
+                                                               "samples": 8, **accuracy})
     return LockEntry(
         fingerprint="f" * 64, converter="1", inputs={}, settings={"format": fmt, "quantize": quantize or {}},
         files=files, size=size, transfer=transfer, transfer_brotli=transfer - 100_000, shards=shards,
-        params=params, ops=ops, weights=weights, accuracy=accuracy,
+        params=params, ops=ops, weights=tuple(LockedWeight(*w) for w in weights), accuracy=figures,
     )
 
 

@@ -20,7 +20,7 @@ import pytest
 from engine_project import HERE, copy_project, run_build
 from test_engine_remote import nginx, with_remote  # noqa: F401  (nginx: the module-scoped fixture)
 
-from tfjs_build.engine.local_cache import LocalCache
+from tfjs_build.engine.local_cache import CorruptEntry, LocalCache
 from tfjs_build.engine.lockfile import LockEntry, OutputFile, output_file_problem
 
 ESCAPE = "../../../../outside/x.sh"  # from a model's temp folder (dist/tfjs/.NAME.tmp-*) to beside the project
@@ -92,6 +92,16 @@ def test_entries_with_hostile_files_are_refused(change, message: str) -> None:
     with pytest.raises(ValueError) as refused:
         LockEntry.from_json(change(valid_entry()))
     assert message in str(refused.value)
+
+
+def test_local_entry_too_deep_for_json_is_discarded(tmp_path: Path) -> None:
+    cache = LocalCache(tmp_path / "cache")
+    cache.add_entry(LockEntry.from_json(valid_entry()))
+    (path,) = (tmp_path / "cache").rglob("*.json")
+    path.write_text('{"settings": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    with pytest.raises(CorruptEntry, match="is unreadable"):
+        cache.restore("f" * 64, tmp_path / "out")
+    assert not path.exists()
 
 
 # ---------------------------------------------------------------- the remote cache

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tfjs_build.engine.lockfile import parse_lock, render_lock
+
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 
 
@@ -28,3 +30,12 @@ def test_quickstart_builds_to_the_committed_lock(tmp_path: Path) -> None:
     built = (project / "tfjs.lock").read_text(encoding="utf-8")
     committed = (QUICKSTART / "tfjs.lock").read_text(encoding="utf-8")
     assert built == committed, "quickstart output changed; if intended, commit its new tfjs.lock"
+
+
+def test_the_committed_lock_reads_and_writes_back_byte_identical() -> None:
+    """The typed entries (weights, quantization, accuracy records) write exactly the JSON they were read from."""
+    committed = (QUICKSTART / "tfjs.lock").read_text(encoding="utf-8")
+    lock = parse_lock(committed, "examples/quickstart/tfjs.lock")
+    assert all(entry.weights for entry in lock.models.values())
+    assert any(entry.accuracy is not None and entry.quantization for entry in lock.models.values())
+    assert render_lock(lock) == committed

@@ -106,5 +106,4 @@ def missing_accuracy(model: ModelConfig, entry: LockEntry) -> str | None:
 
 
 def _max_abs_error(entry: LockEntry) -> float | None:
-    value = (entry.accuracy or {}).get("max_abs_error")
-    return None if value is None else float(value)
+    return entry.accuracy.max_abs_error if entry.accuracy is not None else None

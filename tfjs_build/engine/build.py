@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -38,7 +38,7 @@ from tfjs_build.config import Config, ModelConfig
 from tfjs_build.convert.result import ConvertResult
 from tfjs_build.engine.fingerprint import changed_input
 from tfjs_build.engine.local_cache import CorruptEntry, LocalCache
-from tfjs_build.engine.lockfile import Lock, LockEntry, read_lock, write_lock
+from tfjs_build.engine.lockfile import Lock, LockedWeight, LockEntry, read_lock, write_lock
 from tfjs_build.engine.output_facts import OutputFacts
 from tfjs_build.engine.placement import (
     REFUSAL_FIX,
@@ -94,9 +94,9 @@ def lock_entry(step: Step, model: ModelConfig, result: ConvertResult, facts: Out
         shards=facts.shards,
         params=result.params,
         ops=tuple(result.ops),
-        weights=tuple((w.name, w.dtype, w.nbytes) for w in result.weights),
-        quantization={k: {"before": v.before, "after": v.after} for k, v in sorted(result.quantization.items())},
-        accuracy=asdict(result.accuracy) if result.accuracy is not None else None,
+        weights=tuple(LockedWeight(w.name, w.dtype, w.nbytes) for w in result.weights),
+        quantization=dict(sorted(result.quantization.items())),
+        accuracy=result.accuracy,
         rewrites=tuple(result.rewrites),
     )
 

@@ -83,7 +83,7 @@ class LocalCache:
             entry = LockEntry.from_json(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return None
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, RecursionError) as exc:  # LockEntry.from_json turns any malformed value into ValueError
             path.unlink(missing_ok=True)
             raise CorruptEntry(f"cache entry {path} is unreadable ({exc})") from None
         for f in entry.files:
@@ -140,9 +140,8 @@ class LocalCache:
         found = []
         for path in self.root.glob("entries/*/*.json"):
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                files = {f["sha256"]: f["size"] for f in data["files"]}
-                found.append((path, path.stat().st_mtime_ns, files))
-            except (OSError, ValueError, KeyError, TypeError):
+                entry = LockEntry.from_json(json.loads(path.read_text(encoding="utf-8")))
+                found.append((path, path.stat().st_mtime_ns, {f.sha256: f.size for f in entry.files}))
+            except (OSError, ValueError, RecursionError):
                 path.unlink(missing_ok=True)
         return found

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from tfjs_build.convert.result import AccuracyFigures, DtypeBytes
+from tfjs_build.engine.lock_codec import from_data, to_data, too_deep
 from tfjs_build.errors import TfjsBuildError
 from tfjs_build.project import LOCK_NAME as LOCK_NAME  # re-exported: publish and tests name the lock through here
 from tfjs_build.util.atomic import atomic_write_text
@@ -53,6 +55,14 @@ class OutputFile:
     sha256: str
 
 
+class LockedWeight(NamedTuple):
+    """One weight as the lock records it (a JSON list: a model has many), in manifest order."""
+
+    name: str
+    dtype: str  # stored dtype
+    nbytes: int
+
+
 @dataclass(frozen=True)
 class LockEntry:
     fingerprint: str
@@ -66,80 +76,34 @@ class LockEntry:
     shards: int
     params: int
     ops: tuple[str, ...]
-    weights: tuple[tuple[str, str, int], ...] = ()  # (name, stored dtype, bytes), manifest order
-    quantization: dict[str, dict[str, int]] = field(default_factory=dict)  # dtype -> {before, after}
-    accuracy: dict[str, Any] | None = None  # AccuracyFigures as a dict
+    weights: tuple[LockedWeight, ...] = ()
+    quantization: dict[str, DtypeBytes] = field(default_factory=dict)  # by source dtype
+    accuracy: AccuracyFigures | None = None
     rewrites: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["files"] = [asdict(f) for f in self.files]
-        data["ops"] = list(self.ops)
-        data["weights"] = [list(w) for w in self.weights]
-        data["rewrites"] = list(self.rewrites)
+        data: dict[str, Any] = to_data(self)
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> LockEntry:
+    def from_json(cls, data: Any) -> LockEntry:
         """Raises ValueError naming the key when ``data`` is not an entry this version wrote."""
-        _check_shape(data)
-        data = dict(data)
-        data["files"] = tuple(OutputFile(**f) for f in data["files"])
-        data["ops"] = tuple(data["ops"])
-        data["weights"] = tuple(tuple(w) for w in data.get("weights", ()))
-        data["rewrites"] = tuple(data.get("rewrites", ()))
-        return cls(**data)
+        entry = from_data(cls, data)
+        _check_files(entry.files)
+        return entry
 
 
-# The JSON type of every entry key, so a hand-edited or garbled lock is refused by key
-# instead of failing later inside a check with a TypeError.
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "fingerprint": (str,), "converter": (str,), "inputs": (dict,), "settings": (dict,), "files": (list,),
-    "size": (int,), "transfer": (int,), "transfer_brotli": (int, type(None)), "shards": (int,),
-    "params": (int,), "ops": (list,), "weights": (list,), "quantization": (dict,),
-    "accuracy": (dict, type(None)), "rewrites": (list,),
-}
-_FILE_TYPES: dict[str, type] = {"path": str, "size": int, "sha256": str}
-_JSON_WORDS: dict[type, str] = {
-    str: "a string", int: "an integer", float: "a number", bool: "a boolean", dict: "an object", list: "a list",
-    type(None): "null",
-}
-
-
-def _check_shape(data: Any) -> None:
-    if not isinstance(data, dict):
-        raise ValueError(f"expected an object, got {type(data).__name__}")
-    required = {f.name for f in fields(LockEntry) if f.default is MISSING and f.default_factory is MISSING}
-    if missing := sorted(required - data.keys()):
-        raise ValueError(f"missing key {missing[0]!r}")
-    if unknown := sorted(data.keys() - _JSON_TYPES.keys()):
-        raise ValueError(f"unknown key {unknown[0]!r} (written by a newer tfjs-build?)")
-    for key, value in data.items():
-        if not isinstance(value, _JSON_TYPES[key]) or isinstance(value, bool):
-            expected = " or ".join(_JSON_WORDS[t] for t in _JSON_TYPES[key])
-            raise ValueError(f"{key!r} must be {expected}, got {_JSON_WORDS.get(type(value), type(value).__name__)}")
-    for i, item in enumerate(data["files"]):
-        if not isinstance(item, dict) or item.keys() != _FILE_TYPES.keys() or any(
-            not isinstance(item[k], t) or isinstance(item[k], bool) for k, t in _FILE_TYPES.items()
-        ):
-            raise ValueError(f"files[{i}] is not {{path: string, size: integer, sha256: string}}")
-    _check_files(data["files"])
-
-
-def _check_files(files: list[dict[str, Any]]) -> None:
+def _check_files(files: tuple[OutputFile, ...]) -> None:
     """Each output file must be one a model folder may hold, once, with a real digest: entries are untrusted."""
     seen: set[str] = set()
     for i, item in enumerate(files):
-        path = item["path"]
-        if problem := output_file_problem(path):
-            raise ValueError(f"files[{i}].path {path!r} {problem}")
-        if path in seen:
-            raise ValueError(f"files[{i}].path {path!r} is listed twice")
-        seen.add(path)
-        if item["size"] < 0:
-            raise ValueError(f"files[{i}].size is negative ({item['size']})")
-        if not _SHA256.fullmatch(item["sha256"]):
-            raise ValueError(f"files[{i}].sha256 {item['sha256'][:80]!r} is not 64 lowercase hex digits")
+        if problem := output_file_problem(item.path):
+            raise ValueError(f"files[{i}].path {item.path!r} {problem}")
+        if item.path in seen:
+            raise ValueError(f"files[{i}].path {item.path!r} is listed twice")
+        seen.add(item.path)
+        if not _SHA256.fullmatch(item.sha256):
+            raise ValueError(f"files[{i}].sha256 {item.sha256[:80]!r} is not 64 lowercase hex digits")
     if MODEL_JSON not in seen:
         raise ValueError(f"files: no {MODEL_JSON} listed")
 
@@ -158,6 +122,8 @@ def parse_lock(text: str, where: str, fix: str = REPAIR_LOCK) -> Lock:
         data = json.loads(text)
     except ValueError as exc:
         raise TfjsBuildError(f"{where}: not a valid tfjs.lock ({exc}); {fix}") from None
+    except RecursionError:
+        raise TfjsBuildError(_too_deep_message(text, where, fix)) from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise TfjsBuildError(f"{where}: not a valid tfjs.lock (expected an object with version and models); {fix}")
     version = data.get("version")
@@ -175,6 +141,13 @@ def parse_lock(text: str, where: str, fix: str = REPAIR_LOCK) -> Lock:
         except ValueError as exc:
             raise TfjsBuildError(f"{where}: models.{name}: not a valid lock entry ({exc}); {fix}") from None
     return Lock(models)
+
+
+def _too_deep_message(text: str, where: str, fix: str) -> str:
+    path = too_deep(text)
+    if len(path) >= 3 and path[0] == "models":
+        return f"{where}: models.{path[1]}: not a valid lock entry ({path[2]!r} nests too deeply); {fix}"
+    return f"{where}: not a valid tfjs.lock (it nests too deeply{' at ' + '.'.join(path[:3]) if path else ''}); {fix}"
 
 
 def read_lock(path: Path) -> Lock:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-Weights = tuple[tuple[str, str, int], ...]  # (name, stored dtype, bytes), manifest order
+from tfjs_build.engine.lockfile import LockedWeight
+
+Weights = tuple[LockedWeight, ...]  # manifest order
 
 
 def layer_of(weight: str) -> str:

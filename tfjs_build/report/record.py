@@ -6,11 +6,11 @@ renderer never reads the lock or the config itself, so all formats say the same 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tfjs_build.checks.budgets import BudgetLine
-from tfjs_build.engine.lockfile import LockEntry
+from tfjs_build.engine.lockfile import LockedWeight, LockEntry
 
 
 @dataclass(frozen=True)
@@ -29,17 +29,14 @@ class Figures:
 
     @classmethod
     def from_entry(cls, entry: LockEntry) -> Figures:
-        accuracy = entry.accuracy or {}
+        accuracy = entry.accuracy
         return cls(
             size=entry.size,
             transfer=entry.transfer,
             transfer_brotli=entry.transfer_brotli,
             shards=entry.shards,
             params=entry.params,
-            max_abs_error=accuracy.get("max_abs_error"),
-            max_rel_error=accuracy.get("max_rel_error"),
-            top1_agreement=accuracy.get("top1_agreement"),
-            samples=accuracy.get("samples"),
+            **(asdict(accuracy) if accuracy is not None else {}),  # the same four names as AccuracyFigures
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -67,8 +64,8 @@ class ModelReport:
     unsupported: tuple[Unsupported, ...] = ()
     failures: tuple[str, ...] = ()  # every failed check, as a message naming file:line and fix
     notes: tuple[str, ...] = ()  # worth knowing, not failing
-    weights: tuple[tuple[str, str, int], ...] = ()  # (name, stored dtype, bytes), from the lock
-    base_weights: tuple[tuple[str, str, int], ...] = ()  # the same at the base ref
+    weights: tuple[LockedWeight, ...] = ()  # from the lock
+    base_weights: tuple[LockedWeight, ...] = ()  # the same at the base ref
 
     @property
     def ok(self) -> bool:

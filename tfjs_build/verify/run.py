@@ -65,7 +65,7 @@ def verify_model(config: Config, model: ModelConfig, entry: LockEntry, backend: 
     out_dir = config.model_output_dir(model.name)
     actual = [run_in_tfjs(out_dir, sample, backend, format=model.format) for sample in inputs]
     figures = compare_outputs(expected, [_keyed_like(reference, got) for reference, got in zip(expected, actual, strict=True)])
-    quantization_error = (entry.accuracy or {}).get("max_rel_error", 0.0)
+    quantization_error = entry.accuracy.max_rel_error if entry.accuracy is not None else 0.0
     return Verdict(model.name, backend, figures, TOLERANCE + 1.1 * quantization_error)
 
 
