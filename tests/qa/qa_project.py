@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,3 +109,16 @@ def assert_user_error(run: Run, *fragments: str) -> None:
     assert "Traceback" not in run.err, run.err
     for fragment in fragments:
         assert fragment in run.err, (fragment, run.err)
+
+
+def group_ends(group: int, within: float) -> bool:
+    """Whether process group ``group`` is empty within ``within`` seconds (exited workers may be zombies
+    for a moment until init reaps them)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False

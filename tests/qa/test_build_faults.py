@@ -1,11 +1,15 @@
 """Real builds (TensorFlow in the workers) on a broken cache folder and on a full disk: clear messages,
-nothing built is lost, the previous outputs and tfjs.lock survive."""
+nothing built is lost, the previous outputs and tfjs.lock survive. Then kill -9 at seeded random moments of
+builds (stand-in converter) and of publishes (real nginx): fault_trials.py says what is checked."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fault_trials import BuildTrials, PublishTrials
+from nginx_origin import running_nginx
 from qa_project import assert_user_error, quickstart, snapshot, tfjs_build
 
 from tfjs_build.engine.lockfile import LOCK_NAME
@@ -39,3 +43,28 @@ def test_full_disk_keeps_previous_outputs_and_lock(tmpfs) -> None:
     run = tfjs_build(project, "build", "--force")
     assert_user_error(run, "No space left on device; free some disk space and run it again")
     assert snapshot(project) == before
+
+
+@pytest.fixture(scope="module")
+def build_trials(tmp_path_factory: pytest.TempPathFactory) -> BuildTrials:
+    return BuildTrials(tmp_path_factory.mktemp("build-trials"))
+
+
+@pytest.fixture(scope="module")
+def publish_trials(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublishTrials]:
+    with running_nginx(tmp_path_factory.mktemp("nginx")) as origin:
+        yield PublishTrials(tmp_path_factory.mktemp("publish-trials"), origin)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("seed", range(12))
+def test_kill_9_at_a_random_moment_of_a_build(build_trials: BuildTrials, seed: int) -> None:
+    outcome = build_trials.trial(seed)
+    assert (outcome.after_kill, outcome.after_recovery) == ([], []), outcome
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("seed", range(12))
+def test_kill_9_at_a_random_moment_of_a_publish(publish_trials: PublishTrials, seed: int) -> None:
+    outcome = publish_trials.trial(seed)
+    assert (outcome.after_kill, outcome.after_recovery) == ([], []), outcome

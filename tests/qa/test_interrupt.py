@@ -12,25 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from qa_project import quickstart, snapshot
+from qa_project import group_ends, quickstart, snapshot
 
 
 def _build(project: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "tfjs_build", "--no-color", "-C", str(project), "build", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def _group_ends(group: int, within: float) -> bool:
-    """Whether process group ``group`` is empty within ``within`` seconds (exited workers may be zombies
-    for a moment until init reaps them)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.slow
@@ -55,7 +42,7 @@ def test_interrupted_build(tmp_path: Path, signum: int, whole_group: bool) -> No
     assert build.returncode == 130, (out, err)
     assert err.strip() == "error: interrupted"
     assert snapshot(project) == before
-    assert _group_ends(build.pid, within=10.0)  # every process of the build, workers included, is gone
+    assert group_ends(build.pid, within=10.0)  # every process of the build, workers included, is gone
 
     again = _build(project)
     assert again.wait(timeout=120) == 0, again.communicate()
