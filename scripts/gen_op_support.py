@@ -12,17 +12,16 @@ Why each fact comes from where it does:
   ``ops.fused.matMul``...). Each core op function file runs kernels with
   ``ENGINE.runKernel(KernelName, ...)``; a composite op without its own ``runKernel`` is followed into
   the core ops it imports (gradient helpers excluded), so an op lowered to several kernels needs all of
-  them (a dtype branch for complex64 tensors counts only for the complex/FFT ops). Executor cases that call no core op (Const, Identity, control flow, hash tables) run in the
-  graph executor itself and need no kernel. This is a static over-approximation: an op is reported
-  unsupported on a backend only when a kernel it may run is missing there.
+  them (a dtype branch for complex64 tensors counts only for the complex/FFT ops). Executor cases
+  that call no core op (Const, Identity, control flow, hash tables) run in the graph executor itself
+  and need no kernel. This is a static over-approximation: an op is reported unsupported on a
+  backend only when a kernel it may run is missing there.
 * **Registered kernels per backend**: asked from TF.js itself, by running node with
   ``tf.getKernelsForBackend(name)`` after importing @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm
   (webgl kernels register on import even without a GPU).
-* **Fused activations per backend**: read from the sources (cpu ``applyActivation``, wasm
-  ``FusableActivation`` enum, webgl ``mapActivationToShaderProgram``), then, for cpu and wasm,
-  verified by RUNNING ``tf.fused.conv2d``/``depthwiseConv2d``/``matMul`` with every candidate
-  activation in node; a disagreement between source and run aborts the script. webgl cannot run in
-  node, so its set is the source's.
+* **Fused activations**: not here. Which fusions a backend computes right is proven by running each
+  one through the converter on every backend (``scripts/gen_fusion_support.py`` ->
+  ``fusion_support.json``): a source can name an activation its kernel then gets wrong.
 * **Fused bias rank**: wasm's fused kernels reject any bias that is not rank 1 (read from the source,
   verified by running a rank-4 bias on cpu and wasm).
 """
@@ -47,9 +46,6 @@ PACKAGES = (
     "@tensorflow/tfjs-backend-webgl",
 )
 BACKENDS = ("cpu", "wasm", "webgl")
-# Activations TF graphs can ask to fuse (lower-cased as the TF.js converter reads `fused_ops`),
-# tried on every backend by running; "tanh" and "hardswish" are the ones known to be missing.
-CANDIDATE_ACTIVATIONS = ("linear", "relu", "relu6", "elu", "prelu", "leakyrelu", "sigmoid", "tanh", "hardswish")
 # Core ops branch on dtype to these kernels only for complex64 tensors, which only these TF ops make.
 COMPLEX_KERNELS = frozenset({"Complex", "ComplexAbs", "Real", "Imag"})
 COMPLEX_OPS = re.compile(r"^(Complex\w*|Real|Imag|I?R?FFT\w*)$")
@@ -58,29 +54,13 @@ OUT = Path(__file__).resolve().parent.parent / "tfjs_build" / "checks" / "op_sup
 PROBE_JS = r"""
 const tf = require('@tensorflow/tfjs');
 require('@tensorflow/tfjs-backend-wasm');
-const acts = JSON.parse(process.argv[2]);
 async function probe(backend) {
   await tf.setBackend(backend); await tf.ready();
-  const x = tf.ones([1, 3, 3, 2]), f = tf.ones([1, 1, 2, 2]), bias = tf.ones([2]);
-  const a = tf.ones([2, 2]), alpha = tf.ones([2]);
-  const result = {};
-  for (const act of acts) {
-    const args = {activation: act, bias, preluActivationWeights: act === 'prelu' ? alpha : undefined,
-                  leakyreluAlpha: 0.2};
-    const runs = {
-      conv2d: () => tf.fused.conv2d({x, filter: f, strides: 1, pad: 'same', ...args}),
-      depthwiseConv2d: () => tf.fused.depthwiseConv2d({x, filter: tf.ones([1, 1, 2, 1]), strides: 1, pad: 'same', ...args}),
-      matMul: () => tf.fused.matMul({a, b: a, ...args}),
-    };
-    result[act] = {};
-    for (const [op, run] of Object.entries(runs)) {
-      try { await run().data(); result[act][op] = true; } catch (e) { result[act][op] = false; }
-    }
-  }
+  const x = tf.ones([1, 3, 3, 2]), f = tf.ones([1, 1, 2, 2]);
   let rank4 = true;
   try { await tf.fused.conv2d({x, filter: f, strides: 1, pad: 'same', bias: tf.ones([1, 1, 1, 2])}).data(); }
   catch (e) { rank4 = false; }
-  return {activations: result, rank4Bias: rank4};
+  return {rank4Bias: rank4};
 }
 (async () => {
   const out = {version: tf.version.tfjs, kernels: {}, probes: {}};
@@ -202,33 +182,14 @@ def kernels_needed(op: str, calls: set[str], core: CoreOps) -> list[str]:
 
 
 def probe(tf_prefix: Path) -> dict:
-    """Run TF.js in node: registered kernels per backend and fused-activation probes."""
+    """Run TF.js in node: registered kernels per backend and the fused-bias-rank probe."""
     with tempfile.TemporaryDirectory(prefix="tfjs-probe-") as tmp:
         script = Path(tmp) / "probe.js"
         script.write_text(PROBE_JS, encoding="utf-8")
         env = {**os.environ, "NODE_PATH": str(tf_prefix / "node_modules")}
-        out = subprocess.run(["node", str(script), json.dumps(CANDIDATE_ACTIVATIONS)], check=True,
+        out = subprocess.run(["node", str(script)], check=True,
                              capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def source_activations(tf_dir: Path) -> dict[str, set[str]]:
-    """Fused activations each backend's source implements."""
-    cpu = read_js(tf_dir / "tfjs-backend-cpu/dist/utils/fused_utils.js")
-    cpu = cpu[cpu.index("function applyActivation"):]
-    wasm = read_js(tf_dir / "tfjs-backend-wasm/dist/kernels/types.js")
-    webgl = read_js(tf_dir / "tfjs-backend-webgl/dist/kernel_utils/kernel_funcs_utils.js")
-    webgl = webgl[webgl.index("function mapActivationToShaderProgram"):]
-    webgl = webgl[: webgl.index("throw ")]
-    return {
-        "cpu": set(re.findall(r"activation === '(\w+)'", cpu)),
-        "wasm": set(re.findall(r'FusableActivation\["(\w+)"\]', wasm)),
-        "webgl": set(re.findall(r"activation === '(\w+)'", webgl)),
-    }
-
-
-def ran_activations(probes: dict, backend: str) -> set[str]:
-    return {act for act, ops in probes[backend]["activations"].items() if all(ops.values())}
 
 
 def build(tf_prefix: Path, version: str) -> dict:
@@ -242,12 +203,6 @@ def build(tf_prefix: Path, version: str) -> dict:
     measured = probe(tf_prefix)
     if measured["version"] != version:
         sys.exit(f"installed TF.js {measured['version']} is not the requested {version}")
-    from_source = source_activations(tf_dir)
-    for backend in ("cpu", "wasm"):
-        ran = ran_activations(measured["probes"], backend)
-        if ran != from_source[backend]:
-            sys.exit(f"{backend}: fused activations by source {sorted(from_source[backend])} "
-                     f"!= by running {sorted(ran)}; fix the source parsing")
     wasm_source = read_js(tf_dir / "tfjs-backend-wasm/dist/kernels/FusedConv2D.js")
     wasm_rank1 = "only supports rank-1 bias" in wasm_source
     if wasm_rank1 == measured["probes"]["wasm"]["rank4Bias"] or not measured["probes"]["cpu"]["rank4Bias"]:
@@ -260,7 +215,6 @@ def build(tf_prefix: Path, version: str) -> dict:
         "backends": {
             backend: {
                 "kernels": sorted(measured["kernels"][backend]),
-                "fused_activations": sorted(from_source[backend]),
                 "fused_bias_rank1_only": backend == "wasm" and wasm_rank1,
             }
             for backend in BACKENDS

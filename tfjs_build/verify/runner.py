@@ -17,7 +17,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -128,20 +128,63 @@ def time_in_tfjs(
 def run_request(
     model_dir: Path, inputs: dict[str, np.ndarray], backend: str, request: dict[str, Any], *, timeout: float
 ) -> TfjsResponse:
-    """The one mechanism behind every entry point: serve, run the JS runner, decode its answer."""
+    """The one mechanism behind every single-model entry point: serve, run the JS runner, decode its answer."""
+    _check_backend(backend)
+    _check_model_json(Path(model_dir), request.get("format", "graph"))
+    request = {**request, "inputs": encode_tensors(inputs)}
+    response = _exchange({"model": Path(model_dir)}, backend, timeout, lambda base: {
+        **request, "modelUrl": f"{base}/model/model.json"})
+    return _decode_response(response, model_dir, backend)
+
+
+def run_batch_in_tfjs(
+    models: Sequence[tuple[Path, dict[str, np.ndarray]]], backend: str, *, timeout: float = 600.0
+) -> list[dict[str, np.ndarray] | TfjsRuntimeError]:
+    """Outputs (or TF.js's error) of each graph model in ``models``, all run by ONE TF.js process.
+
+    Starting node (or Chromium) costs more than running a small model, so differential tests of
+    many small patterns (``scripts/gen_fusion_support.py``) batch them here. A model that fails
+    does not stop the others: its slot holds the error.
+    """
+    _check_backend(backend)
+    for model_dir, _ in models:
+        _check_model_json(Path(model_dir), "graph")
+    items = [{"inputs": encode_tensors(inputs)} for _, inputs in models]
+    request = {"action": "batch", "format": "graph", "outputs": None, "executeAsync": None}
+    mounts = {f"m{i}": Path(model_dir) for i, (model_dir, _) in enumerate(models)}
+    response = _exchange(mounts, backend, timeout, lambda base: {
+        **request, "items": [{**item, "modelUrl": f"{base}/m{i}/model.json"} for i, item in enumerate(items)]})
+    if not response.get("ok"):  # the backend itself failed: every model fails with it
+        response = {**response, "results": [response] * len(models)}
+    results: list[dict[str, np.ndarray] | TfjsRuntimeError] = []
+    for (model_dir, _), item in zip(models, response["results"], strict=True):
+        try:
+            results.append(_decode_response(item, model_dir, backend).outputs)
+        except TfjsRuntimeError as exc:
+            results.append(exc)
+    return results
+
+
+def _check_backend(backend: str) -> None:
     if backend not in NODE_BACKENDS + BROWSER_BACKENDS:
         raise TfjsBuildError(f"unknown TF.js backend {backend!r}: expected one of cpu, wasm, webgl")
-    _check_model_json(Path(model_dir), request.get("format", "graph"))
+
+
+def _exchange(
+    mounts: dict[str, Path], backend: str, timeout: float, request_at: Callable[[str], dict[str, Any]]
+) -> dict[str, Any]:
+    """Serve ``mounts`` (+ node_modules and the runner) and run ``request_at(base URL)`` on ``backend``."""
     node_dir = node_modules_dir()
-    request = {**request, "backend": backend, "nodeDir": str(node_dir.resolve()), "inputs": encode_tensors(inputs)}
-    with _serve({"model": Path(model_dir), "node_modules": node_dir, "runner": JS_DIR}) as base:
-        request["modelUrl"] = f"{base}/model/model.json"
+    with _serve({**mounts, "node_modules": node_dir, "runner": JS_DIR}) as base:
+        request = {**request_at(base), "backend": backend, "nodeDir": str(node_dir.resolve())}
         if backend in NODE_BACKENDS:
-            response = _run_node(JS_DIR / "run_model.mjs", request, timeout)
-        else:
-            with tempfile.TemporaryDirectory(prefix="tfjs-chromium-") as profile:
-                request |= {"pageUrl": f"{base}/runner/page.html", "chromium": chromium_path(), "userDataDir": profile}
-                response = _run_node(JS_DIR / "run_webgl.mjs", request, timeout)
+            return _run_node(JS_DIR / "run_model.mjs", request, timeout)
+        with tempfile.TemporaryDirectory(prefix="tfjs-chromium-") as profile:
+            request |= {"pageUrl": f"{base}/runner/page.html", "chromium": chromium_path(), "userDataDir": profile}
+            return _run_node(JS_DIR / "run_webgl.mjs", request, timeout)
+
+
+def _decode_response(response: dict[str, Any], model_dir: Path, backend: str) -> TfjsResponse:
     if not response.get("ok"):
         stage, js_message = response.get("stage", "?"), response.get("error", "")
         raise TfjsRuntimeError(

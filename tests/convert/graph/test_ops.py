@@ -32,14 +32,6 @@ def test_backend_specific_kernel_gap() -> None:
     assert ops.missing_kernels("Erfc", "cpu") is None
 
 
-def test_fused_activations_reject_tanh_and_hardswish() -> None:
-    for backend in ALL:
-        acts = ops.fused_activations(backend)
-        assert {"relu", "relu6", "elu", "leakyrelu", "sigmoid", "prelu"} <= acts
-        assert "tanh" not in acts and "hardswish" not in acts
-    assert ops.common_fused_activations(["cpu", "wasm"]) == ops.fused_activations("wasm") & ops.fused_activations("cpu")
-
-
 def test_wasm_bias_rank() -> None:
     assert ops.fused_bias_rank1_only("wasm")
     assert not ops.fused_bias_rank1_only("cpu")
@@ -47,7 +39,7 @@ def test_wasm_bias_rank() -> None:
 
 def test_unknown_backend_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="unknown TF.js backend 'webgpu'"):
-        ops.fused_activations("webgpu")
+        ops.missing_kernels("Relu", "webgpu")
 
 
 def test_find_unsupported_lists_each_op_once_with_all_nodes() -> None:

@@ -18,7 +18,7 @@ from tensorflow.core.framework import graph_pb2
 from tfjs_build.checks import op_support as ops
 from tfjs_build.convert.graph.editor import GraphEditor, dtype_of, split_input
 from tfjs_build.convert.graph.passes.fold import fold_into_weights
-from tfjs_build.convert.graph.passes.fuse import fuse_for_tfjs
+from tfjs_build.convert.graph.passes.fuse import fuse_for_tfjs, withheld_notes
 from tfjs_build.convert.graph.passes.grouped_conv import ungroup_convs
 from tfjs_build.convert.graph.passes.padding import fold_pads
 from tfjs_build.convert.graph.passes.prelu import fuse_prelu
@@ -103,15 +103,12 @@ def optimize_for_tfjs(
     _note(report, sink_squeezes(ed), "moved Conv1D Squeezes below {n} per-channel op{s}")
     _note(report, len(fold_into_weights(ed)), "folded {n} batch norm/scale/shift node{s} into weights")
     # PReLU before plain fusion, which would take the bias alone.
-    _note(report, fuse_prelu(ed, targets), "fused {n} PReLU activation{s} (Keras lowering) into conv/matmul")
-    fused, refused = fuse_for_tfjs(ed, targets)
+    prelus, withheld = fuse_prelu(ed, targets)
+    _note(report, prelus, "fused {n} PReLU activation{s} (Keras lowering) into conv/matmul")
+    fused, withheld_plain = fuse_for_tfjs(ed, targets)
     if fused:
         report.append("fused " + ", ".join(f"{count} {op}" for op, count in sorted(fused.items())))
-    for activation, count in sorted(refused.items()):
-        report.append(
-            f"kept {count} {activation} activation{'s' if count != 1 else ''} unfused: not implemented inside "
-            f"fused ops on every backend of {', '.join(targets)} (TF.js {ops.tfjs_version()})"
-        )
+    report += withheld_notes(withheld + withheld_plain, targets)
     return ed.to_graph_def(), report
 
 

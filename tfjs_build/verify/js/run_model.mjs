@@ -3,7 +3,7 @@
 // nodeDir) so the runner works wherever that folder was installed.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { run } from './runner_core.mjs';
+import { handle } from './runner_core.mjs';
 
 // TF.js greets and warns through console.log; keep stdout for the response alone.
 console.log = console.info = console.warn = (...args) => process.stderr.write(args.join(' ') + '\n');
@@ -35,5 +35,5 @@ function loadTf(req) {
 }
 
 const req = await readStdin();
-const response = await run(loadTf(req), req, codec);
+const response = await handle(loadTf(req), req, codec);
 process.stdout.write(JSON.stringify(response));

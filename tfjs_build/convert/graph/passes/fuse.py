@@ -2,10 +2,11 @@
 
 TF.js runs ``_FusedConv2D``, ``FusedDepthwiseConv2dNative`` and ``_FusedMatMul`` in one kernel; its
 converter executors read ``fused_ops`` (lower-cased: ``[biasadd, relu]``), ``num_args`` (1: the bias;
-2 with a prelu alpha) and ``leakyrelu_alpha``. Backends differ in which activations they run inside those kernels (none
-runs tanh), so a fusion, and its activation, is only emitted when every target backend has both
-the fused kernel and the activation (``tfjs_build.checks.op_support``); otherwise the ops stay unfused and the
-reason is reported.
+2 with a prelu alpha) and ``leakyrelu_alpha``. A backend can register a fused kernel and still compute
+a fusion wrongly (TF.js 4.22 drops ``leakyrelu_alpha`` on ``FusedDepthwiseConv2dNative``), so a fusion
+is emitted only when ``tfjs_build.checks.fusion_support`` has it PROVEN, by running it, on every
+target backend; otherwise the activation (or the bias) stays a separate op and the report says why.
+``FUSED_OP`` and ``ACTIVATIONS`` are also the list ``scripts/gen_fusion_support.py`` measures.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections import Counter
 import numpy as np
 from tensorflow.core.framework import attr_value_pb2, node_def_pb2
 
+from tfjs_build.checks import fusion_support as fs
 from tfjs_build.checks import op_support as ops
-from tfjs_build.convert.graph.editor import GraphEditor, is_float32, nhwc, number
+from tfjs_build.convert.graph.editor import GraphEditor, flag, is_float32, nhwc, number
 from tfjs_build.convert.graph.passes.fold import output_channels
 
 FUSED_OP = {"Conv2D": "_FusedConv2D", "DepthwiseConv2dNative": "FusedDepthwiseConv2dNative", "MatMul": "_FusedMatMul"}
@@ -29,7 +31,7 @@ FUSED_ATTRS = {
     "_FusedMatMul": ("T", "transpose_a", "transpose_b"),
 }
 DEFAULT_LEAKY_ALPHA = 0.2
-ZERO_BIAS_PREFIX = "tfjs_build/zero_bias_"
+Node = node_def_pb2.NodeDef
 
 
 def fusable_linear(ed: GraphEditor, bias_add: node_def_pb2.NodeDef) -> node_def_pb2.NodeDef | None:
@@ -40,6 +42,13 @@ def fusable_linear(ed: GraphEditor, bias_add: node_def_pb2.NodeDef) -> node_def_
     if not (is_float32(linear) and nhwc(linear) and nhwc(bias_add)):
         return None
     return linear
+
+
+def fusion_of(linear: Node, activation: str = fs.NO_ACTIVATION, *, bias: bool = True, param: str = "") -> fs.Fusion:
+    """The fused form ``linear`` would take, as ``fusion_support`` keys it (its kernel-picking attrs too)."""
+    op = FUSED_OP[linear.op]
+    flags = {name: flag(linear, name) for name in fs.TRAIT_ATTRS.get(op, ())}
+    return fs.Fusion(op, activation, bias, param, fs.traits_of(op, flags))
 
 
 def _copy(value: attr_value_pb2.AttrValue) -> attr_value_pb2.AttrValue:
@@ -87,44 +96,34 @@ def zero_bias(ed: GraphEditor, linear: node_def_pb2.NodeDef) -> str | None:
         return None
     channels = output_channels(linear, weights)
     if any(ref.startswith("^") for ref in weights_node.input):
-        zeros = ed.add_const(f"{linear.name}/zero_bias", np.zeros(channels, np.float32), linear, like=weights_node)
+        zeros = ed.add_const(f"{linear.name}{fs.ZERO_BIAS_SUFFIX}", np.zeros(channels, np.float32), linear, like=weights_node)
         return zeros.name
-    name = f"{ZERO_BIAS_PREFIX}{channels}"
+    name = f"{fs.ZERO_BIAS_PREFIX}{channels}"
     if name not in ed.nodes:
         ed.add_const(name, np.zeros(channels, np.float32), linear)
     return name
 
 
-def fuse_for_tfjs(ed: GraphEditor, backends: tuple[str, ...]) -> tuple[Counter[str], Counter[str]]:
-    """Fuse every allowed pattern; returns (fused op counts, unfused-activation counts by TF.js name).
+def fuse_for_tfjs(ed: GraphEditor, backends: tuple[str, ...]) -> tuple[Counter[str], Counter[fs.Fusion]]:
+    """Fuse every pattern proven on ``backends``; returns (fused op counts, fusions withheld).
 
     ``linear -> BiasAdd [-> activation]`` fuses with its bias; ``linear -> activation`` (a conv
     without bias, e.g. after Grappler merged a default batch norm into it) fuses with a zero bias,
     which is exact and saves TF.js a kernel per layer.
     """
     allowed_ops = {op for op in FUSED_OP.values() if ops.is_supported(op, backends)}
-    allowed_acts = ops.common_fused_activations(backends)
     fused: Counter[str] = Counter()
-    refused: Counter[str] = Counter()
+    withheld: Counter[fs.Fusion] = Counter()
     for node in ed:
         if not ed.alive(node) or not is_float32(node) or (node.op != "BiasAdd" and node.op not in ACTIVATIONS):
             continue
         linear = fusable_linear(ed, node)
         if linear is None or FUSED_OP[linear.op] not in allowed_ops:
             continue
-        if node.op == "BiasAdd":
-            bias_add, activation = node, ed.sole_data_consumer(node.name)
-            bias_ref = [ref for ref in node.input if not ref.startswith("^")][1]
-        else:
-            bias_add, activation = None, node
-            bias_ref = zero_bias(ed, linear) if ACTIVATIONS[node.op] in allowed_acts else None
-            if bias_ref is None:
-                continue
-        if activation is not None and (activation.op not in ACTIVATIONS or not is_float32(activation)):
-            activation = None
-        if activation is not None and ACTIVATIONS[activation.op] not in allowed_acts:
-            refused[ACTIVATIONS[activation.op]] += 1
-            activation = None
+        chosen = _proven_form(ed, linear, node, backends, withheld)
+        if chosen is None:
+            continue
+        bias_ref, bias_add, activation = chosen
         fused[FUSED_OP[linear.op]] += 1
         leaky = activation is not None and activation.op == "LeakyRelu"
         make_fused(
@@ -134,4 +133,46 @@ def fuse_for_tfjs(ed: GraphEditor, backends: tuple[str, ...]) -> tuple[Counter[s
         for absorbed in (bias_add, activation):
             if absorbed is not None:
                 ed.absorb(linear, absorbed)
-    return fused, refused
+    return fused, withheld
+
+
+def _proven_form(
+    ed: GraphEditor, linear: Node, node: Node, backends: tuple[str, ...], withheld: Counter[fs.Fusion]
+) -> tuple[str, Node | None, Node | None] | None:
+    """(bias ref, BiasAdd, activation) of the largest fusion proven on ``backends``, or None.
+
+    ``node`` is the BiasAdd or (no bias) the activation after ``linear``; a fusion the table does
+    not prove is counted in ``withheld`` and the next smaller one is tried.
+    """
+    if node.op != "BiasAdd":
+        fusion = fusion_of(linear, ACTIVATIONS[node.op], bias=False)
+        if not fs.is_proven(fusion, backends):
+            withheld[fusion] += 1
+            return None
+        bias_ref = zero_bias(ed, linear)
+        return None if bias_ref is None else (bias_ref, None, node)
+    bias_ref = [ref for ref in node.input if not ref.startswith("^")][1]
+    activation = ed.sole_data_consumer(node.name)
+    if activation is not None and activation.op in ACTIVATIONS and is_float32(activation):
+        fusion = fusion_of(linear, ACTIVATIONS[activation.op])
+        if fs.is_proven(fusion, backends):
+            return bias_ref, node, activation
+        withheld[fusion] += 1
+    bias_only = fusion_of(linear)
+    if not fs.is_proven(bias_only, backends):
+        withheld[bias_only] += 1
+        return None
+    return bias_ref, node, None
+
+
+def withheld_notes(withheld: Counter[fs.Fusion], backends: tuple[str, ...]) -> list[str]:
+    """One report line per fusion kept apart, naming each backend it is not proven on and why."""
+    notes = []
+    for fusion, count in sorted(withheld.items()):
+        reasons = "; ".join(f"{backend}: {why}" for backend, why in fs.failing(fusion, backends).items())
+        kept = "the activation" if fusion.activation != fs.NO_ACTIVATION else "the BiasAdd"
+        notes.append(
+            f"withheld {count} {fusion.describe()} fusion{'s' if count != 1 else ''} ({kept} stays a separate op): "
+            f"not proven in TF.js {fs.load().tfjs_version} ({reasons})"
+        )
+    return notes

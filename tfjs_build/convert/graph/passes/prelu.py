@@ -2,24 +2,33 @@
 
 TF has no PReLU op: Keras lowers ``PReLU`` to ``relu(x) + (-alpha) * relu(-x)``, five nodes that
 Grappler leaves as ``AddV2(Relu(x), Mul(c, Relu(Neg(x))))`` with ``c = -alpha`` folded. That is
-exactly ``prelu(x, alpha)``, which every TF.js backend runs inside its fused conv/matmul kernels
-(``fused_ops: [BiasAdd, Prelu]``, alpha as the second extra argument). A standalone ``Prelu`` is never
-emitted (TensorFlow could not run it, and nothing is saved), so a PReLU that does not follow a
-fusable conv/matmul stays as it was; so does one whose alpha differs between positions.
+exactly ``prelu(x, alpha)``, which TF.js runs inside its fused conv/matmul kernels
+(``fused_ops: [BiasAdd, Prelu]``, alpha as the second extra argument): per channel (rank 1), or, after
+a convolution, per position (Keras's default ``[H, W, C]`` alpha, kept rank 3). Each layout is fused
+only where ``fusion_support`` has it proven (webgl computes per-position alphas wrongly in TF.js
+4.22). A standalone ``Prelu`` is never emitted (TensorFlow could not run it, and nothing is saved),
+so a PReLU that does not follow a fusable conv/matmul, or is not proven, stays as it was.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 from tensorflow.core.framework import node_def_pb2
 
+from tfjs_build.checks import fusion_support as fs
 from tfjs_build.checks import op_support as ops
 from tfjs_build.convert.graph.editor import GraphEditor, is_float32, nhwc
-from tfjs_build.convert.graph.passes.fuse import FUSED_OP, fusable_linear, make_fused, zero_bias
+from tfjs_build.convert.graph.passes.fuse import FUSED_OP, fusable_linear, fusion_of, make_fused, zero_bias
 
 Node = node_def_pb2.NodeDef
+PRELU = "prelu"  # TF.js's name for the activation
+# Alpha layouts this pass emits (the parameter classes gen_fusion_support.py measures), and the ops
+# after which an alpha may vary by position: a matmul's output has channels only.
+ALPHA_LAYOUTS = (fs.PER_CHANNEL, fs.PER_POSITION)
+CONVS = ("Conv2D", "DepthwiseConv2dNative")
 
 
 @dataclass
@@ -64,41 +73,45 @@ def _match(ed: GraphEditor, out: Node) -> PreluMatch | None:
     return None
 
 
-def _alpha(value: np.ndarray) -> np.ndarray | None:
-    """alpha per channel, when it is the same at every position.
-
-    A per-position (rank-3) alpha is left unfused: webgl's fused conv computes it wrongly in TF.js
-    4.22 (seen in headless Chromium; cpu and wasm are right).
-    """
+def _alpha(value: np.ndarray, linear: Node) -> tuple[np.ndarray, str] | None:
+    """(alpha, layout): per channel when the same at every position, else per position ([H, W, C],
+    after a convolution); None for any other layout."""
     alpha = -value.astype(np.float32)
     flat = alpha.reshape(-1, alpha.shape[-1]) if alpha.ndim else alpha.reshape(1, 1)
-    return flat[0] if (flat == flat[0]).all() else None
+    if (flat == flat[0]).all():
+        return flat[0], fs.PER_CHANNEL
+    return (alpha, fs.PER_POSITION) if alpha.ndim == 3 and linear.op in CONVS else None
 
 
-def fuse_prelu(ed: GraphEditor, backends: tuple[str, ...]) -> int:
-    """Fuse every Keras PReLU that follows a fusable conv/matmul; returns how many."""
-    if "prelu" not in ops.common_fused_activations(backends):
-        return 0
+def fuse_prelu(ed: GraphEditor, backends: tuple[str, ...]) -> tuple[int, Counter[fs.Fusion]]:
+    """Fuse every Keras PReLU that follows a fusable conv/matmul, where proven; returns (how many, withheld)."""
     fused = 0
+    withheld: Counter[fs.Fusion] = Counter()
     for out in ed:
         if not ed.alive(out) or out.op not in ("Add", "AddV2") or not is_float32(out):
             continue
         match = _match(ed, out)
         if match is None or not ops.is_supported(FUSED_OP[match.linear.op], backends):
             continue
-        alpha = _alpha(ed.const(match.negative_alpha))
+        alpha = _alpha(ed.const(match.negative_alpha), match.linear)
+        if alpha is None:
+            continue
+        fusion = fusion_of(match.linear, PRELU, bias=match.x is not match.linear, param=alpha[1])
+        if not fs.is_proven(fusion, backends):
+            withheld[fusion] += 1
+            continue
         bias_ref = (
             [ref for ref in match.x.input if not ref.startswith("^")][1]
-            if match.x is not match.linear else zero_bias(ed, match.linear)
+            if fusion.bias else zero_bias(ed, match.linear)
         )
-        if alpha is None or bias_ref is None:
+        if bias_ref is None:
             continue
-        alpha_node = ed.add_const(f"{out.name}/alpha", alpha, out, like=match.negative_alpha)
+        alpha_node = ed.add_const(f"{out.name}/alpha", alpha[0], out, like=match.negative_alpha)
         ed.remove([node.name for node in match.nodes])
         make_fused(match.linear, bias_ref, "Prelu", prelu_alpha_ref=alpha_node.name)
-        if match.x is not match.linear:
+        if fusion.bias:
             ed.absorb(match.linear, match.x)
         ed.absorb(match.linear, out)
         ed.drop_orphans([match.negative_alpha.name])
         fused += 1
-    return fused
+    return fused, withheld
