@@ -18,6 +18,7 @@ from tfjs_build.engine.lockfile import OutputFile
 from tfjs_build.engine.stat_cache import StatCache
 
 _BLOCK = 1 << 20
+MAX_SHOWN = 5  # files named in a mismatch; the rest are counted
 
 try:  # optional: brotli sizes when the module is installed
     import brotli as _brotli
@@ -64,16 +65,35 @@ def _measure(path: Path) -> tuple[str, int, int, int]:
     return digest.hexdigest(), size, gzipped, brotlied
 
 
-def output_problem(folder: Path, expected: tuple[OutputFile, ...], stats: StatCache) -> str | None:
-    """None when ``folder`` holds exactly the locked files, else the stale reason."""
-    if not folder.is_dir() or any(not (folder / f.path).is_file() for f in expected):
-        return "output missing"
-    if list_files(folder) != [f.path for f in expected]:
-        return "output modified"
-    for f in expected:
-        if (folder / f.path).stat().st_size != f.size:
-            return "output modified"
-    digests = digest_files([folder / f.path for f in expected], stats)
-    if any(digests[folder / f.path] != f.sha256 for f in expected):
-        return "output modified"
+@dataclass(frozen=True)
+class OutputMismatch:
+    """How a model folder differs from its lock entry: ``reason`` is the word status shows, ``detail`` names the
+    files for check's message."""
+
+    reason: str  # "output missing" or "output modified"
+    detail: str  # "model.json, w-1.bin missing or not as recorded in tfjs.lock"
+
+
+def output_mismatch(folder: Path, expected: tuple[OutputFile, ...], stats: StatCache) -> OutputMismatch | None:
+    """None when ``folder`` holds exactly the locked files with the locked sha256 (read through the stat cache,
+    so unchanged files are not hashed again), else how it differs. Status and check both ask this."""
+    if not folder.is_dir():
+        return OutputMismatch("output missing", "is not a model folder (a file in its place?)")
+    absent = {f.path for f in expected if not (folder / f.path).is_file()}  # a FIFO or folder is never opened
+    present = [f for f in expected if f.path not in absent]
+    wrong = {f.path for f in present if (folder / f.path).stat().st_size != f.size}
+    if not wrong:
+        digests = digest_files([folder / f.path for f in present], stats)
+        wrong = {f.path for f in present if digests[folder / f.path] != f.sha256}
+    if absent or wrong:
+        named = _names([f.path for f in expected if f.path in absent | wrong])
+        return OutputMismatch("output missing" if absent else "output modified",
+                              f"{named} missing or not as recorded in tfjs.lock")
+    if extra := sorted(set(list_files(folder)) - {f.path for f in expected}):
+        return OutputMismatch("output modified", f"holds {_names(extra)}, which tfjs.lock does not list")
     return None
+
+
+def _names(paths: list[str]) -> str:
+    more = f" and {len(paths) - MAX_SHOWN} more" if len(paths) > MAX_SHOWN else ""
+    return ", ".join(paths[:MAX_SHOWN]) + more

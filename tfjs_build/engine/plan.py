@@ -16,7 +16,7 @@ import tfjs_build
 from tfjs_build.config import Config, ModelConfig
 from tfjs_build.engine.fingerprint import ModelInputs, model_inputs, open_stat_cache
 from tfjs_build.engine.lockfile import Lock, LockEntry, read_lock
-from tfjs_build.engine.output_facts import output_problem
+from tfjs_build.engine.output_facts import output_mismatch
 from tfjs_build.engine.stat_cache import StatCache
 from tfjs_build.errors import TfjsBuildError
 from tfjs_build.project import ProjectPaths
@@ -84,8 +84,8 @@ def survey(
         entry = lock.models.get(model.name)
         reasons = stale_reasons(model, digests[model.name], entry)
         if not reasons and entry is not None:
-            problem = output_problem(config.model_output_dir(model.name), entry.files, stats)
-            reasons = [problem] if problem else []
+            mismatch = output_mismatch(config.model_output_dir(model.name), entry.files, stats)
+            reasons = [mismatch.reason] if mismatch else []
         if force and not reasons:
             reasons = [FORCED]
         steps.append(Step(model.name, tuple(reasons), digests[model.name]))
