@@ -1,4 +1,4 @@
-"""Op support in `check`: unsupported ops and fused activations per backend, named by node."""
+"""Op support in `check`: unsupported ops and unproven fusions per backend, named by node."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import pytest
 from checkproject import Project, entry
 
+from tfjs_build.checks import fusion_support as fs
 from tfjs_build.engine.lockfile import OutputFile
 
 
@@ -53,18 +54,20 @@ def _failures(out: str) -> list[str]:
     return [line.removeprefix("FAIL ") for line in out.splitlines() if line.startswith("FAIL ")]
 
 
-def test_unsupported_ops_and_fused_activations_are_named_by_node(gelu: Project) -> None:
+def test_unsupported_ops_and_unproven_fusions_are_named_by_node(gelu: Project) -> None:
     written = _write_model_json(gelu, NODES)
     gelu.write_lock({"gelu": entry(ops=OPS, files=(written,))})
     code, out = gelu.run("check")
+    failed = fs.load().failed
+    tanh = "_FusedConv2D/tanh/bias"
     assert code == 1
     assert _failures(out) == [
         "tfjs.yaml:5:15: models.gelu.backends: Erfc (used by gelu/Erfc, gelu2/Erfc) cannot run on cpu, wasm "
         "in TF.js 4.22.0 (TF.js's graph-model converter has no such op); change the model to avoid it, "
         "or drop cpu, wasm from backends",
-        "tfjs.yaml:5:15: models.gelu.backends: _FusedConv2D with fused tanh (used by block/conv) cannot run on "
-        "cpu, wasm in TF.js 4.22.0 (no fused tanh kernel on cpu, wasm); change the model to avoid it, "
-        "or drop cpu, wasm from backends",
+        "tfjs.yaml:5:15: models.gelu.backends: _FusedConv2D + tanh (used by block/conv) is not proven to compute "
+        f"like TensorFlow on cpu, wasm in TF.js 4.22.0 (cpu: {failed['cpu'][tanh]}; wasm: {failed['wasm'][tanh]}); "
+        "rebuild with `tfjs-build build gelu --force`, which keeps that fusion apart",
     ]
 
 

@@ -1,19 +1,19 @@
 """Run every check on a project's config, its tfjs.lock and its built files -> one Report.
 
 Checks read only what the build already recorded: figures from tfjs.lock, op node names
-and fused activations from each model.json. Nothing here imports tensorflow, so
+and fusions from each model.json. Nothing here imports tensorflow, so
 ``tfjs-build check`` stays fast enough for a pre-commit hook.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tfjs_build.checks import fusion_support as fs
 from tfjs_build.checks import op_support as ops
 from tfjs_build.checks.budgets import evaluate_budgets, missing_accuracy
 from tfjs_build.config import Config, ModelConfig
@@ -25,8 +25,6 @@ from tfjs_build.project import ProjectPaths
 from tfjs_build.report.record import Figures, ModelReport, Report, Unsupported
 
 MAX_NODES = 5  # node names quoted per unsupported op; the rest are counted
-FUSED_OPS = ("_FusedConv2D", "FusedDepthwiseConv2dNative", "_FusedMatMul")
-NOT_ACTIVATIONS = ("biasadd", "fusedbatchnorm", "fusedbatchnormv3", "add", "addv2")
 
 
 def run_checks(config: Config, lock: Lock, names: Sequence[str] = ()) -> Report:
@@ -45,30 +43,36 @@ def check_model(config: Config, model: ModelConfig, entry: LockEntry | None, sta
     failures = [line.message for line in budgets if not line.ok]
     failures += filter(None, [missing_accuracy(model, entry), _outputs_mismatch(config, model, entry, stats)])
     graph = entry.settings.get("format", "graph") == "graph"  # layers models run layer code, not graph ops
-    unsupported, notes = _op_support(config, model, entry) if graph else ([], [])
+    unsupported, unproven, notes = _op_support(config, model, entry) if graph else ([], [], [])
     failures += [_unsupported_message(model, item) for item in unsupported]
+    failures += [_unproven_message(model, item) for item in unproven]
     notes += _stale_settings(model, entry)
     return ModelReport(
         name=model.name,
         figures=Figures.from_entry(entry),
         budgets=budgets,
-        unsupported=tuple(unsupported),
+        unsupported=tuple(unsupported + unproven),
         failures=tuple(failures),
         notes=tuple(notes),
         weights=entry.weights,
     )
 
 
-def _op_support(config: Config, model: ModelConfig, entry: LockEntry) -> tuple[list[Unsupported], list[str]]:
-    """Ops and fused activations with node names from model.json; from the lock's op list when it is absent
-    (e.g. CI checking a committed lock without building: fused activations were checked at build time)."""
+def _op_support(
+    config: Config, model: ModelConfig, entry: LockEntry
+) -> tuple[list[Unsupported], list[Unsupported], list[str]]:
+    """(unsupported ops, unproven fusions, notes), with node names from model.json; ops from the lock's
+    op list when it is absent (e.g. CI checking a committed lock: fusions were checked at build time)."""
     out_dir = config.model_output_dir(model.name)
-    topology = _read_topology(out_dir / "model.json")
-    unsupported = _unsupported_ops(entry, model.backends, topology) + _unsupported_fusions(topology, model.backends)
+    model_json = _read_model_json(out_dir / "model.json")
+    topology = model_json.get("modelTopology") if model_json is not None else None
+    topology = topology if isinstance(topology, dict) else None
+    unsupported = _unsupported_ops(entry, model.backends, topology)
+    unproven = _unproven_fusions(topology, _weight_shapes(model_json), model.backends)
     notes = [] if topology is not None or not unsupported else [
         f"{model.name}: no model.json at {_shown(config, out_dir)} to name the nodes; "
         f"run `tfjs-build build {model.name}` to see them"]
-    return unsupported, notes
+    return unsupported, unproven, notes
 
 
 def _stale_settings(model: ModelConfig, entry: LockEntry) -> list[str]:
@@ -97,13 +101,21 @@ def _outputs_mismatch(config: Config, model: ModelConfig, entry: LockEntry, stat
     return f"{_shown(config, out_dir)}: {mismatch.detail}; run `tfjs-build build {model.name}` to rebuild them"
 
 
-def _read_topology(path: Path) -> dict[str, Any] | None:
+def _read_model_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # absent or unreadable: checked from the lock alone
         return None
-    topology = data.get("modelTopology") if isinstance(data, dict) else None
-    return topology if isinstance(topology, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+def _weight_shapes(model_json: dict[str, Any] | None) -> dict[str, list[int]]:
+    """Weight name -> shape, from the manifest (a fused prelu's alpha layout is in its shape)."""
+    groups = (model_json or {}).get("weightsManifest", [])
+    try:
+        return {weight["name"]: list(weight["shape"]) for group in groups for weight in group["weights"]}
+    except (KeyError, TypeError):  # a hand-edited manifest: alphas count as per channel
+        return {}
 
 
 def _unsupported_ops(entry: LockEntry, backends: Sequence[str], topology: dict[str, Any] | None) -> list[Unsupported]:
@@ -115,36 +127,55 @@ def _unsupported_ops(entry: LockEntry, backends: Sequence[str], topology: dict[s
     ]
 
 
-def _fused_activation(node: dict[str, Any]) -> str | None:
-    """The activation a fused node applies, as TF.js names it (relu, tanh, ...), if any."""
-    encoded = node.get("attr", {}).get("fused_ops", {}).get("list", {}).get("s", [])
-    names = [base64.b64decode(value).decode("utf-8", "replace").lower() for value in encoded]
-    activations = [name for name in names if name not in NOT_ACTIVATIONS]
-    return activations[-1] if activations else None
-
-
-def _unsupported_fusions(topology: dict[str, Any] | None, backends: Sequence[str]) -> list[Unsupported]:
-    """Fused ops whose activation some backend cannot run inside the fused kernel (e.g. tanh on 4.22)."""
-    users: dict[str, list[str]] = {}
+def _unproven_fusions(
+    topology: dict[str, Any] | None, shapes: dict[str, list[int]], backends: Sequence[str]
+) -> list[Unsupported]:
+    """Fused nodes whose fusion (op, activation, bias, alpha layout) is not proven on some backend
+    by ``fusion_support.json`` (e.g. tanh anywhere, leakyrelu in a depthwise conv on TF.js 4.22)."""
+    users: dict[fs.Fusion, list[str]] = {}
     for node in (topology or {}).get("node", []):
-        activation = _fused_activation(node) if node.get("op") in FUSED_OPS else None
-        if activation:
-            users.setdefault(f"{node['op']} with fused {activation}", []).append(node["name"])
+        fusion = fs.node_fusion(node, shapes)
+        if fusion is not None:
+            users.setdefault(fusion, []).append(node["name"])
     found = []
-    for fused, nodes in sorted(users.items()):
-        activation = fused.rpartition(" ")[2]
-        failing = tuple(b for b in backends if activation not in ops.fused_activations(b))
+    for fusion, nodes in sorted(users.items()):
+        failing = fs.failing(fusion, backends)
         if failing:
-            reason = f"no fused {activation} kernel on {', '.join(failing)}"
-            found.append(Unsupported(fused, failing, tuple(sorted(nodes)), reason))
+            reason = "; ".join(f"{backend}: {why}" for backend, why in failing.items())
+            found.append(Unsupported(fusion.describe(), tuple(failing), tuple(sorted(nodes)), reason))
     return found
 
 
+def _used_by(item: Unsupported) -> str:
+    if not item.nodes:
+        return ""
+    more = f" and {len(item.nodes) - MAX_NODES} more" if len(item.nodes) > MAX_NODES else ""
+    return f" (used by {', '.join(item.nodes[:MAX_NODES])}{more})"
+
+
+def _unproven_message(model: ModelConfig, item: Unsupported) -> str:
+    """A fused node built by an older tfjs-build (or fusion table): rebuilding keeps that fusion apart."""
+    return (f"{model.where('backends')}: {item.op}{_used_by(item)} is not proven to compute like TensorFlow on "
+            f"{', '.join(item.backends)} in TF.js {fs.load().tfjs_version} ({item.reason}); rebuild with "
+            f"`tfjs-build build {model.name} --force`, which keeps that fusion apart")
+
+
+def _used_by(item: Unsupported) -> str:
+    if not item.nodes:
+        return ""
+    more = f" and {len(item.nodes) - MAX_NODES} more" if len(item.nodes) > MAX_NODES else ""
+    return f" (used by {', '.join(item.nodes[:MAX_NODES])}{more})"
+
+
+def _unproven_message(model: ModelConfig, item: Unsupported) -> str:
+    """A fused node built by an older tfjs-build (or fusion table): rebuilding keeps that fusion apart."""
+    return (f"{model.where('backends')}: {item.op}{_used_by(item)} is not proven to compute like TensorFlow on "
+            f"{', '.join(item.backends)} in TF.js {fs.load().tfjs_version} ({item.reason}); rebuild with "
+            f"`tfjs-build build {model.name} --force`, which keeps that fusion apart")
+
+
 def _unsupported_message(model: ModelConfig, item: Unsupported) -> str:
-    used = ""
-    if item.nodes:
-        more = f" and {len(item.nodes) - MAX_NODES} more" if len(item.nodes) > MAX_NODES else ""
-        used = f" (used by {', '.join(item.nodes[:MAX_NODES])}{more})"
+    used = _used_by(item)
     return (f"{model.where('backends')}: {item.op}{used} cannot run on {', '.join(item.backends)} in TF.js "
             f"{ops.tfjs_version()} ({item.reason}); change the model to avoid it, or drop "
             f"{', '.join(item.backends)} from backends")
