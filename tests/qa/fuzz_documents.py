@@ -37,7 +37,9 @@ PATHS = [".", "..", "../outside", "../../outside/x", "/etc/passwd", "/tmp", "mod
          "tfjs.yaml", "tfjs.lock", "~", "$HOME/x", "a" * 300, "nul\0byte", "models/../models/digits", "C:\\x"]
 WORDS = ["1KB", "5GiB", "-1MB", "1e400 MB", "lots", "uint8", "float16", "graph", "layers", "saved_model",
          "keras", "cpu", "wasm", "webgl", "serve", "serving_default", "s3", "http", "github",
-         "https://u:pw-secret@example.invalid/x?sig=sig-secret", "ftp://x", "{model}-{digest}", "{0}", "{x"]
+         "https://example.invalid/x?q=1", "ftp://x", "{model}-{digest}", "{0}", "{x"]
+SECRET_URL = "https://u:pw-secret@example.invalid/x?sig=sig-secret"  # only where a URL goes: never to be printed
+URL_KEYS = ("url", "endpoint_url", "public_url", "api_url")
 NAMES = ["digits", "docs", "objects", "a", "-x", "..", ".hidden", "x" * 300, "über", "a/b", "", "CON", "digits "]
 
 
@@ -67,6 +69,8 @@ def _leaf(node: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Values at and just past a schema leaf's bounds, its enum, or anything."""
     if "enum" in node:
         return st.one_of(st.sampled_from(node["enum"]), _scalars())
+    if node.get("format") == "uri":
+        return st.one_of(st.sampled_from([SECRET_URL, SECRET_URL.replace("https", "ftp")]), _scalars())
     bounds = [node[k] for k in ("minimum", "maximum") if k in node]
     edges = [b + d for b in bounds for d in (-1, 0, 1)] + [b * 10 for b in bounds]
     return st.one_of(st.sampled_from(edges), _scalars()) if edges else _scalars()
@@ -108,7 +112,8 @@ def _places() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
     for group in ("accuracy", "budgets"):
         places += [(("models", "digits", group, k), v) for k, v in model["properties"][group]["properties"].items()]
     places += [(("cache", k), v) for k, v in top["cache"]["properties"].items()]
-    places += [(("publish", "t", k), {"enum": ["s3", "http", "github"]} if k == "type" else {}) for k in PUBLISH_KEYS]
+    places += [(("publish", "t", k), {"enum": ["s3", "http", "github"]} if k == "type" else
+                {"format": "uri"} if k in URL_KEYS else {}) for k in PUBLISH_KEYS]
     return places + [(("models", name), model) for name in NAMES]
 
 
