@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "check": "check op support, size budgets and accuracy from tfjs.lock (no rebuild)",
     "diff": "compare sizes with tfjs.lock at another git ref",
     "verify": "run the built models in TF.js and compare with TensorFlow",
+    "bench": "time the built models in TF.js (load, first inference, median/p90, memory, kernels) into tfjs.bench.json",
     "publish": "upload built models to a publish target",
     "cache": "manage the local build cache (gc)",
 }

@@ -15,6 +15,7 @@ import errno
 from pathlib import Path
 
 LOCK_NAME = "tfjs.lock"
+BENCH_NAME = "tfjs.bench.json"  # committed benchmark record (tfjs-build bench)
 STATE_DIR_NAME = ".tfjs-build"
 _GITIGNORE = "# tfjs-build's local state: stat cache, build lock, cache\n*\n"
 # The errors a read-only project gives when tfjs-build tries to create its state there.
@@ -27,6 +28,7 @@ class ProjectPaths:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.lock = root / LOCK_NAME
+        self.bench = root / BENCH_NAME
         self.state_dir = root / STATE_DIR_NAME
         self.gitignore = self.state_dir / ".gitignore"
         self.stat_cache = self.state_dir / "stat.sqlite"

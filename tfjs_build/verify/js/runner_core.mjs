@@ -5,7 +5,7 @@
 
 const TYPED = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
 
-function decodeTensor(tf, codec, spec) {
+export function decodeTensor(tf, codec, spec) {
   if (spec.dtype === 'string') {
     return tf.tensor(spec.strings.map((s) => codec.decode(s)), spec.shape, 'string');
   }
@@ -94,33 +94,42 @@ async function fitOneStep(tf, model, inputs, req, codec) {
   return { mode: 'fit', named };
 }
 
-// Inference timing for benchmarks: warm-up runs are discarded; each timed run includes reading
-// every output back, since that is when TF.js has really finished computing.
-async function timeRuns(tf, model, inputs, req) {
-  const predict = req.format === 'layers' ? runLayers : runGraph;
-  const once = async () => {
-    const ran = await predict(tf, model, inputs, req);
-    await Promise.all(ran.named.map(([, t]) => t.data()));
-    tf.dispose(ran.named.map(([, t]) => t));
-    return ran.mode;
-  };
-  const mode = await once();
-  req = { ...req, executeAsync: mode === 'executeAsync' };
-  for (let i = 1; i < req.timing.warmup; i++) await once();
+// One inference with its outputs read back (only then has TF.js really finished computing) and
+// released; returns how it ran, so later runs can skip execute's dynamic-op retry.
+export async function inferOnce(tf, model, inputs, req) {
+  const ran = await (req.format === 'layers' ? runLayers : runGraph)(tf, model, inputs, req);
+  await Promise.all(ran.named.map(([, t]) => t.data()));
+  tf.dispose(ran.named.map(([, t]) => t));
+  return ran.mode;
+}
+
+// Milliseconds of each of `count` calls of `once` (performance.now: node and browsers alike).
+export async function timedRuns(once, count) {
   const times = [];
-  for (let i = 0; i < req.timing.runs; i++) {
+  for (let i = 0; i < count; i++) {
     const start = performance.now();
     await once();
     times.push(performance.now() - start);
   }
+  return times;
+}
+
+// Inference timing (action 'time'): warm-up runs are discarded; the first also settles execute vs executeAsync.
+async function timeRuns(tf, model, inputs, req) {
+  const mode = await inferOnce(tf, model, inputs, req);
+  const settled = { ...req, executeAsync: mode === 'executeAsync' };
+  const once = () => inferOnce(tf, model, inputs, settled);
+  for (let i = 1; i < req.timing.warmup; i++) await once();
+  const times = await timedRuns(once, req.timing.runs);
   return { mode, named: [['times_ms', tf.tensor1d(times, 'float32')]] };
 }
 
-async function load(tf, req) {
+export async function load(tf, req) {
   return req.format === 'layers' ? tf.loadLayersModel(req.modelUrl) : tf.loadGraphModel(req.modelUrl);
 }
 
 export async function run(tf, req, codec) {
+  if (req.action === 'bench') return (await import('./bench.mjs')).bench(tf, req, codec);
   let stage = 'backend';
   try {
     if (!(await tf.setBackend(req.backend))) throw new Error(`backend '${req.backend}' failed to initialise`);

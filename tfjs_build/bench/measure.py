@@ -1,0 +1,92 @@
+"""Benchmark one built model on one backend in real TF.js, and describe the machine that did it.
+
+The timing itself happens in ``verify/js/bench.mjs`` (node for cpu and wasm, headless Chromium
+for webgl), started through the same runner as ``verify``; each (model, backend) gets a fresh
+process, so the first inference really is cold. Its figures come back as one JSON string output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tfjs_build.bench.record import BackendBench, KernelTime, Machine
+
+MAX_ROUNDS = 3  # a round of --runs, then up to 2 more while the spread is too wide
+MAX_SPREAD = 1.25  # p90 / median above this is too noisy to trust: run another round
+TOP_KERNELS = 5
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    runs: int = 20
+    warmup: int = 3
+    calibrate: bool = False
+    max_rounds: int = MAX_ROUNDS
+    max_spread: float = MAX_SPREAD
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One backend's figures, and what ran them (TF.js and node versions, user agent, GL renderer)."""
+
+    figures: BackendBench
+    env: dict[str, str]
+
+
+def bench_in_tfjs(model_dir: Path, inputs: dict[str, np.ndarray], backend: str, *, format: str,
+                  options: BenchOptions, timeout: float = 1800.0) -> Measured:
+    from tfjs_build.verify.runner import run_request
+
+    settings = {"warmup": options.warmup, "runs": options.runs, "maxRounds": options.max_rounds,
+                "maxSpread": options.max_spread, "calibrate": options.calibrate, "topKernels": TOP_KERNELS}
+    request = {"action": "bench", "format": format, "outputs": None, "executeAsync": None, "bench": settings}
+    response = run_request(model_dir, inputs, backend, request, timeout=timeout)
+    data = json.loads(bytes(response.outputs["bench"].item()))
+    return Measured(figures(data, response.mode, options), data["env"])
+
+
+def figures(data: dict[str, Any], mode: str, options: BenchOptions) -> BackendBench:
+    """The record of bench.mjs's answer, times rounded to the microsecond (the file is committed)."""
+    def ms(value: float) -> float:
+        return round(float(value), 3)
+
+    return BackendBench(
+        mode=mode, runs=options.runs, warmup=options.warmup, rounds=int(data["rounds"]),
+        init_ms=ms(data["initMs"]), load_ms=ms(data["loadMs"]), first_ms=ms(data["firstMs"]),
+        median_ms=ms(data["medianMs"]), p90_ms=ms(data["p90Ms"]), mad_ms=ms(data["madMs"]),
+        spread=round(float(data["spread"]), 3), resident_bytes=int(data["residentBytes"]),
+        peak_bytes=int(data["peakBytes"]), kernel_total_ms=ms(data["kernelTotalMs"]),
+        kernels=tuple(KernelTime(k["name"], ms(k["ms"]), int(k["calls"])) for k in data["kernels"]),
+        round_medians=tuple(ms(m) for m in data["roundMedians"]),
+        reference_ms=None if data["referenceMs"] is None else ms(data["referenceMs"]),
+    )
+
+
+def machine(envs: list[dict[str, str]]) -> Machine:
+    """This host (CPU model, cores, OS) with the runtimes the runs reported."""
+    merged: dict[str, str] = {}
+    for env in envs:
+        merged |= env
+    return Machine(cpu=cpu_model(), cores=os.cpu_count() or 1, os=f"{platform.system()} {platform.machine()}",
+                   tfjs=merged.get("tfjs"), node=merged.get("node"), chromium=merged.get("chromium"),
+                   gl_renderer=merged.get("glRenderer"))
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (/proc/cpuinfo on Linux), else what the platform module knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            name, _, value = line.partition(":")
+            if name.strip() in ("model name", "Model", "cpu model") and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+

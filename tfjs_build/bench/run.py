@@ -1,0 +1,63 @@
+"""``tfjs-build bench``: time the built models in real TF.js and record the figures in tfjs.bench.json.
+
+Only fresh models are benchmarked (a stale output is not what tfjs.lock describes); each
+record entry carries the lock fingerprint of the build it measured. No TensorFlow: inputs
+come from model.json's signature or ``accuracy.inputs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tfjs_build.bench.inputs import bench_inputs
+from tfjs_build.bench.measure import BenchOptions, bench_in_tfjs, machine
+from tfjs_build.bench.record import BackendBench, BenchRecord, Machine, ModelBench, merge, read_bench, write_bench
+from tfjs_build.config import Config
+from tfjs_build.engine.lockfile import read_lock
+from tfjs_build.engine.plan import require_fresh
+from tfjs_build.project import ProjectPaths
+from tfjs_build.report.latency import format_ms
+from tfjs_build.terminal import Console
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    """What one ``bench`` measured (in the order it ran), on which machine, and what it did to the record."""
+
+    machine: Machine
+    measured: dict[str, ModelBench]
+    max_spread: float
+    record: BenchRecord  # tfjs.bench.json after this run
+    note: str | None = None  # the record held another machine's figures, which this run replaced
+
+    def noisy(self) -> list[tuple[str, str, BackendBench]]:
+        """(model, backend, figures) whose spread stayed too wide after every round."""
+        return [(name, backend, figures) for name, bench in self.measured.items()
+                for backend, figures in bench.backends.items() if figures.spread > self.max_spread]
+
+
+def bench_models(config: Config, names: Sequence[str], backends: Sequence[str] | None, options: BenchOptions,
+                 console: Console, write: bool = True) -> BenchRun:
+    models = config.select(names)
+    lock = read_lock(config.lock_path)
+    require_fresh(config, lock, models, before="benchmarking")
+    measured: dict[str, ModelBench] = {}
+    envs: list[dict[str, str]] = []
+    for model in models:
+        out_dir = config.model_output_dir(model.name)
+        inputs = bench_inputs(model, out_dir)
+        figures = {}
+        for backend in backends or model.backends:
+            result = bench_in_tfjs(out_dir, inputs, backend, format=model.format, options=options)
+            figures[backend], envs = result.figures, envs + [result.env]
+            console.info(f"{model.name} [{backend}]: median {format_ms(result.figures.median_ms)}, "
+                         f"first {format_ms(result.figures.first_ms)}")
+        measured[model.name] = ModelBench(lock.models[model.name].fingerprint, figures)
+    host = machine(envs)
+    path = ProjectPaths(config.root).bench
+    record, note = merge(read_bench(path), host, measured)
+    if not write:
+        return BenchRun(host, measured, options.max_spread, record)
+    write_bench(path, record)
+    return BenchRun(host, measured, options.max_spread, record, note)
