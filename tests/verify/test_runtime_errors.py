@@ -24,7 +24,8 @@ def dense_dir(tmp_path: Path) -> Path:
 
 def test_missing_node_modules_names_the_install_command(dense_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TFJS_BUILD_NODE_DIR", str(tmp_path / "empty"))
-    with pytest.raises(TfjsBuildError, match=r"no @tensorflow/tfjs in \$TFJS_BUILD_NODE_DIR=.*empty; run `npm ci --prefix .*tfjs_build/verify/js`"):
+    with pytest.raises(TfjsBuildError, match=r"\$TFJS_BUILD_NODE_DIR=.*empty: no @tensorflow/tfjs there; point it at a node_modules folder "
+                       r"with @tensorflow/tfjs 4.22.0 \(or unset it and tfjs-build installs its own\)"):
         run_in_tfjs(dense_dir, {"features": np.zeros((1, 3))}, "cpu")
 
 
@@ -33,13 +34,13 @@ def test_other_tfjs_version_is_refused(dense_dir: Path, tmp_path: Path, monkeypa
     package.parent.mkdir(parents=True)
     package.write_text('{"name": "@tensorflow/tfjs", "version": "4.21.0"}')
     monkeypatch.setenv("TFJS_BUILD_NODE_DIR", str(tmp_path / "node_modules"))
-    with pytest.raises(TfjsBuildError, match=r"has @tensorflow/tfjs 4.21.0, tfjs-build needs exactly 4.22.0; run `npm ci"):
+    with pytest.raises(TfjsBuildError, match=r"it has @tensorflow/tfjs 4.21.0, tfjs-build needs exactly 4.22.0; point it at"):
         run_in_tfjs(dense_dir, {"features": np.zeros((1, 3))}, "cpu")
 
 
 def test_missing_chromium_names_the_fix(dense_dir: Path, monkeypatch: pytest.MonkeyPatch, tfjs_available: Path) -> None:
     monkeypatch.setenv("TFJS_BUILD_CHROMIUM", "/nonexistent/chromium")
-    with pytest.raises(TfjsBuildError, match=r"webgl backend needs Chromium: /nonexistent/chromium found; install it"):
+    with pytest.raises(TfjsBuildError, match=r"\$TFJS_BUILD_CHROMIUM=/nonexistent/chromium: no such file; point it at a Chromium or Chrome binary"):
         run_in_tfjs(dense_dir, {"features": np.zeros((1, 3))}, "webgl")
 
 
