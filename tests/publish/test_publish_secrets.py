@@ -143,3 +143,19 @@ def test_the_actions_pr_comment_error_shows_no_token(github, monkeypatch):
         upsert_comment("octo/models", 7, "check", "report", TOKEN)
     assert_no_secret(str(refused.value), TOKEN, "pw-in-doc", "doc-secret", "cookie-secret", "\x1b")
     assert "HTTP 400 Bad Request: Problems parsing JSON" in str(refused.value)
+
+
+@pytest.mark.parametrize("where", ["publish", "cache"])
+def test_a_url_refused_by_the_config_is_shown_without_its_credentials(project, capsys, where):
+    project.write_config(origin_yaml("http://127.0.0.1:9/m"), models=("alpha",))
+    project.build("alpha")
+    url = f"ftp://publisher:{PASSWORD}@example.invalid/models?sig={SIGNATURE}"
+    if where == "publish":
+        project.write_config(origin_yaml(url), models=("alpha",))
+    else:
+        with open(project.root / "tfjs.yaml", "a", encoding="utf-8") as config:
+            config.write(f"cache:\n  remote: '{url}'\n")
+    assert project.publish("--dry-run") == 2
+    err = printed(capsys)
+    assert "got 'ftp://example.invalid/models'" in err, err
+    assert_no_secret(err, PASSWORD, SIGNATURE, "publisher")

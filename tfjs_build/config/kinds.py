@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tfjs_build.config.fields import Kind, build, check_known, keys_of, read_keys
 from tfjs_build.hints import describe, did_you_mean
 from tfjs_build.util.units import parse_size
+from tfjs_build.util.urls import redact
 
 if TYPE_CHECKING:
     from tfjs_build.config.fields import Context
@@ -172,7 +173,7 @@ class Url(Text):
     def parse(self, ctx: Context, path: str, value: Any) -> str:
         url = super().parse(ctx, path, value)
         if not url.startswith(("https://", "http://")):
-            raise ctx.error(path, f"expected {self.expected}, got {url!r}")
+            raise ctx.error(path, f"expected {self.expected}, got {redact(url)!r}")  # no user:password@ shown
         return url.rstrip("/")
 
     def schema(self) -> dict[str, Any]:
