@@ -91,7 +91,7 @@ def test_where_points_at_the_key(project: Path) -> None:
          "got '4 MeB'"),
         ("version: 1\nmodels:\n  a: {source: sm, budgets: {sise: 1MiB}}\n",
          "tfjs.yaml:3:29: models.a.budgets.sise: unknown key (did you mean 'size'?); expected one of "
-         "size, transfer, shards, params"),
+         "size, transfer, shards, params, latency, first_inference, memory"),
         ("version: 1\nmodels:\n  a: {source: sm, budgets: {shards: 0}}\n",
          "tfjs.yaml:3:37: models.a.budgets.shards: expected a whole number >= 1, got 0"),
         ("version: 1\nmodels:\n  a: {source: sm, accuracy: {max_error: high}}\n",

@@ -1,7 +1,8 @@
 """Real architectures (BERT, GPT-2, Llama, ConvNeXt, Swin, an STFT front end) build with the default backends
 and match TensorFlow on cpu, wasm and webgl at 1e-4 * (1 + max|y|).
 
-Every model is built, exported and converted once per module (tiny configs, random weights).
+Every model is built, exported and converted once per module (tiny configs, random weights); each
+backend runs all of them in one TF.js process.
 """
 
 from __future__ import annotations
@@ -74,11 +75,14 @@ def test_each_architecture_reports_its_rewrites(architectures: dict[str, Convert
         assert not ops & {"Einsum", "Roll", "XlaDynamicUpdateSlice", "RFFT", "ComplexAbs", "StatefulPartitionedCall"}, name
 
 
-def _errors(architectures: dict[str, Converted], backend: str, run: Any) -> dict[str, float]:
-    """Each model's worst error relative to its bound (<= 1 passes), all outputs, on ``backend``."""
+def _errors(architectures: dict[str, Converted], backend: str) -> dict[str, float]:
+    """Each model's worst error relative to its bound (<= 1 passes) on ``backend``; all models in one TF.js process."""
+    from tfjs_build.verify.runner import run_batch_in_tfjs
+
+    results = run_batch_in_tfjs([(entry.out_dir, entry.inputs) for entry in architectures.values()], backend)
     ratios = {}
-    for name, entry in architectures.items():
-        got = run(entry.out_dir, entry.inputs, backend)
+    for (name, entry), got in zip(architectures.items(), results, strict=True):
+        assert isinstance(got, dict), f"{name}: {got}"
         assert sorted(got) == sorted(entry.expected), name
         worst = 0.0
         for key, want in entry.expected.items():
@@ -92,14 +96,14 @@ def _errors(architectures: dict[str, Converted], backend: str, run: Any) -> dict
 
 @pytest.mark.node
 @pytest.mark.parametrize("backend", ["cpu", "wasm"])
-def test_architectures_match_tensorflow_in_node(architectures: dict[str, Converted], backend: str, run_tfjs: Any) -> None:
-    ratios = _errors(architectures, backend, run_tfjs)
+def test_architectures_match_tensorflow_in_node(
+    architectures: dict[str, Converted], backend: str, tfjs_available: Path
+) -> None:
+    ratios = _errors(architectures, backend)
     assert {name: ratio for name, ratio in ratios.items() if not ratio <= 1.0} == {}
 
 
 @pytest.mark.browser
 def test_architectures_match_tensorflow_on_webgl(architectures: dict[str, Converted], chromium: str) -> None:
-    from tfjs_build.verify.runner import run_in_tfjs
-
-    ratios = _errors(architectures, "webgl", lambda *args: run_in_tfjs(*args, timeout=300))
+    ratios = _errors(architectures, "webgl")
     assert {name: ratio for name, ratio in ratios.items() if not ratio <= 1.0} == {}

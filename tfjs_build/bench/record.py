@@ -122,23 +122,23 @@ def merge(old: BenchRecord, machine: Machine, measured: dict[str, ModelBench]) -
     return BenchRecord(machine, models), None
 
 
-def parse_bench(text: str, where: str) -> BenchRecord:
-    """A record from its JSON text; ``where`` names it (a path, or the file at a git ref) in errors."""
+def parse_bench(text: str, where: str, fix: str = REPAIR) -> BenchRecord:
+    """A record from its JSON text; ``where`` names it (a path, or the file at a git ref) in errors, ``fix`` the cure."""
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise TfjsBuildError(f"{where}: not a valid {BENCH_NAME} ({exc}); {REPAIR}") from None
+        raise TfjsBuildError(f"{where}: not a valid {BENCH_NAME} ({exc}); {fix}") from None
     if not isinstance(data, dict) or data.get("version") != BENCH_VERSION:
-        raise TfjsBuildError(f"{where}: not a {BENCH_NAME} of version {BENCH_VERSION}; {REPAIR}")
+        raise TfjsBuildError(f"{where}: not a {BENCH_NAME} of version {BENCH_VERSION}; {fix}")
     body = {key: value for key, value in data.items() if key != "version"}
     try:
         record = from_data(BenchRecord, body)
     except ValueError as exc:
-        raise TfjsBuildError(f"{where}: not a valid {BENCH_NAME} ({exc}); {REPAIR}") from None
+        raise TfjsBuildError(f"{where}: not a valid {BENCH_NAME} ({exc}); {fix}") from None
     for name, model in record.models.items():
         if unknown := sorted(model.backends.keys() - set(BACKENDS)):
             raise TfjsBuildError(f"{where}: models.{name}.backends: unknown backend {unknown[0]!r} "
-                                 f"(expected {', '.join(BACKENDS)}); {REPAIR}")
+                                 f"(expected {', '.join(BACKENDS)}); {fix}")
     return record
 
 
@@ -151,6 +151,16 @@ def read_bench(path: Path) -> BenchRecord:
     except (OSError, UnicodeDecodeError) as exc:
         raise TfjsBuildError(f"{path}: cannot read {BENCH_NAME} ({exc}); {REPAIR}") from None
     return parse_bench(text, str(path))
+
+
+def read_bench_at(ref: str, path: Path) -> BenchRecord | None:
+    """The record at ``path`` as committed at git ``ref``; None when that commit has none."""
+    from tfjs_build.engine.lock_at_ref import read_file_at
+
+    found = read_file_at(ref, path)
+    if found.text is None:
+        return None
+    return parse_bench(found.text, found.where, "pass another --base: a committed file cannot be repaired")
 
 
 def render_bench(record: BenchRecord) -> str:

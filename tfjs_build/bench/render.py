@@ -6,8 +6,9 @@ import json
 
 from tfjs_build.bench.record import BenchRecord, render_bench
 from tfjs_build.bench.run import BenchRun
+from tfjs_build.bench.units import format_ms
 from tfjs_build.project import BENCH_NAME
-from tfjs_build.report.latency import BENCH_HEADERS, bench_cells, describe_machine, format_ms, markdown_kernels
+from tfjs_build.report.latency import BENCH_HEADERS, bench_cells, describe_machine, markdown_kernels
 from tfjs_build.terminal import Console
 
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from tfjs_build.bench.inputs import bench_inputs
 from tfjs_build.bench.measure import BenchOptions, bench_in_tfjs, machine
 from tfjs_build.bench.record import BackendBench, BenchRecord, Machine, ModelBench, merge, read_bench, write_bench
+from tfjs_build.bench.units import format_ms
 from tfjs_build.config import Config
 from tfjs_build.engine.lockfile import read_lock
 from tfjs_build.engine.plan import require_fresh
 from tfjs_build.project import ProjectPaths
-from tfjs_build.report.latency import format_ms
 from tfjs_build.terminal import Console
 
 

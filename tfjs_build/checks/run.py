@@ -13,40 +13,47 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tfjs_build.bench.record import ModelBench, read_bench
 from tfjs_build.checks import fusion_support as fs
 from tfjs_build.checks import op_support as ops
-from tfjs_build.checks.budgets import evaluate_budgets, missing_accuracy
+from tfjs_build.checks.budgets import evaluate_budgets, missing_accuracy, missing_timings
 from tfjs_build.config import Config, ModelConfig
 from tfjs_build.engine.fingerprint import open_stat_cache
 from tfjs_build.engine.lockfile import Lock, LockEntry
 from tfjs_build.engine.output_facts import output_mismatch
 from tfjs_build.engine.stat_cache import StatCache
-from tfjs_build.project import ProjectPaths
+from tfjs_build.project import BENCH_NAME, ProjectPaths
 from tfjs_build.report.record import Figures, ModelReport, Report, Unsupported
 
 MAX_NODES = 5  # node names quoted per unsupported op; the rest are counted
 
 
 def run_checks(config: Config, lock: Lock, names: Sequence[str] = ()) -> Report:
-    """Check the models named (all when none are), in tfjs.yaml order."""
+    """Check the models named (all when none are), in tfjs.yaml order; timing budgets against tfjs.bench.json."""
     models = config.select(names)
-    with open_stat_cache(ProjectPaths(config.root)) as stats:
-        return Report("check", tuple(check_model(config, model, lock.models.get(model.name), stats)
-                                     for model in models))
+    paths = ProjectPaths(config.root)
+    bench = read_bench(paths.bench).models
+    with open_stat_cache(paths) as stats:
+        return Report("check", tuple(check_model(config, model, lock.models.get(model.name), stats,
+                                                 bench.get(model.name)) for model in models))
 
 
-def check_model(config: Config, model: ModelConfig, entry: LockEntry | None, stats: StatCache) -> ModelReport:
+def check_model(config: Config, model: ModelConfig, entry: LockEntry | None, stats: StatCache,
+                bench: ModelBench | None = None) -> ModelReport:
     if entry is None:
         return ModelReport(model.name, None, failures=(
             f"{model.where()}: not built yet (no entry in tfjs.lock); run `tfjs-build build {model.name}`",))
-    budgets = evaluate_budgets(model, entry)
-    failures = [line.message for line in budgets if not line.ok]
+    budgets = evaluate_budgets(model, entry, bench)
+    failures = [line.message for line in budgets if not line.ok] + missing_timings(model, bench)
     failures += filter(None, [missing_accuracy(model, entry), _outputs_mismatch(config, model, entry, stats)])
     graph = entry.settings.get("format", "graph") == "graph"  # layers models run layer code, not graph ops
     unsupported, unproven, notes = _op_support(config, model, entry) if graph else ([], [], [])
     failures += [_unsupported_message(model, item) for item in unsupported]
     failures += [_unproven_message(model, item) for item in unproven]
     notes += _stale_settings(model, entry)
+    if bench is not None and bench.fingerprint != entry.fingerprint:
+        notes.append(f"{model.name}: {BENCH_NAME} measured another build of this model; its timings stand until "
+                     f"`tfjs-build bench {model.name}`")
     return ModelReport(
         name=model.name,
         figures=Figures.from_entry(entry),
@@ -55,6 +62,7 @@ def check_model(config: Config, model: ModelConfig, entry: LockEntry | None, sta
         failures=tuple(failures),
         notes=tuple(notes),
         weights=entry.weights,
+        bench=bench,
     )
 
 

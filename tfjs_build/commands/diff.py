@@ -18,8 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from tfjs_build.bench.compare import compare_bench_at
     from tfjs_build.engine.lock_at_ref import read_lock_at
     from tfjs_build.engine.lockfile import read_lock
+    from tfjs_build.project import ProjectPaths
     from tfjs_build.report.compare import diff_locks
 
     lock_path = ctx.load_config().lock_path
@@ -28,6 +30,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                                                             "(default: at HEAD); run it in a git checkout")
     else:
         base = read_lock_at(args.base, lock_path)
-    report = diff_locks(read_lock(lock_path), base)
+    report = compare_bench_at(diff_locks(read_lock(lock_path), base), ProjectPaths(lock_path.parent).bench, base.ref)
     emit(report, args, ctx.console, ctx.directory)
     return EXIT_OK

@@ -306,3 +306,70 @@ class QuantizeRules(Kind):
         globs = ListOf(Text()).schema()
         return {"oneOf": [{"enum": ["none", *self.dtypes, None]},
                           {"type": "object", "additionalProperties": False, "properties": {d: globs for d in self.dtypes}}]}
+
+
+_TIMING = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|x)\s*$")
+_TIMING_BOUNDS = {"ms": (0.001, 3_600_000.0, "0.001ms", "3600s"), "x": (0.001, 1_000_000.0, "0.001x", "1000000x")}
+
+
+class Timing(Kind):
+    """A time limit: milliseconds (40ms, 1.5s, or a bare number) or a multiple of ``bench --calibrate``'s
+    reference workload (12x). ``record(amount, unit)`` builds the value, unit "ms" or "x"."""
+
+    def __init__(self, record: Callable[[float, str], Any]) -> None:
+        self.record = record
+
+    def parse(self, ctx: Context, path: str, value: Any) -> Any:
+        match = _TIMING.match(value) if isinstance(value, str) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            amount, unit = float(value) if value < 1e300 else float("inf"), "ms"
+        elif match:
+            amount, unit = float(match[1]), match[2]
+        else:
+            raise ctx.error(path, f"expected a time such as 40ms, 1.5s or 12x (times the calibration workload), "
+                                  f"got {describe(value)}")
+        amount, unit = (amount * 1000, "ms") if unit == "s" else (amount, unit)
+        low, high, shown_low, shown_high = _TIMING_BOUNDS[unit]
+        if not low <= amount <= high:
+            raise ctx.error(path, f"expected a {'multiple' if unit == 'x' else 'time'} from {shown_low} to "
+                                  f"{shown_high}, got {describe(value)}")
+        return self.record(amount, unit)
+
+    def bounds(self) -> tuple[str, str]:
+        return "0.001ms or 0.001x", "3600s or 1000000x"
+
+    def output(self, value: Any) -> str:
+        return str(value)
+
+    def schema(self) -> dict[str, Any]:
+        low, high, _, _ = _TIMING_BOUNDS["ms"]
+        return {"oneOf": [{"type": "number", "minimum": low, "maximum": high},
+                          {"type": "string", "pattern": _TIMING.pattern}]}
+
+
+class PerBackend(Kind):
+    """A mapping of TF.js backend to ``item``; records hold (backend, value) pairs in ``backends`` order."""
+
+    def __init__(self, item: Kind, backends: tuple[str, ...]) -> None:
+        self.item, self.backends = item, backends
+
+    def parse(self, ctx: Context, path: str, value: Any) -> tuple[tuple[str, Any], ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, dict):
+            raise ctx.error(path, f"expected a mapping of backend ({', '.join(self.backends)}) to a limit, "
+                                  f"got {describe(value)}")
+        for name in value:
+            check_known(ctx, path, name, self.backends)
+        return tuple((name, self.item.parse(ctx, f"{path}.{name}", value[name])) for name in self.backends
+                     if name in value)
+
+    def bounds(self) -> tuple[str, str] | None:
+        return self.item.bounds()
+
+    def output(self, value: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+        return {name: self.item.output(item) for name, item in value}
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": False,
+                "properties": {name: self.item.schema() for name in self.backends}}

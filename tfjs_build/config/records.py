@@ -27,6 +27,7 @@ from tfjs_build.config.kinds import (
     KiB,
     Limit,
     ListOf,
+    PerBackend,
     ProjectPath,
     QuantizeRules,
     Section,
@@ -34,6 +35,7 @@ from tfjs_build.config.kinds import (
     Size,
     Text,
     TiB,
+    Timing,
     Url,
 )
 from tfjs_build.errors import ConfigError
@@ -52,13 +54,33 @@ DEFAULT_OUTPUT_DIR = "dist/tfjs"
 
 
 @dataclass(frozen=True)
+class TimeLimit:
+    """A latency budget: milliseconds, or ``x``: multiples of ``bench --calibrate``'s reference workload."""
+
+    amount: float
+    unit: str  # "ms" or "x"
+
+    def __str__(self) -> str:
+        return f"{self.amount:g}{self.unit}"
+
+
+_PER_BACKEND_TIME = "per backend: 40ms, 1.5s, or 12x (times bench --calibrate's reference workload)"
+
+
+@dataclass(frozen=True)
 class Budgets:
-    """Limits checked by ``tfjs-build check``; None means unlimited. Budgets never change the built files."""
+    """Limits checked by ``tfjs-build check``; None means unlimited. Budgets never change the built files.
+    Latency, first inference and memory are judged on ``tfjs-build bench``'s record (tfjs.bench.json)."""
 
     size: int | None = field(default=None, metadata=key(Size(1, TiB), "bytes of model.json + shards"))
     transfer: int | None = field(default=None, metadata=key(Size(1, TiB), "gzip-compressed bytes"))
     shards: int | None = field(default=None, metadata=key(Count(100_000), "number of weight files"))
     params: int | None = field(default=None, metadata=key(Count(10**12), "number of weight elements"))
+    latency: tuple[tuple[str, TimeLimit], ...] = field(default=(), metadata=key(
+        PerBackend(Timing(TimeLimit), BACKENDS), f"median inference time {_PER_BACKEND_TIME}"))
+    first_inference: tuple[tuple[str, TimeLimit], ...] = field(default=(), metadata=key(
+        PerBackend(Timing(TimeLimit), BACKENDS), f"cold first inference {_PER_BACKEND_TIME}"))
+    memory: int | None = field(default=None, metadata=key(Size(1, TiB), "peak TF.js memory of one inference"))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 A cell reads ``3.4 MB (+120 kB, +3.6%)`` when the figure moved, ``1.0 MB (new)`` for an
 added model and ``– (was 2.0 MB)`` for a removed one, so both tables agree. A check
-report adds a Budgets column: how much of each limit is in use (``size 88%``).
+report adds a Budgets column: how much of each limit is in use (``size 88%``), and a benchmarked
+project a Latency column (``wasm 4.18 ms (+0.21 ms, +5.3%)``, see report/latency.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tfjs_build.report.latency import latency_cell
 from tfjs_build.report.record import Figures, ModelReport, Report
 from tfjs_build.util.units import format_size, format_size_delta
 
@@ -75,13 +77,19 @@ def status(model: ModelReport, compared: bool) -> str:
     return model.change if compared else "ok"
 
 
+def _has_latency(report: Report) -> bool:
+    """The Latency column shows when some model was benchmarked (tfjs.bench.json)."""
+    return any(model.bench is not None for model in report.models)
+
+
 def headers(report: Report) -> tuple[str, ...]:
+    latency = ("Latency (median)",) if _has_latency(report) else ()
     budgets = ("Budgets",) if report.command == "check" else ()
-    return ("Model", *(column[0] for column in _columns(report)), *budgets, "Status")
+    return ("Model", *(column[0] for column in _columns(report)), *latency, *budgets, "Status")
 
 
 def _budgets_cell(model: ModelReport) -> str:
-    return ", ".join(f"{line.budget} {_share(line.used)}" for line in model.budgets) or "–"
+    return ", ".join(f"{line.label} {_share(line.used)}" for line in model.budgets) or "–"
 
 
 def _share(used: float) -> str:
@@ -91,11 +99,12 @@ def _share(used: float) -> str:
 
 
 def rows(report: Report) -> list[Row]:
-    compared, columns = report.base_ref is not None, _columns(report)
+    compared, columns, latency = report.base_ref is not None, _columns(report), _has_latency(report)
     return [
         Row(
             name=model.name,
             cells=tuple(_cell(column, model.figures, model.base, compared) for column in columns)
+            + ((latency_cell(model.bench, model.base_bench),) if latency else ())
             + ((_budgets_cell(model),) if report.command == "check" else ()),
             status=status(model, compared),
         )

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from html import escape
 
+from tfjs_build.bench.record import ModelBench
 from tfjs_build.checks.budgets import BudgetLine
 from tfjs_build.report.by_layer import Weights, layer_bytes, layer_changes
 from tfjs_build.report.cells import headers, rows, summary
+from tfjs_build.report.latency import BENCH_HEADERS, bench_cells, kernel_rows
 from tfjs_build.report.record import Figures, ModelReport, Report
 from tfjs_build.util.units import format_size, format_size_delta
 
@@ -75,6 +77,8 @@ def _model_section(model: ModelReport) -> str:
         parts += ["<h3>Budgets</h3>", '<div class="bars">', *map(_budget_bar, model.budgets), "</div>"]
     if model.weights:
         parts += ["<h3>Where the bytes go (by layer, heaviest first)</h3>", _weight_chart(model.weights)]
+    if model.bench is not None:
+        parts += ["<h3>Latency (tfjs.bench.json)</h3>", _bench_tables(model.bench)]
     changes = layer_changes(model.weights, model.base_weights) if model.base is not None else []
     if changes:
         parts += ["<h3>Layers that changed against the base</h3>", _changes_table(changes)]
@@ -106,7 +110,7 @@ def _bar(label: str, fraction: float, kind: str, value: str, tip: str = "") -> s
 def _budget_bar(line: BudgetLine) -> str:
     actual, limit = line.shown
     value = f"{actual} of {limit} ({line.used * 100:.0f}%)"
-    return _bar(line.budget, line.used, "ok" if line.ok else "over", value, line.where)
+    return _bar(line.label, line.used, "ok" if line.ok else "over", value, line.where)
 
 
 def _weight_chart(weights: Weights) -> str:
@@ -138,3 +142,21 @@ def _changes_table(changes: list[tuple[str, int, int]]) -> str:
         for layer, before, after in changes
     )
     return f"<table><thead><tr><th>Layer</th><th>Before</th><th>After</th><th>Change</th></tr></thead><tbody>{body}</tbody></table>"
+
+
+def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """The first column as text, the others as numbers."""
+    th = "".join(f"<th>{escape(h)}</th>" for h in head)
+    cells = ['<td{}>{}</td>'.format(' class="num"' if i else "", escape(cell)) for row in rows for i, cell in enumerate(row)]
+    width = len(head)
+    body = "".join("<tr>" + "".join(cells[i:i + width]) + "</tr>" for i in range(0, len(cells), width))
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _bench_tables(bench: ModelBench) -> str:
+    """Per backend: load, first inference, median, p90, spread, peak memory; then the slowest kernels."""
+    backends = sorted(bench.backends.items())
+    figures = _table(BENCH_HEADERS[1:], [(backend, *bench_cells(f)) for backend, f in backends])
+    kernels = _table(("Backend", "Kernel", "Time", "Calls", "Share"),
+                     [(backend, *row) for backend, f in backends for row in kernel_rows(f)])
+    return f"{figures}<h4>Slowest kernels (tf.profile of one inference)</h4>{kernels}"

@@ -8,18 +8,8 @@ on the same kind of machine); a kernel table lists the slowest kernels of one pr
 from __future__ import annotations
 
 from tfjs_build.bench.record import BackendBench, Machine, ModelBench
+from tfjs_build.bench.units import format_ms, format_ms_delta
 from tfjs_build.util.units import format_size
-
-
-def format_ms(ms: float) -> str:
-    if ms >= 100:
-        return f"{ms:,.0f} ms"
-    return f"{ms:.3g} ms" if ms >= 0.01 else f"{ms:.2g} ms"
-
-
-def format_ms_delta(now: float, base: float) -> str:
-    percent = f", {(now - base) / base * 100:+.1f}%" if base else ""
-    return f"{'+' if now >= base else '-'}{format_ms(abs(now - base))}{percent}"
 
 
 def latency_cell(bench: ModelBench | None, base: ModelBench | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tfjs_build.report.by_layer import layer_changes
 from tfjs_build.report.cells import headers, rows, summary
+from tfjs_build.report.latency import markdown_kernels
 from tfjs_build.report.record import ModelReport, Report
 from tfjs_build.util.units import format_size, format_size_delta
 
@@ -22,7 +23,10 @@ def _escape(text: str) -> str:
 def render_markdown(report: Report) -> str:
     head, tail = _table(report), _tail(report)
     room = MAX_CHARS - sum(len(line) + 1 for line in head + tail)
-    details = _fit([d for d in map(_layer_changes, report.models) if d], room)
+    details = _fit([d for d in map(_layer_changes, report.models) if d], room, "Layer changes")
+    room -= sum(len(line) + 1 for line in details)
+    details += _fit([markdown_kernels(model.name, model.bench) for model in report.models if model.bench is not None],
+                    room, "Slowest kernels")
     return "\n".join(head + details + tail) + "\n"
 
 
@@ -38,13 +42,13 @@ def _table(report: Report) -> list[str]:
     return lines
 
 
-def _fit(details: list[list[str]], room: int) -> list[str]:
-    """As many per-model layer tables as fit in ``room`` characters, then a line saying what was left out."""
+def _fit(details: list[list[str]], room: int, what: str) -> list[str]:
+    """As many per-model tables as fit in ``room`` characters, then a line saying what was left out."""
     lines: list[str] = []
     for number, detail in enumerate(details):
         size = sum(len(line) + 1 for line in detail)
         if size > room:
-            return lines + ["", f"_Layer changes of {len(details) - number} more models left out to fit a PR comment._"]
+            return lines + ["", f"_{what} of {len(details) - number} more models left out to fit a PR comment._"]
         lines += detail
         room -= size
     return lines

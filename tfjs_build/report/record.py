@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tfjs_build.bench.record import ModelBench
 from tfjs_build.checks.budgets import BudgetLine
+from tfjs_build.engine.lock_codec import to_data
 from tfjs_build.engine.lockfile import LockedWeight, LockEntry
 
 
@@ -66,6 +68,8 @@ class ModelReport:
     notes: tuple[str, ...] = ()  # worth knowing, not failing
     weights: tuple[LockedWeight, ...] = ()  # from the lock
     base_weights: tuple[LockedWeight, ...] = ()  # the same at the base ref
+    bench: ModelBench | None = None  # tfjs.bench.json's figures
+    base_bench: ModelBench | None = None  # the base ref's, only for backends measured on the same kind of machine
 
     @property
     def ok(self) -> bool:
@@ -93,6 +97,8 @@ class ModelReport:
             "notes": list(self.notes),
             "weights": [list(w) for w in self.weights],
             "base_weights": [list(w) for w in self.base_weights],
+            "bench": to_data(self.bench),
+            "base_bench": to_data(self.base_bench),
         }
 
 
