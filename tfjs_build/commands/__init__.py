@@ -22,3 +22,13 @@ def byte_size(text: str) -> int:
         return parse_size(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
+
+
+def shard_count(text: str) -> int:
+    """N of a fan-out over N CI runners (``--shards N``)."""
+    from tfjs_build.engine.shards import MAX_SHARDS
+
+    count = positive_int(text)
+    if count > MAX_SHARDS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_SHARDS} shards (a CI matrix's limit), got {text!r}")
+    return count

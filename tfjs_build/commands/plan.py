@@ -3,6 +3,8 @@
 The JSON is ``{"include": [{"model": NAME, "reasons": "..."}]}``, which GitHub Actions
 takes as-is: ``strategy: {matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}}``. GitHub
 rejects an empty matrix, so guard the job with ``if: fromJSON(needs.plan.outputs.matrix).include[0]``.
+With ``--shards N`` it is one row per non-empty group of the stale models split N ways by
+cost, ``{"shard": "I/N", "models": [...]}``, which ``build --shard I/N`` builds (engine/shards.py).
 
 ``--check`` is the pre-commit hook ``tfjs-build-fresh``: exit 1 when tfjs.lock no longer
 describes tfjs.yaml and the sources (a new model, a changed source, config or converter), with
@@ -19,16 +21,22 @@ import shlex
 import sys
 from typing import TYPE_CHECKING
 
+from tfjs_build.commands import shard_count
 from tfjs_build.config import CONFIG_NAME
-from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK
+from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK, TfjsBuildError
 
 if TYPE_CHECKING:
     from tfjs_build.cli import Context
+    from tfjs_build.engine.lockfile import Lock
+    from tfjs_build.engine.plan import Step
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="models to consider (default: all)")
     parser.add_argument("--json", action="store_true", help="print a CI matrix: {\"include\": [...]}")
+    parser.add_argument("--shards", type=shard_count, metavar="N",
+                        help="with --json: split the stale models into N groups of near-equal cost, one matrix row "
+                             "per group ({\"shard\": \"I/N\", \"models\": [...]}), for `build --shard I/N`")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when tfjs.lock is out of date with tfjs.yaml or the sources, saying why on stderr "
                              "(built outputs are not looked at; the tfjs-build-fresh hook)")
@@ -41,8 +49,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     config = ctx.load_config()
     lock = read_lock(config.lock_path)
     stale = [s for s in current_plan(config, lock, names=args.models) if not s.fresh]
+    if args.shards and not args.json:
+        raise TfjsBuildError("--shards N prints a CI matrix: add --json")
     if args.json:
-        matrix = {"include": [{"model": s.model, "reasons": "; ".join(s.reasons)} for s in stale]}
+        matrix = {"include": shard_rows(stale, lock, args.shards) if args.shards else
+                  [{"model": s.model, "reasons": "; ".join(s.reasons)} for s in stale]}
         ctx.console.out(json.dumps(matrix, sort_keys=True, separators=(",", ":")))
     elif not args.check:
         for step in stale:
@@ -56,6 +67,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     lines.append(f"run `{build_command(ctx)}` and commit tfjs.lock with the change")
     print("\n".join(lines), file=sys.stderr, flush=True)
     return EXIT_CHECK_FAILED
+
+
+def shard_rows(stale: list[Step], lock: Lock, count: int) -> list[dict[str, object]]:
+    """One matrix row per non-empty group (GitHub runs a job per row; an empty group has nothing to build)."""
+    from tfjs_build.engine.shards import ShardSpec, split_steps
+
+    groups = split_steps(stale, lock, count)
+    return [{"shard": str(ShardSpec(i + 1, count)), "models": group} for i, group in enumerate(groups) if group]
 
 
 def build_command(ctx: Context) -> str:

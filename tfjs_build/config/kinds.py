@@ -165,14 +165,15 @@ class Sha256(Kind):
 
 
 class Url(Text):
-    """An http(s) URL, without the trailing slash (paths are appended to it)."""
+    """A URL of one of ``schemes`` (http(s) unless told), without the trailing slash (paths are appended to it)."""
 
-    def __init__(self, expected: str) -> None:
+    def __init__(self, expected: str, schemes: tuple[str, ...] = ("https://", "http://")) -> None:
         self.expected = expected
+        self.schemes = schemes
 
     def parse(self, ctx: Context, path: str, value: Any) -> str:
         url = super().parse(ctx, path, value)
-        if not url.startswith(("https://", "http://")):
+        if not url.startswith(self.schemes):
             raise ctx.error(path, f"expected {self.expected}, got {redact(url)!r}")  # no user:password@ shown
         return url.rstrip("/")
 

@@ -21,6 +21,7 @@ from tfjs_build.config.kinds import (
     Boolean,
     Choice,
     Count,
+    EnvName,
     ExistingFile,
     FileMap,
     GiB,
@@ -178,7 +179,16 @@ class PublishTarget:
 class CacheConfig:
     dir: Path = field(metadata=key(ProjectPath(), default=f"{STATE_DIR_NAME}/cache"))
     max_size: int = field(default=5 * GiB, metadata=key(Size(1, TiB)))
-    remote: str | None = field(default=None, metadata=key(Url("an http(s):// URL of a GET/PUT store")))
+    remote: str | None = field(default=None, metadata=key(Url(
+        "an http(s):// URL of a GET/PUT store or s3://BUCKET/PREFIX", ("https://", "http://", "s3://"))))
+    push: bool = field(default=True, metadata=key(Boolean(), "upload what this machine builds to the remote "
+                                                  "(false: read-only, e.g. fork pull requests; $TFJS_BUILD_CACHE_PUSH=0)"))
+    # For an s3:// remote, as an s3 publish target takes them (R2, MinIO, GCS).
+    endpoint_url: str | None = field(default=None, metadata=key(Url("an http:// or https:// URL")))
+    region: str | None = field(default=None, metadata=key(Text()))
+    addressing_style: str = field(default="auto", metadata=key(Choice(("auto", "path", "virtual"))))
+    access_key_id_env: str | None = field(default=None, metadata=key(EnvName()))
+    secret_access_key_env: str | None = field(default=None, metadata=key(EnvName()))
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,9 @@ from tfjs_build.engine.placement import (
 )
 from tfjs_build.engine.plan import Step, current_plan
 from tfjs_build.engine.progress import Progress
+from tfjs_build.engine.shards import ORDINARY, Fanout, input_bytes, shard_of, split_steps
 from tfjs_build.engine.worker import ConvertFn, Job, Outcome, init_worker, run_job
-from tfjs_build.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, EnvironmentFault, environment_fault
+from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, EnvironmentFault, environment_fault
 from tfjs_build.project import READ_ONLY_ERRNOS, ProjectPaths
 from tfjs_build.terminal import Console
 from tfjs_build.util.tensorflow_extra import require_tensorflow
@@ -61,7 +62,7 @@ from tfjs_build.util.units import format_size
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from tfjs_build.engine.remote_cache import RemoteCache
+    from tfjs_build.engine.remote_store import Remote
 
 T = TypeVar("T")
 
@@ -98,6 +99,7 @@ def lock_entry(step: Step, model: ModelConfig, result: ConvertResult, facts: Out
         quantization=dict(sorted(result.quantization.items())),
         accuracy=result.accuracy,
         rewrites=tuple(result.rewrites),
+        cost=input_bytes(step.inputs),
     )
 
 
@@ -111,7 +113,7 @@ class _Build:
         self.cache = LocalCache(config.cache.dir)
         self.work_root = ProjectPaths(config.root).work_dir
         self.summary = BuildSummary()
-        self._remote: RemoteCache | None = None
+        self._remote: Remote | None = None
         self._remote_broken = False
 
     def commit(self, name: str, entry: LockEntry, tmp: Path) -> None:
@@ -146,15 +148,16 @@ class _Build:
     def write_lock(self) -> None:
         write_lock(self.config.lock_path, Lock(dict(self.entries)))
 
-    def with_remote(self, action: Callable[[RemoteCache], T]) -> T | None:
+    def with_remote(self, action: Callable[[Remote], T]) -> T | None:
         """Run ``action`` on the remote cache, if there is one that works; one warning when it fails."""
         if self.config.cache.remote is None or self._remote_broken:
             return None
-        from tfjs_build.engine.remote_cache import RemoteCache, RemoteCacheError  # requests: only when used
+        from tfjs_build.engine.remote_cache import RemoteCacheError  # requests (or boto3): only when used
+        from tfjs_build.engine.remote_store import open_remote
 
-        if self._remote is None:
-            self._remote = RemoteCache(self.config.cache.remote, self.cache)
         try:
+            if self._remote is None:
+                self._remote = open_remote(self.config.cache, self.cache)
             return action(self._remote)
         except RemoteCacheError as exc:
             self.console.warn(f"remote cache: {exc}; continuing without it")
@@ -276,8 +279,10 @@ def build(
     force: bool = False,
     jobs: int | None = None,
     convert_fn: ConvertFn | None = None,
+    fanout: Fanout = ORDINARY,
 ) -> BuildSummary:
-    """Bring every named model (all when none) up to date; see the module docstring for the order."""
+    """Bring every named model (all when none) up to date; see the module docstring for the order.
+    ``fanout``: one shard's models only, and/or restore without converting (engine/shards.py)."""
     names = list(names)
     try:
         mutex = BuildMutex(ProjectPaths(config.root), console)
@@ -288,10 +293,18 @@ def build(
     with mutex:
         run = _Build(config, console, read_lock(config.lock_path))
         try:
-            _run(run, names, force, jobs, convert_fn)
+            _run(run, names, force, jobs, convert_fn, fanout)
         finally:
             run.close()
     return run.summary
+
+
+def _not_cached(model: str, groups: list[list[str]]) -> str:
+    """Why --restore-only could not bring ``model`` up to date, and which build job should have."""
+    shard = shard_of(groups, model)
+    job = f"shard {shard} (build --shard {shard})" if shard else "the build job that covers it"
+    return (f"in neither the local nor the remote cache, and --restore-only never converts; {job} should have "
+            "built it: check that its job succeeded and pushed (cache.remote set, cache.push not false)")
 
 
 def _read_only_build(config: Config, names: list[str], force: bool, fault: OSError) -> BuildSummary:
@@ -306,10 +319,15 @@ def _read_only_build(config: Config, names: list[str], force: bool, fault: OSErr
     return BuildSummary(fresh=[step.model for step in steps])
 
 
-def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_fn: ConvertFn | None) -> None:
+def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_fn: ConvertFn | None,
+         fanout: Fanout) -> None:
     config = run.config
     remove_leftovers(config.output_dir, run.work_root)
     steps = current_plan(config, Lock(dict(run.entries)), names, force)
+    groups = split_steps(steps, Lock(dict(run.entries)), fanout.count) if fanout.count else []
+    if fanout.shard is not None:  # only this runner's group: the other runners build the rest
+        mine = groups[fanout.shard.index - 1]
+        steps = [step for step in steps if step.fresh or step.model in mine]
     gone = set(run.entries) - {m.name for m in config.models}
     if gone and not names:  # a full build also forgets models removed from tfjs.yaml
         for name in gone:
@@ -324,7 +342,10 @@ def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_f
         if run.refuse_foreign(step):
             continue
         if force or not run.restore(step):
-            to_convert.append(step)
+            if fanout.restore_only:
+                run.summary.failed.append((step.model, _not_cached(step.model, groups), EXIT_CHECK_FAILED))
+            else:
+                to_convert.append(step)
     if to_convert:
         if convert_fn is None:  # the real converter: without the tensorflow extra, stop before any worker starts
             require_tensorflow(f"converting {', '.join(s.model for s in to_convert)}")

@@ -80,6 +80,9 @@ class LockEntry:
     quantization: dict[str, DtypeBytes] = field(default_factory=dict)  # by source dtype
     accuracy: AccuracyFigures | None = None
     rewrites: tuple[str, ...] = ()
+    # Bytes of the model's local input files at its build: the deterministic cost a fan-out balances shards on
+    # (engine/shards.py); not seconds, so that the lock stays byte-identical from machine to machine.
+    cost: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = to_data(self)

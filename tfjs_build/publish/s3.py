@@ -125,22 +125,28 @@ class S3Target:
         return self._client
 
     def _make_client(self) -> Any:
-        try:
-            import boto3
-            from botocore.config import Config as BotoConfig
-        except ImportError:
-            raise ConfigError(
-                f"{self.where}: type s3 needs boto3; install it with `pip install 'tfjs-build[s3]'`"
-            ) from None
         named = "access_key_id_env" in self._options.values or "secret_access_key_env" in self._options.values
         key_id = self._options.secret("access_key_id_env", required=named)
         secret = self._options.secret("secret_access_key_env", required=named)
-        config = BotoConfig(retries={"max_attempts": 5, "mode": "standard"},
-                            s3={"addressing_style": self.addressing_style})
-        return boto3.session.Session().client(
-            "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=config,
-            aws_access_key_id=key_id, aws_secret_access_key=secret,
-        )
+        return make_client(self.where, self.endpoint_url, self.region, self.addressing_style, (key_id, secret))
+
+
+def make_client(where: str, endpoint_url: str | None, region: str | None, addressing_style: str,
+                keys: tuple[str | None, str | None], attempts: int = 5, timeout: float | None = None) -> Any:
+    """A boto3 S3 client (publish targets and the S3 remote cache); ``keys``: (access key id, secret) or
+    (None, None) for boto3's own chain; ``timeout``: seconds to connect and between reads (boto3's default: 60)."""
+    try:
+        import boto3
+        from botocore.config import Config as BotoConfig
+    except ImportError:
+        raise ConfigError(f"{where}: type s3 needs boto3; install it with `pip install 'tfjs-build[s3]'`") from None
+    timeouts = {} if timeout is None else {"connect_timeout": min(timeout, 5.0), "read_timeout": timeout}
+    config = BotoConfig(retries={"max_attempts": attempts, "mode": "standard"},
+                        s3={"addressing_style": addressing_style}, **timeouts)
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint_url, region_name=region, config=config,
+        aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
+    )
 
 
 class _NotFound(Exception):

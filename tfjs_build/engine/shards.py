@@ -1,0 +1,113 @@
+"""Splitting the stale models over N CI runners, balanced by expected cost.
+
+Every runner of a fan-out computes the split on its own (``plan --shards N`` for the
+matrix, ``build --shard I/N`` on each runner, ``build --restore-only --shards N`` to name
+the shard a missing model belonged to), so the split must be a pure function of what
+every clone of the commit sees alike: the stale models, their costs, N. It is the
+greedy longest-processing-time rule: models by cost, largest first (ties by name),
+each to the shard with the least cost so far (ties to the lowest shard number).
+
+The cost is ``LockEntry.cost``: the bytes of the model's local input files when it was
+last built (written by the build). It is a proxy for build time, chosen because it is
+deterministic: wall-clock seconds differ on every machine and run, and tfjs.lock must
+be byte-identical whether one machine built it or a fan-out assembled it. A model the
+lock does not know yet costs its input bytes now; one with neither (a URL source never
+built) costs the mean of the others.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tfjs_build.engine.fingerprint import ModelInputs
+from tfjs_build.engine.lockfile import Lock, LockEntry
+from tfjs_build.engine.plan import Step
+
+MAX_SHARDS = 256  # a GitHub matrix runs at most 256 jobs
+_SPEC = re.compile(r"([0-9]{1,4})/([0-9]{1,4})")
+
+
+@dataclass(frozen=True)
+class ShardSpec:
+    """Shard ``index`` (1-based) of ``count``."""
+
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def parse_shard(text: str) -> ShardSpec:
+    """``"2/3"`` -> ShardSpec(2, 3); ValueError saying what is expected otherwise."""
+    match = _SPEC.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"expected I/N such as 2/3 (shard I of N), got {text[:40]!r}")
+    index, count = int(match[1]), int(match[2])
+    if not 1 <= count <= MAX_SHARDS or not 1 <= index <= count:
+        raise ValueError(f"expected I/N with 1 <= I <= N <= {MAX_SHARDS}, got {text[:40]!r}")
+    return ShardSpec(index, count)
+
+
+def input_bytes(inputs: ModelInputs) -> int:
+    """Bytes of the model's local input files, from the stat taken when they were fingerprinted."""
+    return sum(stamp.signature[2] for stamp in inputs.stamps.values())
+
+
+def model_costs(models: Sequence[tuple[str, LockEntry | None, int]]) -> list[tuple[str, int]]:
+    """(name, cost) for each (name, lock entry or None, input bytes now), in the order given."""
+    known = [entry.cost if entry is not None and entry.cost else now for _, entry, now in models]
+    positive = [cost for cost in known if cost > 0]
+    fallback = sum(positive) // len(positive) if positive else 1
+    return [(name, cost if cost > 0 else fallback) for (name, _, _), cost in zip(models, known, strict=True)]
+
+
+def split(costs: Sequence[tuple[str, int]], count: int) -> list[list[str]]:
+    """The models of ``costs`` in ``count`` groups of near-equal total cost; each group in the order given."""
+    loads = [0] * count
+    members: list[set[str]] = [set() for _ in range(count)]
+    for name, cost in sorted(costs, key=lambda item: (-item[1], item[0])):
+        lightest = min(range(count), key=lambda i: (loads[i], i))
+        loads[lightest] += cost
+        members[lightest].add(name)
+    return [[name for name, _ in costs if name in group] for group in members]
+
+
+def shard_of(groups: Sequence[Sequence[str]], name: str) -> ShardSpec | None:
+    """The shard whose group holds ``name``."""
+    for i, group in enumerate(groups):
+        if name in group:
+            return ShardSpec(i + 1, len(groups))
+    return None
+
+
+def balance(costs: Sequence[tuple[str, int]], groups: Sequence[Sequence[str]]) -> float:
+    """Largest group's cost over the mean group's cost (1.0 is perfect)."""
+    by_name = dict(costs)
+    loads = [sum(by_name[name] for name in group) for group in groups]
+    mean = sum(loads) / len(loads) if loads else 0
+    return max(loads) / mean if mean else 1.0
+
+
+@dataclass(frozen=True)
+class Fanout:
+    """What one build of a fan-out does (the default: an ordinary build)."""
+
+    shard: ShardSpec | None = None  # build only this group of the split of the stale models
+    restore_only: bool = False  # never convert: a model neither cache holds fails (exit 1)
+    shards: int | None = None  # the fan-out's N when no shard is given: names the shard a missing model was in
+
+    @property
+    def count(self) -> int | None:
+        return self.shard.count if self.shard is not None else self.shards
+
+
+ORDINARY = Fanout()
+
+
+def split_steps(steps: Sequence[Step], lock: Lock, count: int) -> list[list[str]]:
+    """``split`` of the stale steps, each costed by its lock entry or its input bytes now."""
+    stale = [step for step in steps if not step.fresh]
+    return split(model_costs([(s.model, lock.models.get(s.model), input_bytes(s.inputs)) for s in stale]), count)
