@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from comment import comment_key, pull_request_number, upsert_comment  # noqa: E402
 from workflow import annotations, append_summary, set_output  # noqa: E402
 
-REPORT_COMMANDS = ("check", "diff")  # commands whose report has a markdown rendering
+REPORT_COMMANDS = ("check", "diff", "bench")  # commands whose report has a markdown rendering
+BASE_COMMANDS = ("check", "diff")  # commands that compare with the `base` input
 JSON_COMMANDS = ("build", "publish")  # commands run with --json, for the built/restored/published outputs
 
 
@@ -75,7 +76,7 @@ def cli_argv(inputs: Inputs) -> list[str]:
         argv += ["--format", "markdown"]
     if inputs.wants_json:
         argv.append("--json")
-    if inputs.base and inputs.command in REPORT_COMMANDS:
+    if inputs.base and inputs.command in BASE_COMMANDS:
         argv += ["--base", inputs.base]
     return argv
 

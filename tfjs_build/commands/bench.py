@@ -58,7 +58,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     backends = list(dict.fromkeys(b for group in args.backend for b in group)) if args.backend else None
     options = BenchOptions(runs=args.runs, warmup=args.warmup, calibrate=args.calibrate)
-    progress = Console(ctx.console.verbosity, ctx.console.color, sys.stderr)  # stdout: the table, JSON or markdown
+    # Progress goes to stderr (stdout is the table, JSON or markdown); for a document only with -v, since the
+    # Action puts stderr beside the markdown in the PR comment.
+    quieter = 0 if args.format == "table" else 1
+    progress = Console(ctx.console.verbosity - quieter, ctx.console.color, sys.stderr)
     result = bench_models(ctx.load_config(), args.models, backends, options, progress, write=args.record)
     if args.format == "table":
         render.render_console(result, ctx.console, wrote=args.record)
