@@ -97,7 +97,7 @@ def engine_cold(root: Path) -> float:
     config = load_config(root / "tfjs.yaml")
     started = time.perf_counter()
     with open_stat_cache(ProjectPaths(root)) as stats:
-        model_inputs(config.models, stats)
+        model_inputs(config.models, stats, config.root)
     return time.perf_counter() - started
 
 

@@ -56,6 +56,12 @@ def build_process(root: Path, env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def stand_in_cli(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The real command line, with the stand-in converter, in its own process."""
+    return subprocess.run([sys.executable, str(HERE / "stand_in_cli.py"), "--no-color", "-C", str(root), *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def snapshot(root: Path) -> dict[str, bytes]:
     """The lock and every file of the model folders (not the builder's hidden temp folders), by path."""
     files = {"tfjs.lock": (root / "tfjs.lock").read_bytes()}

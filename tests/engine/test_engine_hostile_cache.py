@@ -11,13 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_project import HERE, copy_project, run_build
+from engine_project import copy_project, run_build, stand_in_cli
 from test_engine_remote import nginx, with_remote  # noqa: F401  (nginx: the module-scoped fixture)
 
 from tfjs_build.engine.local_cache import CorruptEntry, LocalCache
@@ -43,12 +41,6 @@ def entry_files(root: Path) -> list[Path]:
 
 def locked(root: Path, name: str) -> dict[str, Any]:
     return json.loads((root / "tfjs.lock").read_text(encoding="utf-8"))["models"][name]
-
-
-def stand_in_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
-    """The real command line, with the stand-in converter, in its own process."""
-    return subprocess.run([sys.executable, str(HERE / "stand_in_cli.py"), "--no-color", "-C", str(root), *args],
-                          capture_output=True, text=True, timeout=120)
 
 
 # ---------------------------------------------------------------- the naming rule

@@ -15,8 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from engine_project import run_build, write_config
-from test_engine_hostile_cache import stand_in_cli
+from engine_project import run_build, stand_in_cli, write_config
 
 from tfjs_build.engine import placement
 from tfjs_build.errors import TfjsBuildError

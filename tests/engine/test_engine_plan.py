@@ -53,7 +53,8 @@ def test_metadata_file_change(project: Path) -> None:
     labels = project / "labels.json"
     labels.write_text('["cat"]')
     text = (project / "tfjs.yaml").read_text()
-    (project / "tfjs.yaml").write_text(text.replace("source: models/alpha", "source: models/alpha\n    metadata: {labels: labels.json}"))
+    with_metadata = "source: models/alpha\n    metadata: {labels: labels.json}"
+    (project / "tfjs.yaml").write_text(text.replace("source: models/alpha", with_metadata))
     age(project)
     run_build(project)
     labels.write_text('["dog"]')

@@ -151,16 +151,16 @@ def test_saved_model_gaining_a_file_is_not_locked(
 def test_unchanged_inputs_pass_and_a_removed_or_added_file_is_named(project: Path) -> None:
     config = load_config(project / "tfjs.yaml")
     model, inputs = config.model("alpha"), plan_of(project, "alpha").inputs
-    assert fingerprint.changed_input(model, inputs) is None
+    assert fingerprint.changed_input(model, inputs, project) is None
     added = project / "models/alpha/variables/extra"
     added.write_bytes(b"")
-    assert fingerprint.changed_input(model, inputs) == added
+    assert fingerprint.changed_input(model, inputs, project) == added
     added.unlink()
     index = project / "models/alpha/variables/variables.index"
     index.unlink()
-    assert fingerprint.changed_input(model, inputs) == index
+    assert fingerprint.changed_input(model, inputs, project) == index
     shutil.rmtree(project / "models/alpha")
-    assert fingerprint.changed_input(model, inputs) == project / "models/alpha"
+    assert fingerprint.changed_input(model, inputs, project) == project / "models/alpha"
 
 
 def test_a_recently_changed_file_is_also_re_hashed(project: Path) -> None:
@@ -171,7 +171,7 @@ def test_a_recently_changed_file_is_also_re_hashed(project: Path) -> None:
     role = f"source/{DATA_FILE}"
     as_if_written = dataclasses.replace(inputs, digests={**inputs.digests, role: "0" * 64})
     assert inputs.stamps[data].racy  # the fixture's files were all changed (by utime) a moment ago
-    assert fingerprint.changed_input(model, as_if_written) == data
+    assert fingerprint.changed_input(model, as_if_written, project) == data
     settled = {path: stamp._replace(racy=False) for path, stamp in inputs.stamps.items()}
     # An old file whose stat is unchanged is not read again: that is what keeps the check cheap.
-    assert fingerprint.changed_input(model, dataclasses.replace(as_if_written, stamps=settled)) is None
+    assert fingerprint.changed_input(model, dataclasses.replace(as_if_written, stamps=settled), project) is None

@@ -193,7 +193,7 @@ class _Build:
             shutil.rmtree(job.out_dir, ignore_errors=True)
             self.summary.failed.append((step.model, outcome.error, outcome.exit_code))
             return "FAILED"
-        if (changed := changed_input(job.model, step.inputs)) is not None:
+        if (changed := changed_input(job.model, step.inputs, self.config.root)) is not None:
             shutil.rmtree(job.out_dir, ignore_errors=True)
             self.summary.failed.append((step.model, self.changed_message(job.model, changed), EXIT_USER_ERROR))
             return "FAILED"

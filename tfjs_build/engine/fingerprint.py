@@ -25,10 +25,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, NamedTuple
 
 import tfjs_build
 from tfjs_build.config import ModelConfig
+from tfjs_build.engine.source_files import source_files
 from tfjs_build.engine.stat_cache import RACY_NS, StatCache
 from tfjs_build.errors import SourceError
 from tfjs_build.project import READ_ONLY_ERRNOS, ProjectPaths
@@ -49,18 +51,24 @@ def open_stat_cache(paths: ProjectPaths) -> StatCache:
 
 
 def hash_file(path: Path) -> str:
-    """Hex digest of one file, read in 1 MiB blocks into one reused buffer."""
+    """Hex digest of one file, read in 1 MiB blocks into one reused buffer.
+
+    Opened without blocking and checked to be a regular file first: a FIFO put where a file was
+    (after it was listed) would otherwise block the read forever."""
     digest = hashlib.new(HASH_NAME)
     buffer = bytearray(_BUFFER)
     view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
+    with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb", buffering=0) as handle:
+        if not S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise SourceError(f"{path}: not a regular file (a FIFO or device?); replace it with the file it should be")
         while count := handle.readinto(buffer):
             digest.update(view[:count])
     return digest.hexdigest()
 
 
 def list_files(folder: Path) -> list[str]:
-    """Every file below ``folder``, as sorted "/"-separated relative paths."""
+    """Every file below ``folder`` (a built output: sources go through ``source_files``), as sorted
+    "/"-separated relative paths."""
     found: list[str] = []
     for parent, _, names in os.walk(folder):
         found.extend((Path(parent) / name).relative_to(folder).as_posix() for name in names)
@@ -145,30 +153,32 @@ class ModelInputs:
     stamps: dict[Path, Stamp] = field(default_factory=dict, compare=False, repr=False)
 
 
-def input_paths(model: ModelConfig) -> list[tuple[str, Path]]:
-    """(role, absolute path) of every local file the model depends on, in a stable order."""
+def input_paths(model: ModelConfig, root: Path) -> list[tuple[str, Path]]:
+    """(role, absolute path) of every local file the model depends on, in a stable order (``root``: the project,
+    which links in a SavedModel folder may not leave)."""
     found: list[tuple[str, Path]] = []
     if model.source_path is not None:
-        found.extend(_source_files(model, model.source_path))
+        found.extend(_source_files(model, model.source_path, root))
     found.extend((f"metadata/{key}", path) for key, path in model.metadata)
     if model.accuracy.inputs is not None:
         found.append(("accuracy.inputs", model.accuracy.inputs))
     return found
 
 
-def _source_files(model: ModelConfig, source: Path) -> list[tuple[str, Path]]:
+def _source_files(model: ModelConfig, source: Path, root: Path) -> list[tuple[str, Path]]:
     if source.is_file():
         return [("source", source)]
     if not source.is_dir():
         state = "is not a regular file or folder (a FIFO or device?)" if source.exists() else "no longer exists"
         raise SourceError(f"{model.where('source')}: {source} {state}; restore it or fix the path in tfjs.yaml")
-    return [(f"source/{rel}", source / rel) for rel in list_files(source)]
+    return [(f"source/{rel}", source / rel) for rel in source_files(model, source, root)]
 
 
-def model_inputs(models: Iterable[ModelConfig], stats: StatCache) -> dict[str, ModelInputs]:
-    """Inputs and fingerprint of each model; every file is hashed at most once, all in one pool."""
+def model_inputs(models: Iterable[ModelConfig], stats: StatCache, root: Path) -> dict[str, ModelInputs]:
+    """Inputs and fingerprint of each model of the project in ``root``; every file is hashed at most once, all
+    in one pool."""
     models = list(models)
-    listed = {model.name: input_paths(model) for model in models}
+    listed = {model.name: input_paths(model, root) for model in models}
     digests, stamps = stamp_and_digest_files(sorted({path for files in listed.values() for _, path in files}), stats)
     result = {}
     for model in models:
@@ -180,13 +190,13 @@ def model_inputs(models: Iterable[ModelConfig], stats: StatCache) -> dict[str, M
     return result
 
 
-def changed_input(model: ModelConfig, inputs: ModelInputs) -> Path | None:
+def changed_input(model: ModelConfig, inputs: ModelInputs, root: Path) -> Path | None:
     """The first of ``model``'s input files that is no longer as ``inputs`` fingerprinted it, or None.
 
     Lists the inputs again, so a file added to or removed from a SavedModel folder counts, and
     re-stats each one; only the files whose stamp was racy are read again."""
     try:
-        listed = input_paths(model)
+        listed = input_paths(model, root)
     except SourceError:  # the source itself is gone or is no longer a file or folder
         return model.source_path
     racy: list[tuple[str, Path]] = []

@@ -78,7 +78,7 @@ def survey(
 ) -> list[Step]:
     """A step for each model named (all when none), in tfjs.yaml order."""
     models = config.select(names)
-    digests = model_inputs(models, stats)
+    digests = model_inputs(models, stats, config.root)
     steps = []
     for model in models:
         entry = lock.models.get(model.name)
