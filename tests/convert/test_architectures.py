@@ -75,6 +75,17 @@ def test_each_architecture_reports_its_rewrites(architectures: dict[str, Convert
         assert not ops & {"Einsum", "Roll", "XlaDynamicUpdateSlice", "RFFT", "ComplexAbs", "StatefulPartitionedCall"}, name
 
 
+def test_converting_again_gives_identical_bytes(architectures: dict[str, Converted], tmp_path: Path) -> None:
+    """The rewrite chains (Roll, slice_update, Einsum, inlined calls) name and order their nodes deterministically."""
+    from tfjs_build.convert import convert_model
+
+    entry = architectures["swin"]
+    model = load_config(entry.out_dir.parent.parent / "tfjs.yaml").model("swin")
+    convert_model(model, model.source_path, tmp_path / "again", tmp_path / "work")
+    for path in sorted(entry.out_dir.iterdir()):
+        assert (tmp_path / "again" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
 def _errors(architectures: dict[str, Converted], backend: str) -> dict[str, float]:
     """Each model's worst error relative to its bound (<= 1 passes) on ``backend``; all models in one TF.js process."""
     from tfjs_build.verify.runner import run_batch_in_tfjs

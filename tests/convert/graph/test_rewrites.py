@@ -171,3 +171,21 @@ def test_strip_debug_ops_leaves_a_runnable_equivalent_graph(debug_graph: Any) ->
     feed = {debug_graph.inputs[0]: np.array([1.0, -2.0, 3.5], np.float32)}
     (got,) = run_graph(graph_def, feed, debug_graph.outputs)
     np.testing.assert_array_equal(got, [2.0, -4.0, 7.0])
+
+
+def test_rewrites_that_need_static_facts_decline_and_the_op_is_refused() -> None:
+    """An RFFT of frames whose length is unknown, a Roll by a computed shift: left as they are, then refused."""
+    import tensorflow as tf
+
+    from tfjs_build.convert.graph.optimize import check_supported, optimize_for_tfjs
+
+    def fn(frames: tf.Tensor, shift: tf.Tensor) -> list[tf.Tensor]:
+        return [tf.abs(tf.signal.rfft(frames, [16])), tf.roll(frames, shift, 0)]
+
+    frozen = freeze(fn, [tf.TensorSpec([2, None]), tf.TensorSpec([], tf.int32)], grappler=False)
+    check_supported(frozen.graph_def, ["cpu", "wasm"], WHERE)  # before optimising: rewritable, as far as a node tells
+    graph_def, report = optimize_for_tfjs(frozen.graph_def, backends=("cpu", "wasm"), output_nodes=frozen.output_nodes)
+    assert {"RFFT", "ComplexAbs", "Roll"} <= set(ops_of(graph_def)) and not any("RFFT" in line for line in report)
+    with pytest.raises(UnsupportedModelError) as caught:
+        check_supported(graph_def, ["cpu", "wasm"], WHERE)
+    assert "\n  Roll on cpu, wasm (" in str(caught.value) and "\n  RFFT on wasm (" in str(caught.value)

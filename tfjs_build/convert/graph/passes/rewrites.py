@@ -32,6 +32,7 @@ from tfjs_build.convert.graph.passes import dft, einsum, slicing
 from tfjs_build.convert.graph.passes.shapes import Shapes
 
 Node = node_def_pb2.NodeDef
+DECLINED = "_tfjs_build_not_rewritable"  # a rewrite saw the graph and could not apply
 DFT_OPS = ("MatMul", "BatchMatMulV2", "ExpandDims", "Squeeze", "Square", "AddV2", "Sqrt", "Identity", "Const")
 
 
@@ -165,6 +166,8 @@ def rewrite_for(op: str, backends: tuple[str, ...]) -> Rewrite | None:
 
 def rewrite_for_node(node: Node, backends: tuple[str, ...]) -> Rewrite | None:
     """The rewrite ``node`` gets on ``backends`` (None: it needs none, or none fits it)."""
+    if DECLINED in node.attr:
+        return None
     rewrite = rewrite_for(node.op, backends)
     return rewrite if rewrite is not None and rewrite.applies(node) else None
 
@@ -175,9 +178,13 @@ def apply_rewrites(ed: GraphEditor, backends: tuple[str, ...], shapes: Shapes | 
     shapes = shapes or Shapes(ed)
     for node in ed:
         rewrite = rewrite_for_node(node, backends) if ed.alive(node) else None
-        if rewrite is not None and rewrite.apply(ed, node, shapes):
+        if rewrite is None:
+            continue
+        if rewrite.apply(ed, node, shapes):
             done.setdefault(rewrite.op, []).append(node.name)
             ed.reindex()
+        elif ed.alive(node):
+            node.attr[DECLINED].b = True  # so the check after optimising reports it (TF-only attr, stripped later)
     lines = []
     for op, names in done.items():
         shown = ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
