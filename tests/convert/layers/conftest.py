@@ -46,6 +46,9 @@ def randomize(model: Any, seed: int) -> None:
         else:
             values.append(rng.normal(0.0, 0.5, shape).astype(np.float32))
     model.set_weights(values)
+    for layer in model._flatten_layers():
+        if type(layer).__name__ == "Normalization" and layer.input_mean is None:
+            layer.finalize_state()  # Keras 3 computes with statistics copied from its weights when adapted
 
 
 def sample_feeds(model: Any, seed: int) -> dict[str, np.ndarray]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 
 def cnn_functional() -> Any:
     import keras
@@ -133,6 +135,86 @@ def zoo_conv() -> Any:
     return keras.Model([seq, vol, img], layers.Dense(3, name="head")(layers.Concatenate()([s, t, q])), name="zoo_conv")
 
 
+def normalized() -> Any:
+    """Keras Normalization (rewritten as Rescaling layers): adapted (stored weights), values in the
+    config (per channel and scalar), and inverted."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input((5, 4), name="x")
+    adapted = layers.Normalization(name="adapted")
+    adapted.adapt(np.random.default_rng(3).normal(2.0, 3.0, (16, 5, 4)).astype(np.float32))
+    a = adapted(inp)
+    b = layers.Normalization(mean=[0.5, -1.0, 2.0, 0.0], variance=[0.25, 4.0, 0.01, 1.0], name="listed")(inp)
+    c = layers.Normalization(mean=1.5, variance=2.0, name="scalar")(inp)
+    d = layers.Normalization(mean=[0.1, 0.2, 0.3, 0.4], variance=[1, 2, 3, 1e-16], invert=True, name="inverted")(inp)
+    out = layers.Dense(3, name="head")(layers.Concatenate(name="cat")([a, b, c, d]))
+    return keras.Model(inp, out, name="normalized")
+
+
+def hard_activations() -> Any:
+    """hard_silu/hard_swish and Keras 3's hard_sigmoid as Activation layers and as a layer's own activation
+    (on a shared layer too), and pooling with keepdims: each rewritten into layers tfjs-layers has."""
+    import keras
+    from keras import layers
+
+    seq = keras.Input((6, 3), name="seq")
+    shared = layers.Dense(4, activation="hard_silu", name="shared")
+    x = layers.Conv1D(4, 3, padding="same", activation="hard_swish", name="conv")(seq)
+    pooled = layers.GlobalAveragePooling1D(keepdims=True, name="pool")(x)
+    gate = layers.Activation("hard_sigmoid", name="gate")(layers.Dense(4, name="gate_in")(pooled))
+    y = layers.Multiply(name="gated")([shared(x), gate])
+    z = layers.Activation("hard_silu", name="act")(shared(layers.Dense(4, name="mix")(x)))
+    out = layers.Dense(2, name="out")(layers.Flatten(name="flat")(layers.Add(name="sum")([y, z])))
+    return keras.Model(seq, [out, layers.GlobalMaxPooling1D(name="peak")(z)], name="hard_activations")
+
+
+def hard_sequential() -> Any:
+    """A Sequential model with hard_silu: it becomes a functional model (a Multiply has two inputs)."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input((4, 4, 2)),
+        layers.Conv2D(3, 2, activation="hard_silu", name="conv"),
+        layers.GlobalAveragePooling2D(name="pool"),
+        layers.Activation("hard_sigmoid", name="gate"),
+        layers.Dense(2, name="out"),
+    ], name="hard_sequential")
+
+
+def application(name: str) -> Any:
+    """A keras.applications architecture at 32x32 with 5 logits: Keras' random initial weights, and random
+    normalization statistics (their initial ones, 0 and 1, would hide a mix-up of mean and variance).
+    Early feature maps are outputs too: with random weights the logits barely depend on the input."""
+    import keras
+
+    build, taps = {
+        "MobileNetV3Small": (keras.applications.MobileNetV3Small, ("hard_silu", "expanded_conv_squeeze_excite_mul")),
+        "EfficientNetB0": (keras.applications.EfficientNetB0, ("Normalization", "block2a_se_excite")),
+    }[name]
+    model = build(weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None)
+    rng = np.random.default_rng(5)
+    ranges = {"gamma": (0.5, 1.5), "beta": (-0.1, 0.1), "moving_mean": (-0.1, 0.1), "moving_variance": (0.5, 1.5),
+              "mean": (0.3, 0.6), "variance": (0.04, 0.08)}
+    for weight in model.weights:
+        low_high = ranges.get(weight.path.rpartition("/")[2])
+        if low_high is not None:
+            weight.assign(rng.uniform(*low_high, tuple(weight.shape)).astype(np.float32))
+    for layer in model.layers:
+        if type(layer).__name__ == "Normalization":
+            layer.finalize_state()
+    return keras.Model(model.inputs, [*(_tap(model, tap) for tap in taps), model.outputs[0]], name=model.name)
+
+
+def _tap(model: Any, tap: str) -> Any:
+    """The output of the first layer named ``tap``, of class ``tap`` or with the activation function ``tap``."""
+    for layer in model.layers:
+        if tap in (layer.name, type(layer).__name__, getattr(getattr(layer, "activation", None), "__name__", None)):
+            return layer.output
+    raise LookupError(tap)
+
+
 def conv3d_transpose() -> Any:
     """Computed wrongly by TF.js 4.22's wasm backend (so only convertible for cpu/webgl)."""
     import keras
@@ -180,7 +262,20 @@ def keras2_sequential() -> Any:
     ], name="keras2_sequential")
 
 
-KERAS2_MODELS: dict[str, Callable[[], Any]] = {"keras2": keras2_model, "keras2_sequential": keras2_sequential}
+def keras2_normalized() -> Any:
+    """tf_keras Normalization: adapted (weights in the .h5 file) and with per-channel values in its config."""
+    import tf_keras
+    from tf_keras import layers
+
+    adapted = layers.Normalization(name="adapted")
+    adapted.adapt(np.random.default_rng(4).normal(-1.0, 2.0, (16, 3)).astype(np.float32))
+    inp = layers.Input((3,), name="x")
+    x = layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 0.5, 2.0], invert=True, name="listed")(adapted(inp))
+    return tf_keras.Model(inp, layers.Dense(2, name="out")(x), name="keras2_normalized")
+
+
+KERAS2_MODELS: dict[str, Callable[[], Any]] = {"keras2": keras2_model, "keras2_sequential": keras2_sequential,
+                                               "keras2_normalized": keras2_normalized}
 KERAS3_MODELS: dict[str, Callable[[], Any]] = {
     "cnn_functional": cnn_functional,
     "cnn_sequential": cnn_sequential,
@@ -189,4 +284,7 @@ KERAS3_MODELS: dict[str, Callable[[], Any]] = {
     "multi_io_nested": multi_io_nested,
     "zoo_dense": zoo_dense,
     "zoo_conv": zoo_conv,
+    "normalized": normalized,
+    "hard_activations": hard_activations,
+    "hard_sequential": hard_sequential,
 }

@@ -54,10 +54,26 @@ def _subtract_model() -> Any:
     return keras.Model([a, b], keras.layers.Subtract(name="minus")([a, b]))
 
 
-def _hard_sigmoid_model() -> Any:
+def _hard_sigmoid_cell_model() -> Any:
+    """Keras 3's hard_sigmoid is rewritten as layers, which cannot go inside a recurrent cell."""
     import keras
 
-    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="hard_sigmoid", name="gate")])
+    return keras.Sequential([keras.Input((4, 3)), keras.layers.LSTM(2, recurrent_activation="hard_sigmoid",
+                                                                     name="gate")])
+
+
+def _hard_silu_wrapped_model() -> Any:
+    import keras
+
+    inner = keras.layers.Dense(2, activation="hard_silu", name="inner")
+    return keras.Sequential([keras.Input((4, 3)), keras.layers.TimeDistributed(inner, name="each")])
+
+
+def _op_layer_model() -> Any:
+    import keras
+
+    inp = keras.Input((3,), name="x")
+    return keras.Model(inp, keras.layers.Dense(2, name="d")(keras.ops.mean(inp, axis=-1, keepdims=True)))
 
 
 def _mixed_precision_model() -> Any:
@@ -80,15 +96,22 @@ CASES: dict[str, tuple[Callable[[], Any], list[str]]] = {
     "gru": (_gru_reset_after_model, ["'gru_default' (GRU)", "option reset_after=true", "reset_after=false"]),
     "groups": (_grouped_conv_model, ["'grouped' (Conv2D)", "option groups=2", "groups=1"]),
     "subtract": (_subtract_model, ["'minus' (Subtract)", "tfjs-layers has no Subtract layer", "format: graph"]),
-    "hard_sigmoid": (_hard_sigmoid_model, ["'gate' (Dense)", "option activation", "'hard_sigmoid'", "relu6(x+3)/6"]),
+    "hard_sigmoid": (_hard_sigmoid_cell_model, ["'gate' (LSTM)", "option recurrent_activation", "'hard_sigmoid'",
+                                                "relu6(x+3)/6", "not inside a recurrent cell or a wrapper"]),
+    "hard_silu": (_hard_silu_wrapped_model, ["'each/inner' (Dense)", "option activation", "'hard_silu'",
+                                             "not inside a recurrent cell or a wrapper"]),
     "bilinear": (_bilinear_upsampling_model, ["'up' (UpSampling2D)", 'option interpolation="bilinear"',
-                                              'interpolation="nearest"']),
+                                              "without half-pixel centers", 'interpolation="nearest"']),
+    "op": (_op_layer_model, ["(Mean)", "is the Keras op Mean applied to tensors", "Rescaling",
+                             'this call is ["tensor"]']),
     "dtype": (_mixed_precision_model, ["'half' (Dense)", "dtype 'mixed_float16'", "float32"]),
 }
+# Keras 3 drops an op layer's module in .h5 files (and cannot load them back): there it is an unknown class.
+KERAS_ARCHIVE_ONLY = {"op"}
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize(("case", "suffix"), [(case, suffix) for case in sorted(CASES) for suffix in (".keras", ".h5")
+                                              if suffix == ".keras" or case not in KERAS_ARCHIVE_ONLY])
 def test_unsupported_model_fails_before_writing(case: str, suffix: str, convert, tmp_path: Path,
                                                tmp_path_factory: pytest.TempPathFactory) -> None:
     build, expected = CASES[case]

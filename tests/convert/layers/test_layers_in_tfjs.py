@@ -34,7 +34,8 @@ def test_predicts_like_keras_on_cpu_and_wasm(filename, saved, convert, run_tfjs,
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("filename", ["cnn_functional.keras", "recurrent.h5", "zoo_dense.h5", "zoo_conv.keras"])
+@pytest.mark.parametrize("filename", ["cnn_functional.keras", "recurrent.h5", "zoo_dense.h5", "zoo_conv.keras",
+                                      "normalized.keras", "hard_activations.keras", "keras2_normalized.h5"])
 def test_predicts_like_keras_on_webgl(filename, saved, convert, chromium, run_tfjs, assert_close) -> None:
     model = saved[filename]
     got = run_tfjs(convert(model.path).out_dir, model.inputs, "webgl", format="layers")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tfjs_build.convert.layers.translate import Context, translate_model
@@ -145,3 +146,142 @@ def test_tensor_keyword_arguments_are_refused() -> None:
 def test_subclassed_top_level_model_is_refused() -> None:
     model = {"module": "my_models", "class_name": "MyNet", "config": {"name": "mine"}, "registered_name": "MyNet"}
     assert "layer 'mine' (MyNet): only Sequential and functional models" in error_of(model)
+
+
+# ---------------------------------------------------------------- rewrites of layers tfjs-layers lacks
+
+
+def changed(layer: dict[str, Any], **config: Any) -> dict[str, Any]:
+    return {**layer, "config": {**layer["config"], **config}}
+
+
+def layers_of(model: dict[str, Any], ctx: Context | None = None) -> dict[str, dict[str, Any]]:
+    translated = translate_model(model, ctx or Context(WHERE, keras3=True))
+    return {layer["name"]: layer for layer in translated["config"]["layers"]}
+
+
+def test_hard_silu_activation_layer_becomes_rescaling_relu6_multiply_under_its_name() -> None:
+    act = obj("Activation", name="act", activation="hard_silu")
+    layers = layers_of(functional(entry(input_layer("x")), entry(act, call(tensor("x"))), outputs=("act", 0, 0)))
+    assert [(name, layer["class_name"]) for name, layer in layers.items()] == [
+        ("x", "InputLayer"), ("act_plus3", "Rescaling"), ("act_relu6", "ReLU"), ("act_div6", "Rescaling"),
+        ("act", "Multiply")]
+    assert (layers["act_plus3"]["config"]["scale"], layers["act_plus3"]["config"]["offset"]) == (1.0, 3.0)
+    assert layers["act_relu6"]["config"]["max_value"] == 6.0
+    assert layers["act_div6"]["config"]["scale"] == 1.0 / 6.0
+    assert layers["act_plus3"]["inbound_nodes"] == [[["x", 0, 0, {}]]]
+    assert layers["act"]["inbound_nodes"] == [[["x", 0, 0, {}], ["act_div6", 0, 0, {}]]]
+
+
+def test_hard_silu_of_a_shared_dense_layer_is_applied_after_each_call_and_read_from_there() -> None:
+    d = changed(dense("d"), activation="hard_swish")
+    model = functional(entry(input_layer("x")), entry(d, call(tensor("x")), call(tensor("y"))),
+                       entry(obj("Dense", name="y", units=3), call(tensor("d"))),
+                       entry(obj("Concatenate", name="cat", axis=-1), call([tensor("d", 1), tensor("y")])),
+                       outputs=[["d", 1, 0], ["cat", 0, 0]])
+    translated = translate_model(model, Context(WHERE, keras3=True))["config"]
+    layers = {layer["name"]: layer for layer in translated["layers"]}
+    assert layers["d"]["config"]["activation"] == "linear"
+    assert layers["d_plus3"]["inbound_nodes"] == [[["d", 0, 0, {}]], [["d", 1, 0, {}]]]
+    assert layers["d_hard_silu"]["inbound_nodes"] == [[["d", 0, 0, {}], ["d_div6", 0, 0, {}]],
+                                                      [["d", 1, 0, {}], ["d_div6", 1, 0, {}]]]
+    # every other reader of d reads the end of its chain, call by call
+    assert layers["y"]["inbound_nodes"] == [[["d_hard_silu", 0, 0, {}]]]
+    assert layers["cat"]["inbound_nodes"] == [[["d_hard_silu", 1, 0, {}], ["y", 0, 0, {}]]]
+    assert translated["output_layers"] == [["d_hard_silu", 1, 0], ["cat", 0, 0]]
+
+
+def test_added_layers_take_names_no_layer_has() -> None:
+    taken = obj("Dense", name="act_plus3", units=3)
+    model = functional(entry(input_layer("x")), entry(taken, call(tensor("x"))),
+                       entry(obj("Activation", name="act", activation="hard_sigmoid"), call(tensor("act_plus3"))),
+                       outputs=("act", 0, 0))
+    assert list(layers_of(model)) == ["x", "act_plus3", "act_plus3_2", "act_relu6", "act"]
+    # Keras 2's hard_sigmoid is tfjs' own: kept as it is
+    assert layers_of(model, Context(WHERE, keras3=False))["act"]["config"]["activation"] == "hard_sigmoid"
+
+
+def test_sequential_with_hard_silu_becomes_functional() -> None:
+    seq = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        input_layer("x"), changed(dense("d"), activation="hard_silu"), obj("Dense", name="out", units=1)]}}
+    translated = translate_model(seq, K3)
+    assert translated["class_name"] == "Functional"
+    config = translated["config"]
+    assert [layer["name"] for layer in config["layers"]] == ["x", "d", "d_plus3", "d_relu6", "d_div6", "d_hard_silu",
+                                                             "out"]
+    assert config["layers"][-1]["inbound_nodes"] == [[["d_hard_silu", 0, 0, {}]]]
+    assert config["input_layers"] == [["x", 0, 0]] and config["output_layers"] == [["out", 0, 0]]
+
+
+def test_scalar_op_layers_become_rescaling() -> None:
+    def op(cls: str, name: str, *args: Any) -> dict[str, Any]:
+        return {"module": "keras.src.ops.numpy", "class_name": cls, "config": {"name": name},
+                "registered_name": cls, "name": name, "inbound_nodes": [call(*args)]}
+
+    model = functional(entry(input_layer("x")), op("Add", "plus", tensor("x"), 3.0),
+                       op("Subtract", "minus", 2.0, tensor("plus")), op("Multiply", "times", 0.5, tensor("minus")),
+                       outputs=("times", 0, 0))
+    layers = layers_of(model)
+    assert [(layers[n]["class_name"], layers[n]["config"]["scale"], layers[n]["config"]["offset"])
+            for n in ("plus", "minus", "times")] == [("Rescaling", 1.0, 3.0), ("Rescaling", -1.0, 2.0),
+                                                     ("Rescaling", 0.5, 0.0)]
+    assert layers["minus"]["inbound_nodes"] == [[["plus", 0, 0, {}]]]
+    int_tensor = {"class_name": "__keras_tensor__", "config": {"shape": [None, 3], "dtype": "int32",
+                                                               "keras_history": ["x", 0, 0]}}
+    message = error_of(functional(entry(input_layer("x")), op("Add", "plus", int_tensor, 1), outputs=("plus", 0, 0)))
+    assert "layer 'plus' (Add op): applies to a int32 tensor" in message
+
+
+def test_pooling_with_keepdims_becomes_pooling_and_reshape() -> None:
+    features = {"class_name": "__keras_tensor__", "config": {"shape": [None, 4, 4, 16], "dtype": "float32",
+                                                             "keras_history": ["x", 0, 0]}}
+    pool = obj("GlobalAveragePooling2D", name="pool", data_format="channels_last", keepdims=True)
+    layers = layers_of(functional(entry(input_layer("x")), entry(pool, call(features)), outputs=("pool", 0, 0)))
+    assert [(name, layer["class_name"]) for name, layer in layers.items()] == [
+        ("x", "InputLayer"), ("pool_pool", "GlobalAveragePooling2D"), ("pool", "Reshape")]
+    assert "keepdims" not in layers["pool_pool"]["config"]
+    assert layers["pool"]["config"]["target_shape"] == [1, 1, 16]
+    assert layers["pool"]["inbound_nodes"] == [[["pool_pool", 0, 0, {}]]]
+
+
+def test_normalization_becomes_rescaling_layers_filled_from_its_statistics() -> None:
+    from tfjs_build.convert.layers.normalization import fill_normalizations
+
+    ctx = Context(WHERE, keras3=True)
+    plain = obj("Normalization", name="norm", axis=[-1], invert=False, mean=None, variance=None)
+    inverted = obj("Normalization", name="back", axis=[-1], invert=True, mean=[1.0, 2.0, 3.0],
+                   variance=[4.0, 0.0, 9.0])
+    topology = translate_model(functional(entry(input_layer("x")), entry(plain, call(tensor("x"))),
+                                          entry(inverted, call(tensor("norm"))), outputs=("back", 0, 0)), ctx)
+    layers = {layer["name"]: layer for layer in topology["config"]["layers"]}
+    assert [(n, layers[n]["class_name"]) for n in layers] == [("x", "InputLayer"), ("norm_center", "Rescaling"),
+                                                             ("norm", "Rescaling"), ("back", "Rescaling")]
+    assert layers["norm"]["inbound_nodes"] == [[["norm_center", 0, 0, {}]]]
+    adapted = (np.array([0.5, -1.0, 2.0], np.float32), np.array([0.25, 1e-20, 4.0], np.float32))
+    fill_normalizations(topology, ctx, {"norm": adapted}, WHERE)
+    assert layers["norm_center"]["config"]["offset"] == [-0.5, 1.0, -2.0]
+    assert layers["norm"]["config"]["scale"] == [2.0, float(np.float32(1e7)), 0.5]  # 1 / max(sqrt(var), 1e-7)
+    assert (layers["back"]["config"]["scale"], layers["back"]["config"]["offset"]) == (
+        [2.0, float(np.float32(1e-7)), 3.0], [1.0, 2.0, 3.0])
+    with pytest.raises(UnsupportedModelError, match="'norm' has no mean and variance"):
+        fill_normalizations(topology, ctx, {}, WHERE)
+
+
+def test_normalization_arithmetic_is_kerass_within_two_float32_ulps() -> None:
+    """(x - mean) * (1 / std) against Keras' (x - mean) / std, in float32, over every variance regime."""
+    from tfjs_build.convert.layers.normalization import KERAS_EPSILON
+
+    variance = np.array([0.0, 1e-30, 1e-14, 3e-14, 1e-9, 0.01, 1.0, 1e4, 3e30], np.float32)
+    std = np.maximum(np.sqrt(variance), KERAS_EPSILON)
+    x = np.random.default_rng(0).normal(0.0, 10.0, (1000, variance.size)).astype(np.float32)
+    centered = x - np.float32(0.5)
+    keras = centered / std
+    ours = centered * (np.float32(1.0) / std)
+    ulp = np.spacing(np.abs(keras))
+    assert np.max(np.abs(ours - keras) / ulp) <= 2.0
+
+
+def test_normalization_in_keras2_files_needs_the_last_axis() -> None:
+    norm = obj("Normalization", name="norm", axis=[1], invert=False, mean=[1.0, 2.0], variance=[1.0, 1.0])
+    message = error_of(functional(entry(input_layer("x")), entry(norm, [["x", 0, 0, {}]])), K2)
+    assert "layer 'norm' (Normalization): option axis=[1] is not supported in a Keras 2 file" in message

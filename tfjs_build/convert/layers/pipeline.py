@@ -26,9 +26,16 @@ import numpy as np
 from tfjs_build import __version__
 from tfjs_build.checks.accuracy import compare_outputs, sample_inputs
 from tfjs_build.config import ModelConfig
+from tfjs_build.convert.layers.normalization import fill_normalizations, keras3_statistics
 from tfjs_build.convert.layers.read import KerasFile, read_keras_file
 from tfjs_build.convert.layers.translate import Context, translate_model
-from tfjs_build.convert.layers.weights import NamedWeight, keras2_h5_weights, keras3_weights, tfjs_order
+from tfjs_build.convert.layers.weights import (
+    NamedWeight,
+    keras2_h5_weights,
+    keras3_weights,
+    split_statistics,
+    tfjs_order,
+)
 from tfjs_build.convert.result import AccuracyFigures, ConvertResult
 from tfjs_build.errors import SourceError, TfjsBuildError, UnsupportedModelError
 from tfjs_build.tfjs_format.quantize import resolve_quantization
@@ -43,7 +50,12 @@ def convert_layers_model(model: ModelConfig, source: Path, out_dir: Path, work_d
     topology = translate_model(keras_file.model_config, context)
     metadata = _user_metadata(model)
     keras_model = load_keras_model(source, where, work_dir) if keras_file.keras3 else None
-    file_weights = keras3_weights(keras_model) if keras_model is not None else keras2_h5_weights(source, topology, where)
+    if keras_model is not None:
+        file_weights, statistics = keras3_weights(keras_model), keras3_statistics(keras_model)
+    else:
+        file_weights, statistics = split_statistics(keras2_h5_weights(source, topology, where),
+                                                    context.normalizations)
+    fill_normalizations(topology, context, statistics, where)
     weights = tfjs_order(file_weights)
     _check_unique(weights, where)
     quantize, warnings = resolve_quantization(model.quantize, [w.name for w in weights], model.where("quantize"))
@@ -129,7 +141,8 @@ def _load_tf_keras(source: Path, weights: list[NamedWeight]) -> tuple[Any, list[
     except ImportError:
         return None, weights
     keras_model = tf_keras.models.load_model(str(source), compile=False)
-    variables = [variable for layer in keras_model.layers for variable in layer.weights]
+    variables = [variable for layer in keras_model.layers if type(layer).__name__ != "Normalization"
+                 for variable in layer.weights]  # a Normalization's statistics are options, not tfjs weights
     shapes = [tuple(v.shape) for v in variables]
     if shapes != [w.value.shape for w in weights]:
         return None, weights

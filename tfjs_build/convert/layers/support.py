@@ -11,7 +11,8 @@ dropped silently and the model would compute something else. Hence each class li
 - ``ignored``: keys that never change what tfjs computes (seeds, cuDNN/unroll hints);
 - ``renames``: Keras 3 key -> Keras 2 key (LeakyReLU ``negative_slope`` -> ``alpha``);
 - ``allowed``: keys passed through but only with these values, where tfjs-layers throws
-  NotImplementedError for others (Conv1D ``padding: causal``, ELU ``alpha`` other than 1);
+  NotImplementedError for others (Conv1D ``padding: causal``, ELU ``alpha`` other than 1)
+  or computes them differently (``why``: UpSampling2D's bilinear);
 - ``broken_on``: TF.js backends that load the layer but compute it wrongly (measured with
   tests/layers against Keras: Conv3DTranspose on wasm is off by O(1)).
 
@@ -44,7 +45,12 @@ class LayerRule:
     renames: Mapping[str, str] = field(default_factory=dict)
     weights: Mapping[str, str] = field(default_factory=dict)  # Keras variable name -> tfjs name
     allowed: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    why: Mapping[str, str] = field(default_factory=dict)  # allowed key -> why other values are refused
     broken_on: frozenset[str] = frozenset()
+
+
+BILINEAR_WHY = ("tfjs-layers' bilinear UpSampling2D resizes without half-pixel centers (tf.image.resizeBilinear "
+                "with halfPixelCenters false), Keras 2 and 3 with them, so the upsampled values differ")
 
 
 def _keys(*groups: str) -> frozenset[str]:
@@ -108,8 +114,9 @@ LAYERS: dict[str, LayerRule] = {
         weights={"kernel": "depthwise_kernel"},
     ),
     "Cropping2D": LayerRule(_keys("cropping data_format")),
-    # tfjs resizes bilinearly without half-pixel centers, Keras (2 and 3) with them
-    "UpSampling2D": LayerRule(_keys("size data_format interpolation"), allowed={"interpolation": ("nearest",)}),
+    # For integer factors, nearest neighbours are the same with or without half-pixel centers
+    "UpSampling2D": LayerRule(_keys("size data_format interpolation"), allowed={"interpolation": ("nearest",)},
+                              why={"interpolation": BILINEAR_WHY}),
     "ZeroPadding2D": LayerRule(_keys("padding data_format")),
     # pooling
     "MaxPooling1D": LayerRule(_keys("pool_size strides padding"), {"data_format": ("channels_last",)}),
@@ -169,6 +176,10 @@ LAYERS: dict[str, LayerRule] = {
     # preprocessing
     "Rescaling": LayerRule(_keys("scale offset")),
 }
+
+# Backends whose batchNorm kernel pairs x[i] with the statistics at i modulo their length, whatever their
+# shape: right only along the last axis (measured with tests/convert/layers: axis 1 of a rank-3 input is off by O(1)).
+BATCH_NORM_LAST_AXIS_ONLY = ("cpu", "wasm")
 
 # Weights tfjs-layers creates non-trainable (BatchNormalization's statistics).
 NON_TRAINABLE_WEIGHTS = frozenset({"moving_mean", "moving_variance"})

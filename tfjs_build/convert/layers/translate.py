@@ -11,35 +11,26 @@ objects -> ``{class_name, config}``, call nodes ``{args, kwargs}`` -> Keras 2
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from tfjs_build.convert.layers import rewrites as R
 from tfjs_build.convert.layers import support as S
-from tfjs_build.errors import UnsupportedModelError
+from tfjs_build.convert.layers.options import (
+    Context,
+    activation_of,
+    constraint_of,
+    dtype_of,
+    initializer_of,
+    regularizer_of,
+    same_value,
+    show,
+)
 
 # tfjs-layers' isValidTensorName: layer names become variable and tensor names.
 TENSOR_NAME = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9._/]*$")
 KERAS_TENSOR = "__keras_tensor__"
 BIDIRECTIONAL_PREFIX = "forward_"
-
-
-@dataclass(frozen=True)
-class Context:
-    """Where messages point (``model.where("source")``), which Keras wrote the config, and the
-    TF.js backends the model must run on (``backends:``, located by ``backends_where``)."""
-
-    where: str
-    keras3: bool
-    backends: tuple[str, ...] = ()
-    backends_where: str = "backends"
-
-    def fail(self, path: str, cls: str, what: str, hint: str = S.GRAPH_HINT) -> NoReturn:
-        raise UnsupportedModelError(
-            f"{self.where}: layer {path!r} ({cls}): {what}; so tfjs-layers {S.TFJS_VERSION} cannot run it "
-            f"as a layers model. Fix: {hint}"
-        )
 
 
 def bidirectional_inner_name(name: str) -> str:
@@ -56,7 +47,21 @@ def translate_model(obj: dict[str, Any], ctx: Context) -> dict[str, Any]:
             "only Sequential and functional models can be layers models (this is a subclassed model "
             "or a bare layer)",
         )
+    ctx.names.update(_layer_names(obj))
     return _translate_object(obj, ctx, None)
+
+
+def _layer_names(value: Any) -> set[str]:
+    """Every layer name anywhere in a model config (nested models and wrapped layers too)."""
+    if isinstance(value, list):
+        return set().union(*map(_layer_names, value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    found = set().union(*map(_layer_names, value.values())) if value else set()
+    config = value.get("config")
+    if "class_name" in value and isinstance(config, dict) and isinstance(config.get("name"), str):
+        found.add(config["name"])
+    return found
 
 
 def _translate_object(obj: dict[str, Any], ctx: Context, parent: str | None) -> dict[str, Any]:
@@ -71,7 +76,7 @@ def _translate_object(obj: dict[str, Any], ctx: Context, parent: str | None) -> 
                  "(letters, digits, '-', '.', '_' only, not starting with '_' or '-')",
                  "rename the layer (name=...) in Keras and save the model again")
     if cls == "Sequential":
-        return {"class_name": "Sequential", "config": _sequential(config, obj, ctx, path, inner)}
+        return _sequential(config, obj, ctx, path, inner)
     if cls in ("Functional", "Model"):
         return {"class_name": "Functional", "config": _functional(config, ctx, inner)}
     rule = S.LAYERS.get(str(cls))
@@ -82,7 +87,24 @@ def _translate_object(obj: dict[str, Any], ctx: Context, parent: str | None) -> 
         ctx.fail(path, str(cls), f"TF.js {S.TFJS_VERSION}'s {' and '.join(broken)} backend computes {cls} wrongly "
                  f"(outputs differ from Keras)", f"remove {', '.join(broken)} from {ctx.backends_where}, or "
                  f"replace the layer")
-    return {"class_name": cls, "config": _layer_config(str(cls), rule, config, ctx, path)}
+    out = _layer_config(str(cls), rule, config, ctx, path)
+    if cls == "BatchNormalization":
+        _check_batch_norm_axis(obj, out.get("axis", -1), ctx, path)
+    return {"class_name": cls, "config": out}
+
+
+def _check_batch_norm_axis(obj: dict[str, Any], axis: Any, ctx: Context, path: str) -> None:
+    """Refuse a BatchNormalization along any axis but the last for the backends computing it wrongly. The rank
+    comes from the input shape Keras 3 records (``build_config``); Keras 2 configs do not record it."""
+    shape = (obj.get("build_config") or {}).get("input_shape")
+    broken = [backend for backend in S.BATCH_NORM_LAST_AXIS_ONLY if backend in ctx.backends]
+    if not broken or not isinstance(shape, list) or not isinstance(axis, int) or axis % len(shape) == len(shape) - 1:
+        return
+    cls = str(obj.get("class_name"))
+    ctx.fail(path, cls, f"normalizes along axis {axis} of a rank-{len(shape)} input, but TF.js {S.TFJS_VERSION}'s "
+             f"{' and '.join(broken)} batchNorm kernels apply the statistics along the last axis only (outputs "
+             "differ from Keras; webgl computes it right)", f"remove {', '.join(broken)} from {ctx.backends_where}, "
+             "or normalize along the last axis (channels_last)")
 
 
 def _unknown_class(obj: dict[str, Any], ctx: Context, path: str) -> NoReturn:
@@ -90,6 +112,8 @@ def _unknown_class(obj: dict[str, Any], ctx: Context, path: str) -> NoReturn:
     module = str(obj.get("module") or "")
     registered = obj.get("registered_name") or (cls if ">" in cls else None)  # .h5 writes "package>Class"
     cls = cls.rpartition(">")[2]
+    if (op := R.op_refusal(obj)) is not None:
+        ctx.fail(path, cls, op)
     if cls == "Lambda":
         ctx.fail(path, cls, "Lambda layers hold Python code, which TF.js cannot run",
                  f"replace the Lambda with built-in layers, or {S.GRAPH_HINT}")
@@ -109,26 +133,26 @@ def _layer_config(cls: str, rule: S.LayerRule, config: dict[str, Any], ctx: Cont
             out["batch_input_shape"] = value
         elif key == "dtype":
             if value is not None:
-                out["dtype"] = _dtype(value, ctx, path, cls, allow_int=cls == "InputLayer")
+                out["dtype"] = dtype_of(value, ctx, path, cls, allow_int=cls == "InputLayer")
         elif target in S.BASE_KEYS or target in rule.keys:
-            if target in rule.allowed and not any(_same(value, ok) for ok in rule.allowed[target]):
-                allowed = " or ".join(_show(v) for v in rule.allowed[target])
-                ctx.fail(path, cls, f"option {key}={_show(value)} is not supported (tfjs-layers only "
-                         f"implements {key}={allowed})", f"build the layer with {key}={allowed} and retrain, "
-                         f"or {S.GRAPH_HINT}")
+            if target in rule.allowed and not any(same_value(value, ok) for ok in rule.allowed[target]):
+                allowed = " or ".join(show(v) for v in rule.allowed[target])
+                why = rule.why.get(target, f"tfjs-layers only implements {key}={allowed}")
+                ctx.fail(path, cls, f"option {key}={show(value)} is not supported ({why})",
+                         f"build the layer with {key}={allowed} and retrain, or {S.GRAPH_HINT}")
             out[target] = _option(cls, target, value, ctx, path)
         elif key in fixed:
-            if not any(_same(value, ok) for ok in fixed[key]):
-                allowed = " or ".join(_show(v) for v in fixed[key])
-                ctx.fail(path, cls, f"option {key}={_show(value)} is not supported (tfjs-layers only "
+            if not any(same_value(value, ok) for ok in fixed[key]):
+                allowed = " or ".join(show(v) for v in fixed[key])
+                ctx.fail(path, cls, f"option {key}={show(value)} is not supported (tfjs-layers only "
                          f"computes {key}={allowed})", f"build the layer with {key}={allowed} and retrain, "
                          f"or {S.GRAPH_HINT}")
         elif key not in rule.ignored and key not in S.ENVELOPE_KEYS:
-            ctx.fail(path, cls, f"option {key}={_show(value)} is not supported (tfjs-layers "
+            ctx.fail(path, cls, f"option {key}={show(value)} is not supported (tfjs-layers "
                      f"{S.TFJS_VERSION} has no such {cls} option)")
     if cls == "BatchNormalization" and isinstance(out.get("axis"), list):  # Keras 2 writes [axis]
         if len(out["axis"]) != 1:
-            ctx.fail(path, cls, f"option axis={_show(out['axis'])} is not supported (tfjs-layers normalizes "
+            ctx.fail(path, cls, f"option axis={show(out['axis'])} is not supported (tfjs-layers normalizes "
                      "over one axis)")
         out["axis"] = out["axis"][0]
     if cls == "Bidirectional" and config.get("backward_layer"):
@@ -144,19 +168,22 @@ def _option(cls: str, key: str, value: Any, ctx: Context, path: str) -> Any:
     if value is None:
         return None
     if key in S.ACTIVATION_KEYS:
-        return _activation(value, ctx, path, cls, key)
+        return activation_of(value, ctx, path, cls, key)
     if key in S.INITIALIZER_KEYS:
-        return _initializer(value, ctx, path, cls, key)
+        return initializer_of(value, ctx, path, cls, key)
     if key.endswith("_regularizer"):
-        return _regularizer(value, ctx, path, cls, key)
+        return regularizer_of(value, ctx, path, cls, key)
     if key.endswith("_constraint"):
-        return _constraint(value, ctx, path, cls, key)
+        return constraint_of(value, ctx, path, cls, key)
     if key == "layer":
         return _wrapped(cls, value, ctx, path)
     return value
 
 
 def _wrapped(cls: str, value: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
+    if value.get("class_name") == "Normalization":
+        ctx.fail(path, cls, "wraps a Normalization, which tfjs-build rewrites (as a BatchNormalization) only "
+                 "as a layer of its own", "apply the Normalization before the wrapper")
     inner = _translate_object(value, ctx, path)
     if cls == "Bidirectional":
         if inner["class_name"] not in S.RNN_CLASSES:
@@ -177,106 +204,16 @@ def _check_backward(backward: dict[str, Any], forward: dict[str, Any], ctx: Cont
                  f"build Bidirectional(layer) without backward_layer, or {S.GRAPH_HINT}")
 
 
-# ---------------------------------------------------------------- option objects
-
-
-def _kind(value: Any) -> tuple[str, dict[str, Any]]:
-    """(class name, config) of a serialized object; a bare string is (name, {})."""
-    if isinstance(value, str):
-        return value, {}
-    if isinstance(value, dict) and "class_name" in value:
-        config = value.get("config")
-        if value.get("class_name") == "function" and isinstance(config, str):
-            return config, {}  # Keras 3's form of a function reference
-        return str(value["class_name"]), config if isinstance(config, dict) else {}
-    return repr(value), {}
-
-
-def _is_custom(value: Any) -> bool:
-    if not isinstance(value, dict):
-        return False
-    module = str(value.get("module") or "keras")
-    return value.get("registered_name") not in (None, "function") or not module.startswith("keras")
-
-
-def _activation(value: Any, ctx: Context, path: str, cls: str, key: str) -> str:
-    name, _ = _kind(value)
-    known = dict(S.ACTIVATIONS) if ctx.keras3 else {**S.ACTIVATIONS, **S.KERAS2_ONLY_ACTIVATIONS}
-    if _is_custom(value) or name not in known:
-        what = "custom activation" if _is_custom(value) else "activation"
-        extra = " (Keras 3's hard_sigmoid is relu6(x+3)/6, TF.js's is clip(0.2x+0.5))" if name == "hard_sigmoid" else ""
-        ctx.fail(path, cls, f"option {key}: {what} {name!r} is not one tfjs-layers has{extra}; "
-                 f"supported: {', '.join(sorted(known))}")
-    return known[name]
-
-
-def _initializer(value: Any, ctx: Context, path: str, cls: str, key: str) -> dict[str, Any]:
-    name, config = _kind(value)
-    name = S.INITIALIZER_NAMES.get(name, name)
-    if _is_custom(value) or name not in S.INITIALIZERS:
-        ctx.fail(path, cls, f"option {key}: initializer {name!r} is not one tfjs-layers has; "
-                 f"supported: {', '.join(sorted(set(v[0] for v in S.INITIALIZERS.values())))}",
-                 "use a built-in initializer (the weights are loaded anyway, so any built-in one works)")
-    target, keys = S.INITIALIZERS[name]
-    return {"class_name": target, "config": {k: v for k, v in config.items() if k in keys}}
-
-
-def _regularizer(value: Any, ctx: Context, path: str, cls: str, key: str) -> dict[str, Any]:
-    name, config = _kind(value)
-    name = S.REGULARIZER_NAMES.get(name, name)
-    if _is_custom(value) or name not in S.REGULARIZERS:
-        ctx.fail(path, cls, f"option {key}: regularizer {name!r} is not one tfjs-layers has (only L1, L2, L1L2)",
-                 "remove the regularizer (it only matters for training) or use L1/L2")
-    amounts = {part: float(config.get(part, 0.0) or 0.0) for part in S.REGULARIZERS[name]}
-    return {"class_name": "L1L2", "config": {"l1": amounts.get("l1", 0.0), "l2": amounts.get("l2", 0.0)}}
-
-
-def _constraint(value: Any, ctx: Context, path: str, cls: str, key: str) -> dict[str, Any]:
-    name, config = _kind(value)
-    name = S.CONSTRAINT_NAMES.get(name, name)
-    if _is_custom(value) or name not in S.CONSTRAINTS:
-        ctx.fail(path, cls, f"option {key}: constraint {name!r} is not one tfjs-layers has; "
-                 f"supported: {', '.join(sorted(S.CONSTRAINTS))}",
-                 "remove the constraint (it only matters for training) or use a built-in one")
-    return {"class_name": name, "config": {k: v for k, v in config.items() if k in S.CONSTRAINTS[name]}}
-
-
-def _dtype(value: Any, ctx: Context, path: str, cls: str, allow_int: bool) -> str:
-    name, config = _kind(value)
-    if isinstance(value, dict):
-        name = str(config.get("name", name))
-    mapped = S.DTYPES.get(name)
-    if mapped is None or (not allow_int and mapped != "float32"):
-        ctx.fail(path, cls, f"dtype {name!r} is not supported (TF.js layers compute in float32)",
-                 "save the model with the float32 dtype policy (keras.config.set_dtype_policy('float32'))")
-    return mapped
-
-
-def _same(value: Any, allowed: Any) -> bool:
-    numbers = (int, float)
-    if isinstance(value, bool) or isinstance(allowed, bool):
-        return value is allowed
-    if isinstance(value, numbers) and isinstance(allowed, numbers):
-        return value == allowed
-    return type(value) is type(allowed) and value == allowed
-
-
-def _show(value: Any) -> str:
-    """A config value as it reads in JSON (null, true, "same", [1, 1])."""
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
 # ---------------------------------------------------------------- models
 
 
 def _functional(config: dict[str, Any], ctx: Context, path: str) -> dict[str, Any]:
-    layers = []
+    layers, rewrites = [], []
     for entry in config.get("layers", []):
+        layer_path = _layer_path(path, entry)
+        entry, rewrite = R.prepare(entry, ctx, layer_path)
+        rewrites.append(rewrite)
         translated = _translate_object(entry, ctx, path)
-        layer_path = f"{path}/{translated['config'].get('name')}" if path else translated["config"]["name"]
         layers.append({
             "class_name": translated["class_name"],
             "config": translated["config"],
@@ -292,7 +229,13 @@ def _functional(config: dict[str, Any], ctx: Context, path: str) -> dict[str, An
     }
     if ctx.keras3:
         _count_model_self_nodes(result)
+    result["layers"] = R.apply(list(zip(layers, rewrites, strict=True)), result["output_layers"], ctx)
     return result
+
+
+def _layer_path(parent: str, entry: dict[str, Any]) -> str:
+    name = str((entry.get("config") or {}).get("name", "?"))
+    return f"{parent}/{name}" if parent else name
 
 
 def _count_model_self_nodes(config: dict[str, Any]) -> None:
@@ -310,7 +253,10 @@ def _count_model_self_nodes(config: dict[str, Any]) -> None:
 
 def _sequential(config: dict[str, Any], obj: dict[str, Any], ctx: Context, path: str, inner: str
                 ) -> dict[str, Any]:
-    layers = [_translate_object(entry, ctx, inner) for entry in config.get("layers", [])]
+    """A Sequential model; a functional one when a layer needs added layers (see ``rewrites``)."""
+    prepared = [R.prepare(entry, ctx, _layer_path(inner, entry)) for entry in config.get("layers", [])]
+    layers = [_translate_object(entry, ctx, inner) for entry, _ in prepared]
+    rewrites = [rewrite for _, rewrite in prepared]
     first = layers[0] if layers else None
     if first is None or (first["class_name"] != "InputLayer" and "batch_input_shape" not in first["config"]):
         shape = (obj.get("build_config") or {}).get("input_shape")
@@ -319,7 +265,14 @@ def _sequential(config: dict[str, Any], obj: dict[str, Any], ctx: Context, path:
                      "build it (keras.Input(shape) as first layer, or call it once) before saving")
         layers.insert(0, {"class_name": "InputLayer", "config": {
             "batch_input_shape": shape, "dtype": "float32", "sparse": False, "name": f"{config.get('name')}_input"}})
-    return {"name": config.get("name"), "layers": layers}
+        rewrites.insert(0, None)
+    if not any(rewrites):
+        return {"class_name": "Sequential", "config": {"name": config.get("name"), "layers": layers}}
+    functional = R.as_functional(str(config.get("name")), layers, ctx.names)
+    rewrites = [None] * (len(functional["layers"]) - len(rewrites)) + rewrites
+    functional["layers"] = R.apply(list(zip(functional["layers"], rewrites, strict=True)),
+                                   functional["output_layers"], ctx)
+    return {"class_name": "Functional", "config": functional}
 
 
 def _tensor_refs(value: Any) -> list[list[Any]]:
@@ -349,7 +302,7 @@ def _collect_tensors(value: Any, refs: list[list[Any]], ctx: Context, path: str,
         for item in value:
             _collect_tensors(item, refs, ctx, path, cls)
     elif value is not None:
-        ctx.fail(path, cls, f"is called with a non-tensor argument {_show(value)}",
+        ctx.fail(path, cls, f"is called with a non-tensor argument {show(value)}",
                  "pass only tensors positionally (set options in the layer's constructor)")
 
 
@@ -359,7 +312,7 @@ def _kwargs(kwargs: dict[str, Any], ctx: Context, path: str, cls: str) -> dict[s
             continue
         if key == "training" and value is False:
             continue
-        shown = "a tensor" if KERAS_TENSOR in _show(value) else _show(value)
+        shown = "a tensor" if KERAS_TENSOR in show(value) else show(value)
         ctx.fail(path, cls, f"is called with {key}={shown}, "
                  "which tfjs-layers' model config cannot express",
                  f"call the layer with its inputs only, or {S.GRAPH_HINT}")

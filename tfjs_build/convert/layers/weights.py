@@ -5,7 +5,8 @@ built (tfjs-layers/src/common.ts, engine/topology.ts): a layer of a nested model
 when that model is deserialized, outside any scope, so it keeps its bare ``dense/kernel``;
 an RNN builds its cell in its own scope (``lstm/kernel``, no ``lstm_cell``); Bidirectional
 builds ``<name>/forward_<inner>/kernel`` and ``<name>/backward_<inner>/kernel``;
-TimeDistributed builds its inner layer directly (``time_distributed/kernel``).
+TimeDistributed builds its inner layer directly (``time_distributed/kernel``). A Normalization
+layer has no tfjs weights: its statistics go into the model config (``normalization``).
 
 Keras 3 files are loaded with Keras (weights have no names in ``.keras`` archives, only
 indices). Keras 2 ``.h5`` files are read with h5py: Keras 3 cannot load every Keras 2
@@ -15,7 +16,7 @@ in order under ``model_weights/<layer>``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ def _walk_keras3(layer: Any, trainable: bool) -> Iterator[NamedWeight]:
         for side, sub in (("forward", layer.forward_layer), ("backward", layer.backward_layer)):
             for variable in sub.weights:
                 yield _named(f"{layer.name}/{side}_{inner}", type(sub).__name__, variable, layer.name, trainable)
+    elif cls == "Normalization":
+        return  # its statistics become Rescaling options (normalization.keras3_statistics)
     elif cls == "TimeDistributed":
         for variable in layer.layer.weights:
             yield _named(layer.name, type(layer.layer).__name__, variable, layer.name, trainable)
@@ -92,6 +95,22 @@ def keras2_h5_weights(path: Path, topology: dict[str, Any], where: str) -> list[
     except (OSError, KeyError) as exc:
         raise SourceError(f"{where}: cannot read the weights of {path} ({exc}); save the model again") from None
     return weights
+
+
+def split_statistics(weights: list[NamedWeight], layers: Collection[str]
+                     ) -> tuple[list[NamedWeight], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The weights without those of the Keras 2 Normalization ``layers`` (mean, variance, count), and
+    each one's stored mean and variance: they go into the model config, not into tfjs weights."""
+    stored: dict[str, dict[str, np.ndarray]] = {}
+    kept = []
+    for weight in weights:
+        if weight.layer in layers:
+            stored.setdefault(weight.layer, {})[weight.name.rpartition("/")[2]] = weight.value
+        else:
+            kept.append(weight)
+    statistics = {layer: (values["mean"], values["variance"]) for layer, values in stored.items()
+                  if "mean" in values and "variance" in values}
+    return kept, statistics
 
 
 def _keras2_name(tokens: list[str], layer: str, entry: tuple[str, dict[str, Any]] | None, where: str
