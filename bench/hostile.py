@@ -78,7 +78,7 @@ def fuzz(examples: int, seed: int) -> Tally:
     finally:
         sandbox.close()
     for problem in tally.problems:
-        print(f"  FUZZ PROBLEM: {problem[:600]}")
+        print(f"  FUZZ PROBLEM: {problem[:300]} ... {problem[-900:]}")
     return tally
 
 
