@@ -133,3 +133,23 @@ def test_grouped_convs_become_depthwise_or_per_group_convs(grouped: Any) -> None
     assert "rewrote 2 grouped Conv2Ds as depthwise or per-group convolutions (TF.js conv2d has no groups)" in report
     (got,) = run_graph(graph_def, {frozen.inputs[0]: images}, frozen.outputs)
     np.testing.assert_allclose(got, net(images).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_a_call_whose_body_uses_an_unknown_op_stays_a_call() -> None:
+    """Without the op's definition its outputs cannot be numbered: the call is kept (and the op check refuses it)."""
+    from tensorflow.core.framework import graph_pb2
+
+    from tfjs_build.convert.graph.passes.inline import inline_calls
+
+    graph_def = graph_pb2.GraphDef()
+    body = graph_def.library.function.add()
+    body.signature.name = "custom"
+    body.signature.input_arg.add(name="x", type=1)
+    body.signature.output_arg.add(name="y", type=1)
+    body.node_def.add(name="magic", op="SomeCustomOp", input=["x"])
+    body.ret["y"] = "magic:out:0"
+    graph_def.node.add(name="x", op="Placeholder").attr["dtype"].type = 1
+    graph_def.node.add(name="call", op="StatefulPartitionedCall", input=["x"]).attr["f"].func.name = "custom"
+    before = graph_def.SerializeToString()
+    assert inline_calls(graph_def) == 0
+    assert graph_def.SerializeToString() == before

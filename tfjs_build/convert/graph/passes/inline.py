@@ -69,9 +69,12 @@ def _inline_into(nodes: Any, library: dict[str, Function], *, nested: bool, reta
         if called is None or _calls_itself(called, library) or not _single_tensor_args(called):
             index += 1
             continue
-        names = {n.name for n in nodes}
-        prefix = _free_prefix(node.name, names)
-        body, outputs, finals = _instantiate(node, called, prefix, nested)
+        prefix = _free_prefix(node.name, {n.name for n in nodes})
+        try:
+            body, outputs, finals = _instantiate(node, called, prefix, nested)
+        except ValueError:  # an op whose outputs TF does not know (a custom op): the call stays, and is refused
+            index += 1
+            continue
         waited = _rewire(nodes, node, _output_names(node, called, nested), outputs, retarget)
         if waited:
             body.append(_waiter(node, finals, outputs))
