@@ -188,8 +188,9 @@ def apply_rewrites(ed: GraphEditor, backends: tuple[str, ...], shapes: Shapes | 
     lines = []
     for op, names in done.items():
         shown = ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
+        lacking = ", ".join(backend for backend in backends if not ops.is_supported(op, [backend]))
         lines.append(
             f"rewrote {len(names)} {op} node{'s' if len(names) != 1 else ''} as {REWRITES[op].formula} "
-            f"(TF.js {ops.tfjs_version()} cannot run {op} on {', '.join(backends)}): {shown}"
+            f"(TF.js {ops.tfjs_version()} cannot run {op} on {lacking}): {shown}"
         )
     return lines
