@@ -144,10 +144,11 @@ def _changes_table(changes: list[tuple[str, int, int]]) -> str:
     return f"<table><thead><tr><th>Layer</th><th>Before</th><th>After</th><th>Change</th></tr></thead><tbody>{body}</tbody></table>"
 
 
-def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """The first column as text, the others as numbers."""
+def _table(head: tuple[str, ...], rows: list[tuple[str, ...]], text_columns: int = 1) -> str:
+    """The first ``text_columns`` as text, the others as numbers."""
     th = "".join(f"<th>{escape(h)}</th>" for h in head)
-    cells = ['<td{}>{}</td>'.format(' class="num"' if i else "", escape(cell)) for row in rows for i, cell in enumerate(row)]
+    cells = ['<td{}>{}</td>'.format(' class="num"' if i >= text_columns else "", escape(cell))
+             for row in rows for i, cell in enumerate(row)]
     width = len(head)
     body = "".join("<tr>" + "".join(cells[i:i + width]) + "</tr>" for i in range(0, len(cells), width))
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
@@ -158,5 +159,5 @@ def _bench_tables(bench: ModelBench) -> str:
     backends = sorted(bench.backends.items())
     figures = _table(BENCH_HEADERS[1:], [(backend, *bench_cells(f)) for backend, f in backends])
     kernels = _table(("Backend", "Kernel", "Time", "Calls", "Share"),
-                     [(backend, *row) for backend, f in backends for row in kernel_rows(f)])
+                     [(backend, *row) for backend, f in backends for row in kernel_rows(f)], text_columns=2)
     return f"{figures}<h4>Slowest kernels (tf.profile of one inference)</h4>{kernels}"
