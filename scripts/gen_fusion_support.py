@@ -22,14 +22,12 @@ error figure, NaN, a wrong shape, or TF.js's own error message).
 from __future__ import annotations
 
 import argparse
-import inspect
 import itertools
 import json
 import os
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -42,16 +40,24 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tfjs_build.checks import fusion_support as fs  # noqa: E402
-from tfjs_build.verify.runner import TFJS_VERSION, TfjsRuntimeError, run_batch_in_tfjs  # noqa: E402
+from tfjs_build.verify.cases import (  # noqa: E402
+    TOLERANCE,
+    Case,
+    Sample,
+    Verdict,
+    convert_case,
+    freeze_case,
+    raw_op,
+    run_converted,
+)
+from tfjs_build.verify.runner import TFJS_VERSION  # noqa: E402
 
 BACKENDS = ("cpu", "wasm", "webgl")
 SEED = 0
 SAMPLES = 3  # independent instances of each pattern (one model, one TF.js run)
-TOLERANCE = 1e-4
 OUT = ROOT / "tfjs_build" / "checks" / "fusion_support.json"
 # TF-side alpha shapes that the prelu pass turns into each emitted layout ("C": output channels).
 ALPHA_SHAPES = {fs.PER_CHANNEL: ("C", "1, 1, C"), fs.PER_POSITION: ("H, W, C",)}
-Verdict = str | None  # None: matches TensorFlow; else what went wrong
 
 
 @dataclass(frozen=True)
@@ -171,23 +177,12 @@ def _activate(y: Any, pattern: Pattern, rng: np.random.Generator) -> Any:
     if name == fs.NO_ACTIVATION:
         return y
     (tf_op,) = [op for op, tfjs_name in fuse.ACTIVATIONS.items() if tfjs_name == name]
-    raw = getattr(tf.raw_ops, tf_op)
-    kwargs = {next(iter(inspect.signature(raw).parameters)): y}
     if tf_op == "LeakyRelu":  # a non-default alpha: TF.js's default (0.2) must not pass by accident
-        kwargs["alpha"] = float(np.round(rng.uniform(0.05, 0.15), 2))
-    return raw(**kwargs)
+        return raw_op(tf_op, y, alpha=float(np.round(rng.uniform(0.05, 0.15), 2)))
+    return raw_op(tf_op, y)
 
 
-@dataclass
-class Built:
-    """A pattern's SAMPLES instances in one frozen graph, with their inputs and TensorFlow's outputs."""
-
-    graph: bytes
-    inputs: dict[str, np.ndarray]  # by Placeholder name
-    expected: dict[str, np.ndarray]  # by output node name
-
-
-def _sample(pattern: Pattern, rng: np.random.Generator) -> tuple[np.ndarray, Callable[[Any], Any]]:
+def _sample(pattern: Pattern, rng: np.random.Generator) -> Sample:
     """One instance of ``pattern``: its input and its function, with shapes and weights from ``rng``."""
     import tensorflow as tf
 
@@ -205,55 +200,16 @@ def _sample(pattern: Pattern, rng: np.random.Generator) -> tuple[np.ndarray, Cal
         y = linear(t + shift)  # the input made by an op, as inside a network (see VARIANTS)
         return _activate(tf.nn.bias_add(y, bias) if pattern.fusion.bias else y, pattern, activation_rng)
 
-    return x, fn
+    return [x], fn
 
 
-def build(pattern: Pattern, seed: int) -> Built:
+def build(pattern: Pattern, seed: int) -> Case:
     """``pattern`` as one graph of SAMPLES independent instances (a random test proves more with more draws)."""
-    import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
-    samples = [_sample(pattern, pattern.rng(seed, i)) for i in range(SAMPLES)]
-    specs = [tf.TensorSpec(x.shape, tf.float32, name=f"x{i}") for i, (x, _) in enumerate(samples)]
-    concrete = tf.function(lambda *ts: [fn(t) for (_, fn), t in zip(samples, ts, strict=True)],
-                           autograph=False).get_concrete_function(*specs)
-    frozen = convert_variables_to_constants_v2(concrete)
-    expected = [y.numpy() for y in frozen(*(tf.constant(x) for x, _ in samples))]
-    outputs = [t.name.split(":")[0] for t in frozen.outputs]
-    return Built(frozen.graph.as_graph_def().SerializeToString(), {f"x{i}": x for i, (x, _) in enumerate(samples)},
-                 dict(zip(outputs, expected, strict=True)))
+    return freeze_case(pattern.name, [_sample(pattern, pattern.rng(seed, i)) for i in range(SAMPLES)])
 
 
-# ---------------------------------------------------------------- converting and running
-
-
-def convert_all(patterns: Sequence[Pattern], seed: int, work: Path) -> list[tuple[Path, Built, dict[str, str]]]:
-    """Each pattern converted by tfjs-build with every fusion trusted: (model dir, its graph, output key -> node)."""
-    from tfjs_build.config import load_config
-    from tfjs_build.convert import convert_model
-
-    built = [build(pattern, seed) for pattern in patterns]
-    lines = ["version: 1", "models:"]
-    for i, graph in enumerate(built):
-        (work / f"p{i}.pb").write_bytes(graph.graph)
-        lines += [f"  p{i}:", f"    source: p{i}.pb", f"    backends: [{', '.join(BACKENDS)}]",
-                  f"    outputs: [{', '.join(graph.expected)}]"]
-    (work / "tfjs.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    config = load_config(work / "tfjs.yaml")
-    trusted = fs.FusionTable.assume_proven((p.fusion for p in patterns), BACKENDS, TFJS_VERSION)
-    converted = []
-    with fs.override(trusted):
-        for i, (pattern, graph) in enumerate(zip(patterns, built, strict=True)):
-            out_dir = work / "out" / f"p{i}"
-            out_dir.mkdir(parents=True)
-            model = config.model(f"p{i}")
-            convert_model(model, model.source_path, out_dir, work / "work" / f"p{i}")
-            converted.append((out_dir, graph, _check_emitted(pattern, out_dir / "model.json")))
-    return converted
-
-
-def _check_emitted(pattern: Pattern, model_json: Path) -> dict[str, str]:
-    """Signature key -> node name (inputs and outputs), once every fused node is the pattern's fusion."""
+def _check_emitted(pattern: Pattern, model_json: Path) -> None:
+    """Every fused node must be the pattern's fusion, or the builder and the fusion passes disagree."""
     data = json.loads(model_json.read_text(encoding="utf-8"))
     shapes = {w["name"]: w["shape"] for group in data["weightsManifest"] for w in group["weights"]}
     found = [f for f in (fs.node_fusion(n, shapes) for n in data["modelTopology"]["node"]) if f is not None]
@@ -261,38 +217,17 @@ def _check_emitted(pattern: Pattern, model_json: Path) -> dict[str, str]:
         ops = [n["op"] for n in data["modelTopology"]["node"]]
         raise SystemExit(f"pattern {pattern.name} converted to {[f.key for f in found]} (ops {ops}), "
                          "not to its fusion: the pattern builder and the fusion passes disagree")
-    signature = data["signature"]
-    return {key: info["name"].split(":")[0] for part in ("inputs", "outputs") for key, info in signature[part].items()}
-
-
-def verdict(got: dict[str, np.ndarray] | TfjsRuntimeError, expected: dict[str, np.ndarray], keys: dict[str, str]) -> Verdict:
-    """None when every output matches TensorFlow within the project's bar; else what went wrong, briefly."""
-    if isinstance(got, TfjsRuntimeError):
-        return f"TF.js failed to {got.stage}: {got.js_message.splitlines()[0][:200] if got.js_message else '?'}"
-    errors = []
-    for key, actual in got.items():
-        want = expected[keys[key]]
-        if actual.shape != want.shape:
-            return f"output shape {list(actual.shape)} instead of {list(want.shape)}"
-        if np.isnan(actual).any() and not np.isnan(want).any():
-            return "NaN in the output"
-        scale = 1.0 + float(np.max(np.abs(want), initial=0.0))
-        errors.append(float(np.max(np.abs(actual.astype(np.float64) - want), initial=0.0)) / scale)
-    error = max(errors)
-    return None if error <= TOLERANCE else f"error {error:.2g} x (1 + max|y|)"
 
 
 def measure(patterns: Sequence[Pattern], backends: Sequence[str], seed: int = SEED) -> dict[str, list[Verdict]]:
-    """Backend -> the verdict of each pattern (in order); each backend's patterns run in one TF.js process."""
-    with TemporaryDirectory(prefix="tfjs-fusion-matrix-") as tmp:
-        converted = convert_all(patterns, seed, Path(tmp))
-        by_key = [{key: built.inputs[node] for key, node in keys.items() if node in built.inputs}
-                  for _, built, keys in converted]
-        models = [(out_dir, inputs) for (out_dir, _, _), inputs in zip(converted, by_key, strict=True)]
-        with ThreadPoolExecutor(len(backends)) as pool:
-            runs = dict(zip(backends, pool.map(lambda b: run_batch_in_tfjs(models, b), backends), strict=True))
-    return {b: [verdict(got, built.expected, keys) for got, (_, built, keys) in zip(runs[b], converted, strict=True)]
-            for b in backends}
+    """Backend -> the verdict of each pattern (in order), converted trusting every fusion so each is emitted."""
+    trusted = fs.FusionTable.assume_proven((p.fusion for p in patterns), BACKENDS, TFJS_VERSION)
+    with TemporaryDirectory(prefix="tfjs-fusion-matrix-") as tmp, fs.override(trusted):
+        converted = []
+        for i, pattern in enumerate(patterns):
+            converted.append(convert_case(build(pattern, seed), Path(tmp) / f"p{i}", BACKENDS))
+            _check_emitted(pattern, converted[-1].out_dir / "model.json")
+        return run_converted(converted, backends)  # type: ignore[return-value]  (every case runs everywhere)
 
 
 def table_entries(patterns: Sequence[Pattern], verdicts: Sequence[Verdict]) -> dict[str, Verdict]:

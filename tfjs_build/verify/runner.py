@@ -157,11 +157,15 @@ def run_batch_in_tfjs(
     if not response.get("ok"):  # the backend itself failed: every model fails with it
         response = {**response, "results": [response] * len(models)}
     results: list[dict[str, np.ndarray] | TfjsRuntimeError] = []
-    for (model_dir, _), item in zip(models, response["results"], strict=True):
+    for (model_dir, _), item in zip(models, response["results"], strict=False):
         try:
             results.append(_decode_response(item, model_dir, backend).outputs)
         except TfjsRuntimeError as exc:
             results.append(exc)
+    if response.get("stopped"):  # the backend broke: go on in a fresh process, from the model that saw it
+        # unless it ran first here, it may suffer from an earlier model's damage: it runs again
+        keep = len(results) if len(results) == 1 else len(results) - 1
+        results = results[:keep] + run_batch_in_tfjs(models[keep:], backend, timeout=timeout)
     return results
 
 
@@ -193,6 +197,11 @@ def _decode_response(response: dict[str, Any], model_dir: Path, backend: str) ->
             stage=stage,
             js_message=js_message,
         )
+    broken = [spec for spec in response["outputs"] if not all(isinstance(d, int) for d in spec["shape"])]
+    if broken:  # TF.js itself computed a shape it cannot hold (seen: [null, 1] from StridedSlice -> Cumsum)
+        shapes = ", ".join(f"{spec['name']} has shape {json.dumps(spec['shape'])}" for spec in broken)
+        raise TfjsRuntimeError(f"{model_dir}: TF.js {TFJS_VERSION} ({backend}) returned an invalid output: {shapes}",
+                               backend=backend, stage="shape the output of", js_message=f"output {shapes}")
     outputs = {spec["name"]: decode_tensor(spec) for spec in response["outputs"]}
     return TfjsResponse(outputs=outputs, backend=response["backend"], mode=response["mode"])
 

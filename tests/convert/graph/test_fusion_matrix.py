@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.node, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[3]
 BACKENDS = ("cpu", "wasm", "webgl")
 SUBSET_SEED = 10
-SUBSET_KEYS = 14  # random fusion keys measured besides the known broken ones (~40 patterns in all)
+SUBSET_KEYS = 10  # random fusion keys measured besides the known broken ones (~30 patterns in all)
 KNOWN_BROKEN = (
     "FusedDepthwiseConv2dNative/leakyrelu/bias",  # every backend: leakyrelu_alpha never reaches the kernel
     "_FusedConv2D/prelu:per_position/bias",  # webgl: 1x1 conv on a packed odd-width input

@@ -147,21 +147,33 @@ export async function run(tf, req, codec) {
     for (const [name, t] of ran.named) outputs.push(await encodeTensor(codec, name, t));
     return { ok: true, backend: tf.getBackend(), mode: ran.mode, outputs };
   } catch (err) {
-    return { ok: false, stage, error: String((err && err.message) || err) };
+    // A wasm trap (memory access out of bounds) or a view past wasm's memory (RangeError: offset is
+    // out of bounds) may leave the backend broken for later models.
+    const trap = typeof WebAssembly !== 'undefined' && err instanceof WebAssembly.RuntimeError;
+    const fatal = trap || (req.backend === 'wasm' && err instanceof RangeError);
+    return { ok: false, stage, error: String((err && err.message) || err), fatal };
   }
 }
 
 // Many small models in one process (differential tests of hundreds of patterns): each item
 // ({modelUrl, inputs}) runs like a single request and gets its own result; one failing model does
-// not stop the others. Each model's tensors are released before the next one loads.
+// not stop the others. Each model's tensors are released before the next one loads. After a wasm
+// trap, or when releasing fails (a model left the backend broken: wasm's memory after a tensor of
+// shape [null, 1]), the batch stops there and says so: the caller goes on in a fresh process.
 async function runBatch(tf, req, codec) {
   const results = [];
   for (const item of req.items) {
     tf.engine().startScope();
+    const result = await run(tf, { ...req, ...item, action: 'predict' }, codec);
+    results.push(result);
     try {
-      results.push(await run(tf, { ...req, ...item, action: 'predict' }, codec));
-    } finally {
       tf.engine().endScope();
+    } catch (err) {
+      return { ok: true, results, stopped: String((err && err.message) || err) };
+    }
+    if (result.fatal) return { ok: true, results, stopped: result.error };
+    if (result.ok && result.outputs.some((o) => !o.shape.every(Number.isInteger))) {
+      return { ok: true, results, stopped: 'an output of invalid shape' };
     }
   }
   return { ok: true, results };
