@@ -42,8 +42,9 @@ class FrozenModel:
 
 
 def freeze(model: ModelConfig, loaded: LoadedSource) -> FrozenModel:
-    """Variables to constants; a TF1 frozen graph passes through unchanged."""
+    """Variables to constants; a TF1 frozen graph passes through (with its function calls inlined)."""
     if loaded.function is None:
+        inline_calls(loaded.graph_def)
         return FrozenModel(
             loaded.graph_def, list(loaded.inputs), list(loaded.outputs), [], None, [], False, loaded.tf_version
         )

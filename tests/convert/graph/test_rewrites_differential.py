@@ -1,4 +1,4 @@
-"""Differential test of the Roll, XlaDynamicUpdateSlice and RFFT (+ ComplexAbs/Real/Imag) rewrites:
+"""Differential test of the Roll, XlaDynamicUpdateSlice, RFFT (+ ComplexAbs/Real/Imag) and grouped Conv2D rewrites:
 random cases, TF vs TF.js on cpu, wasm and webgl, all cases of a kind in one model (one TF.js process
 per backend), plus what each rewrite is reported as."""
 
@@ -17,6 +17,14 @@ pytestmark = [pytest.mark.slow]
 SPECTRA = (
     ((2, 64), 16, 8, None, "abs"), ((2, 64), 16, 8, 12, "abs"), ((3, 50), 10, 5, 16, "real"), ((50,), 10, 5, 15, "imag"),
     ((2, 2, 40), 8, 4, 8, "abs"), ((2, 256), 64, 32, 64, "abs"),
+)
+
+
+# (image, filter, strides, padding, dilations): one group per channel (multiplier 1, 2), 2 and 3 groups
+GROUPED = (
+    ((2, 7, 7, 6), (3, 3, 1, 6), 1, "SAME", 1), ((2, 7, 7, 4), (3, 3, 1, 8), 2, "VALID", 1),
+    ((2, 8, 8, 6), (3, 3, 2, 6), 1, "SAME", 1), ((2, 8, 8, 6), (1, 1, 3, 4), 1, "VALID", 1),
+    ((1, 9, 9, 4), (3, 3, 2, 4), 1, "SAME", 2),
 )
 
 
@@ -76,6 +84,28 @@ def spectra(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     return build_batch(tmp_path_factory.mktemp("spectra"), _joined(makers), specs, feeds, labels)
 
 
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory: pytest.TempPathFactory) -> Batch:
+    """Grouped convolutions as Keras 3 runs them (an XLA-compiled call of a plain Conv2D), in a frozen graph."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(23)
+    specs, feeds, labels, makers = [], [], [], []
+    for image, kernel, strides, padding, dilations in GROUPED:
+        weights = tf.Variable(rng.normal(size=kernel).astype(np.float32))
+
+        @tf.function(jit_compile=True)
+        def conv(x: tf.Tensor, w: tf.Variable = weights, s: int = strides, p: str = padding, d: int = dilations) -> Any:
+            return tf.nn.conv2d(x, w, s, p, dilations=d)
+
+        feeds.append(rng.normal(size=image).astype(np.float32))
+        specs.append(tf.TensorSpec(image))
+        labels.append(f"Conv2D {image} * {kernel} ({image[3] // kernel[2]} groups) strides {strides} {padding} "
+                      f"dilations {dilations}")
+        makers.append(lambda x, c=conv: [c(x)])
+    return build_batch(tmp_path_factory.mktemp("grouped"), _joined(makers), specs, feeds, labels)
+
+
 def _joined(makers: list[Callable[..., list[Any]]]) -> Callable[..., list[Any]]:
     """One function of every case's inputs (in order) returning every case's output."""
     import inspect
@@ -106,6 +136,14 @@ def test_spectra_have_no_complex_ops_left_and_are_reported(spectra: Batch) -> No
                for line in spectra.result.rewrites)
 
 
+def test_grouped_convs_are_inlined_and_ungrouped(grouped: Batch) -> None:
+    ops = model_ops(grouped.model_json)
+    assert "StatefulPartitionedCall" not in ops and ops.count("Split") == 3
+    assert "rewrote 5 grouped Conv2Ds as depthwise or per-group convolutions (TF.js conv2d has no groups)" in (
+        grouped.result.rewrites
+    )
+
+
 def test_dft_matrices_are_rfft_of_unit_impulses() -> None:
     """Row t of the matrices is the spectrum of an impulse at t (cropped beyond the FFT length)."""
     from tfjs_build.convert.graph.passes.dft import dft_matrices
@@ -118,14 +156,14 @@ def test_dft_matrices_are_rfft_of_unit_impulses() -> None:
 
 @pytest.mark.node
 @pytest.mark.parametrize("backend", ["cpu", "wasm"])
-@pytest.mark.parametrize("kind", ["slicing", "spectra"])
+@pytest.mark.parametrize("kind", ["slicing", "spectra", "grouped"])
 def test_rewrites_match_tensorflow_in_node(kind: str, backend: str, request: pytest.FixtureRequest, run_tfjs: Any) -> None:
     batch = request.getfixturevalue(kind)
     assert mismatches(batch, run_tfjs(batch.out_dir, batch.inputs, backend)) == []
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("kind", ["slicing", "spectra"])
+@pytest.mark.parametrize("kind", ["slicing", "spectra", "grouped"])
 def test_rewrites_match_tensorflow_on_webgl(kind: str, request: pytest.FixtureRequest, chromium: str) -> None:
     from tfjs_build.verify.runner import run_in_tfjs
 
