@@ -12,6 +12,7 @@ lasting headers, so Cache-Control is the origin's job: serve ``*/<16 hex>/*`` wi
         token_env: ORIGIN_TOKEN                   # optional: Authorization: Bearer $ORIGIN_TOKEN
         basic_auth_env: ORIGIN_AUTH               # optional: user:password for Basic auth
                                                   # (else user:password@ in the URL, if any)
+
 Messages and printed plans show URLs only through ``redact`` (no credentials, no query).
 """
 
