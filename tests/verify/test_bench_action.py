@@ -1,11 +1,15 @@
-"""The GitHub Action runs `bench`: its latency table lands in the job summary and the sticky PR comment.
+"""`bench` on hand-written TF.js models (the publish tests' hand-made built project, no converter):
+the GitHub Action puts its latency table in the job summary and the sticky PR comment, and a model
+TF.js cannot run on one backend does not cost the figures of the others.
 
-Runs the composite action under the front-door tests' runner stand-in (their GitHub API stand-in,
-their hand-made built project), with a hand-written TF.js model that real TF.js times on cpu and wasm.
+The Action runs under the front-door tests' runner stand-in with their GitHub API stand-in; real
+TF.js times the models on cpu and wasm.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +25,7 @@ from built_project import Project  # noqa: E402
 from github_standin import StandIn  # noqa: E402
 from test_action import ActionRun  # noqa: E402
 
-from .handmade import dense_graph_model  # noqa: E402
+from .handmade import dense_graph_model, regex_graph_model, where_graph_model  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.node]
 
@@ -56,3 +60,25 @@ def test_the_action_puts_the_latency_table_in_the_summary_and_the_comment(tmp_pa
     assert report in job.summary
     [comment] = action.comments()
     assert comment["issue"] == 7 and comment["body"].startswith("<!-- tfjs-build: bench . -->\n### tfjs-build bench · ")
+
+
+def test_a_backend_tfjs_cannot_run_fails_alone_and_the_rest_is_recorded(tmp_path: Path, tfjs_available: Path) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    project = Project(root)
+    project.write_config("  {}\n", models=("strings", "dynamic"))
+    for name, model in (("strings", regex_graph_model(tmp_path / "s", pattern="a+", rewrite="<>")),
+                        ("dynamic", where_graph_model(tmp_path / "d"))):
+        project.build_files(name, {path.name: path.read_bytes() for path in model.iterdir()})
+    done = subprocess.run([sys.executable, "-m", "tfjs_build", "--no-color", "-C", str(root), "bench", "--backend",
+                           "cpu,wasm", "--runs", "3", "--warmup", "0"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2, done.stdout + done.stderr
+    [error] = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert "tfjs.yaml:3:3: models.strings.backends: " in error
+    assert "failed to execute the model: Kernel 'StaticRegexReplace' not registered for backend 'wasm'" in error
+    assert error.endswith("leave wasm out of backends (or of --backend)")
+    record = json.loads((root / "tfjs.bench.json").read_text())
+    assert sorted(record["models"]["strings"]["backends"]) == ["cpu"]
+    dynamic = record["models"]["dynamic"]["backends"]
+    assert sorted(dynamic) == ["cpu", "wasm"]
+    assert {figures["mode"] for figures in dynamic.values()} == {"executeAsync"}  # Where needs it

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tfjs_build.errors import EXIT_OK
+from tfjs_build.errors import EXIT_OK, EXIT_USER_ERROR
 from tfjs_build.terminal import Console
 
 if TYPE_CHECKING:
@@ -64,8 +64,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     progress = Console(ctx.console.verbosity - quieter, ctx.console.color, sys.stderr)
     result = bench_models(ctx.load_config(), args.models, backends, options, progress, write=args.record)
     if args.format == "table":
-        render.render_console(result, ctx.console, wrote=args.record)
+        render.render_console(result, ctx.console, wrote=args.record and bool(result.measured))
     else:
         text = render.render_json(result) if args.format == "json" else render.render_markdown(result)
         ctx.console.out(text.rstrip("\n"))
-    return EXIT_OK
+    for failure in result.failures:
+        ctx.console.error(failure)
+    return EXIT_USER_ERROR if result.failures else EXIT_OK
