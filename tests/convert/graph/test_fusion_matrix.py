@@ -11,10 +11,8 @@ and a model whose fusions the committed table withholds for some backends.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,8 @@ import numpy as np
 import pytest
 
 from tfjs_build.checks import fusion_support as fs
+
+from .scripts_loader import load_script
 
 pytestmark = [pytest.mark.slow, pytest.mark.node, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[3]
@@ -37,14 +37,7 @@ KNOWN_BROKEN = (
 
 
 def generator() -> Any:
-    """scripts/gen_fusion_support.py as a module (scripts/ is not a package)."""
-    if "gen_fusion_support" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("gen_fusion_support", ROOT / "scripts/gen_fusion_support.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    return sys.modules["gen_fusion_support"]
+    return load_script("gen_fusion_support")
 
 
 def committed() -> dict[str, Any]:

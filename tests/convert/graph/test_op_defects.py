@@ -5,9 +5,7 @@ give exactly the committed ``op_defects.json``; and the verdicts the harness giv
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,8 @@ from tfjs_build.checks import op_support
 from tfjs_build.verify.cases import verdict
 from tfjs_build.verify.runner import TfjsRuntimeError
 
+from .scripts_loader import load_script
+
 ROOT = Path(__file__).resolve().parents[3]
 BACKENDS = ("cpu", "wasm", "webgl")
 KNOWN = ("StridedSlice -> Cumsum (axis -1)", "Cumsum (axis < 0)", "Cumsum (axis >= 0)", "Mod", "OneHot (other axis)",
@@ -26,13 +26,7 @@ SUBSET_SEED, SUBSET_SIZE = 3, 10
 
 
 def generator() -> Any:
-    if "gen_op_defects" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("gen_op_defects", ROOT / "scripts/gen_op_defects.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    return sys.modules["gen_op_defects"]
+    return load_script("gen_op_defects")
 
 
 def committed() -> dict[str, Any]:
