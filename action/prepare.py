@@ -19,16 +19,17 @@ from pathlib import Path
 from workflow import set_output
 
 CONVERTING_COMMANDS = ("build", "verify")  # the only ones that need the tensorflow extra
+NEVER_CONVERTS = "--restore-only"  # a fan-out's assemble step: build that only restores from caches
 EXTRA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def extras_for(command: str, requested: str) -> list[str]:
+def extras_for(command: str, requested: str, args: str = "") -> list[str]:
     """The extras to install: the user's (comma or space separated) plus tensorflow when the command converts."""
     names = [e for e in re.split(r"[,\s]+", requested.strip()) if e]
     bad = [e for e in names if not EXTRA_NAME.match(e)]
     if bad:
         raise SystemExit(f"::error title=tfjs-build::extras: {', '.join(bad)} is not an extra name (e.g. s3)")
-    if command in CONVERTING_COMMANDS:
+    if command in CONVERTING_COMMANDS and NEVER_CONVERTS not in args.split():
         names.append("tensorflow")
     return sorted(set(names))
 
@@ -47,7 +48,8 @@ def venv_python(venv: Path) -> Path:
 def main() -> int:
     env = os.environ
     action_path = Path(env["GITHUB_ACTION_PATH"])
-    extras = extras_for(env.get("TFJS_BUILD_COMMAND", "check").strip() or "check", env.get("TFJS_BUILD_EXTRAS", ""))
+    command = env.get("TFJS_BUILD_COMMAND", "check").strip() or "check"
+    extras = extras_for(command, env.get("TFJS_BUILD_EXTRAS", ""), env.get("TFJS_BUILD_ARGS", ""))
     install = env.get("TFJS_BUILD_INSTALL", "true").strip().lower() == "true"
     slug = "-".join(extras) or "core"
     temp = Path(env.get("RUNNER_TEMP") or "/tmp")
