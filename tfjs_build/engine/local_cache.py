@@ -60,7 +60,8 @@ class LocalCache:
     def store(self, entry: LockEntry, folder: Path) -> None:
         """Add the files of ``folder`` (described by ``entry.files``) and then the entry itself."""
         for f in entry.files:
-            if not self.blob(f.sha256).exists():
+            if not self.blob(f.sha256).is_file():
+                self._remove_blob(f.sha256)  # a folder or link in a blob's place is repaired, not kept
                 with self.new_blob(f.sha256) as tmp:
                     shutil.copyfile(folder / f.path, tmp)
         self.add_entry(entry)
@@ -90,7 +91,7 @@ class LocalCache:
             problem = self._copy_verified(f.sha256, f.size, dest / f.path)
             if problem:
                 path.unlink(missing_ok=True)
-                self.blob(f.sha256).unlink(missing_ok=True)
+                self._remove_blob(f.sha256)
                 raise CorruptEntry(f"cache entry for {f.path} ({self.blob(f.sha256)}) {problem}")
         os.utime(path)  # most recently used: last to go in gc
         return entry
@@ -111,9 +112,14 @@ class LocalCache:
                     out.write(block)
         except FileNotFoundError:
             return "is missing"
+        except IsADirectoryError:
+            return "is a folder, not a file"
         if copied != size or digest.hexdigest() != sha256:
             return f"is corrupt (sha256 {digest.hexdigest()[:12]}..., {copied} bytes)"
         return None
+
+    def _remove_blob(self, sha256: str) -> None:
+        _remove(self.blob(sha256))
 
     def gc(self, max_size: int) -> GcResult:
         """Drop least recently used entries until their blobs total <= max_size; drop unreferenced blobs."""
@@ -132,7 +138,7 @@ class LocalCache:
         for blob in self.root.glob("blobs/*/*"):
             if blob.name not in keep:
                 removed_bytes += blob.stat().st_size
-                blob.unlink()
+                _remove(blob)
         return GcResult(removed_entries, removed_bytes, kept_bytes)
 
     def _entries(self) -> list[tuple[Path, int, dict[str, int]]]:
@@ -145,3 +151,11 @@ class LocalCache:
             except (OSError, ValueError, RecursionError):
                 path.unlink(missing_ok=True)
         return found
+
+
+def _remove(path: Path) -> None:
+    """Delete whatever stands at ``path``, a folder included (a blob replaced by one is repaired)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
