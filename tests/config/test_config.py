@@ -76,11 +76,11 @@ def test_where_points_at_the_key(project: Path) -> None:
          "source, sha256, input_format, format, signature, tags, outputs, quantize, shard_size, backends, "
          "strip_debug_ops, control_flow_v2, split_weights_by_layer, metadata, budgets, accuracy"),
         ("version: 1\nmodels:\n  a: {source: sm, quantize: unit8}\n",
-         "tfjs.yaml:3:29: models.a.quantize: expected one of none, uint8, uint16, float16 or a mapping "
+         "tfjs.yaml:3:29: models.a.quantize: expected one of none, uint8, uint16, float16, float32, auto or a mapping "
          "of dtype to weight-name globs, got 'unit8' (did you mean 'uint8'?)"),
         ("version: 1\nmodels:\n  a: {source: sm, quantize: {int8: ['*']}}\n",
          "tfjs.yaml:3:30: models.a.quantize.int8: unknown key (did you mean 'uint8'?); expected one of "
-         "uint8, uint16, float16"),
+         "uint8, uint16, float16, float32, auto"),
         ("version: 1\nmodels:\n  a: {source: sm, format: graf}\n",
          "tfjs.yaml:3:27: models.a.format: expected one of graph, layers, got 'graf' (did you mean 'graph'?)"),
         ("version: 1\nmodels:\n  a: {source: sm, backends: [cpu, webgpu]}\n",
@@ -163,7 +163,7 @@ def test_where_points_at_the_key(project: Path) -> None:
         ("version: 1\nmodels: {}\ncache: {remote: 'ftp://x'}\n",
          "tfjs.yaml:3:17: cache.remote: expected an http(s):// URL of a GET/PUT store, got 'ftp://x'"),
         ("version: 1\ndefaults: {quantize: int8}\nmodels: {}\n",
-         "tfjs.yaml:2:22: defaults.quantize: expected one of none, uint8, uint16, float16 or a mapping of "
+         "tfjs.yaml:2:22: defaults.quantize: expected one of none, uint8, uint16, float16, float32, auto or a mapping of "
          "dtype to weight-name globs, got 'int8' (did you mean 'uint8'?)"),
     ],
 )

@@ -122,10 +122,12 @@ def _parse_model(doc: Doc, name: Any, raw: Any, defaults: dict[str, Any], shared
     merged, origin = _merge(path, defaults, own)
     source_path, source_url, input_format = _resolve_source(doc, merged, origin)
     _check_format(doc, path, merged, origin, input_format)
-    return fields.build(
+    model = fields.build(
         ModelConfig, merged, name=name, source_path=source_path, source_url=source_url,
         input_format=input_format, locations=ChainMap(_locations(doc, path, raw), shared),
     )
+    _check_auto_quantize(doc, path, model, origin)
+    return model
 
 
 def _check_name(doc: Doc, path: str, name: Any) -> None:
@@ -189,6 +191,19 @@ def _check_format(doc: Doc, path: str, merged: dict[str, Any], origin: dict[str,
     if output_format == "layers" and input_format not in ("keras", "auto"):
         raise doc.error(f"{origin['format']}.format", "format: layers needs a Keras model (.keras or .h5) but this "
                                                       f"source is a {input_format}; use format: graph")
+
+
+def _check_auto_quantize(doc: Doc, path: str, model: ModelConfig, origin: dict[str, str]) -> None:
+    """``quantize: auto`` spends the accuracy budget, so it needs one; only the graph converter has it."""
+    if not model.quantize.auto:
+        return
+    key = f"{origin['quantize']}.quantize"
+    if model.format == "layers":
+        raise doc.error(key, f"auto (for {path}) chooses dtypes for format: graph only; for format: layers "
+                             "name a dtype or map dtypes to weight-name globs")
+    if model.accuracy.max_error is None:
+        raise doc.error(key, f"auto (for {path}) picks the smallest dtype per weight within accuracy.max_error, "
+                             "which is not set; add e.g. `accuracy: {max_error: 0.01}`")
 
 
 def _parse_publish(doc: Doc, raw: Any) -> tuple[PublishTarget, ...]:

@@ -98,7 +98,8 @@ class Accuracy:
 class Quantize:
     """Which float32 weights to quantize to which dtype, as (dtype, glob patterns) pairs.
 
-    ``quantize: uint8`` is ``(("uint8", ("*",)),)``; ``none`` is empty.
+    ``quantize: uint8`` is ``(("uint8", ("*",)),)``; ``none`` is empty. ``auto`` lets the
+    converter choose per weight within ``accuracy.max_error``; ``float32`` keeps weights as they are.
     """
 
     patterns: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -106,6 +107,10 @@ class Quantize:
     @property
     def enabled(self) -> bool:
         return bool(self.patterns)
+
+    @property
+    def auto(self) -> bool:
+        return any(dtype == "auto" for dtype, _ in self.patterns)
 
 
 _SOURCE = "SavedModel dir, .h5, .keras, .pb, TF Hub module dir, or https URL of a .tar.gz/.zip"
@@ -129,7 +134,8 @@ class ModelConfig:
     signature: str = field(default="serving_default", metadata=key(Text(), output=True))
     tags: tuple[str, ...] = field(default=("serve",), metadata=key(_STRINGS, output=True))
     outputs: tuple[str, ...] = field(default=(), metadata=key(_STRINGS, "output node names (frozen_graph only)", output=True))
-    quantize: Quantize = field(default=Quantize(), metadata=key(QuantizeRules(Quantize, QUANT_DTYPES), output=True))
+    quantize: Quantize = field(default=Quantize(), metadata=key(
+        QuantizeRules(Quantize, (*QUANT_DTYPES, "float32", "auto")), output=True))
     # Below 1KiB a model would be cut into thousands of files; a shard is read into one browser buffer.
     shard_size: int = field(default=4 * 1024 * 1024, metadata=key(Size(KiB, GiB), output=True))
     backends: tuple[str, ...] = field(default=BACKENDS, metadata=key(ListOf(Choice(BACKENDS), unique=True), output=True))
@@ -153,7 +159,10 @@ class ModelConfig:
 
     def output_settings(self) -> dict[str, Any]:
         """Every setting that changes the built files, as plain JSON data (for fingerprints)."""
-        return fields.output_settings(self)
+        settings = fields.output_settings(self)
+        if self.quantize.auto:  # auto spends the accuracy budget: the limit shapes the files
+            settings["accuracy"]["max_error"] = self.accuracy.max_error
+        return settings
 
 
 @dataclass(frozen=True)

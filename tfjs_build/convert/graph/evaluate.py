@@ -1,17 +1,20 @@
-"""The quantization accuracy figures: run the converted graph in TensorFlow twice.
+"""The quantization accuracy figures: run the converted graph in TensorFlow with chosen weights.
 
-Once with the original weights and once with the weights as TF.js will decode them
-(dequantized from the written shards), on the same sample inputs
-(``tfjs_build.checks.accuracy.sample_inputs``), then ``compare_outputs``. The graph is the
-one TF.js receives, after folding and fusion, so the figures measure the weights
-actually shipped. TF cannot run TF.js's fused-op spelling (``fused_ops: [biasadd,
-relu]``, ``FusedDepthwiseConv2dNative``), so those nodes are expanded back into
-plain TF ops first: same arithmetic, different packaging.
+``GraphRunner`` imports the graph TF.js receives (after folding and fusion) once and
+feeds weights in place of its constants: the original values for the reference outputs,
+the values TF.js will decode (dequantized from the written shards) for the candidate,
+on the same sample inputs (``tfjs_build.checks.accuracy.sample_inputs``), then
+``compare_outputs``. Every run feeds the same tensors, so TensorFlow builds its executor
+once and ``quantize: auto`` can afford many runs. Constants inside function bodies
+cannot be fed: those are written into a copy of the graph instead. TF cannot run
+TF.js's fused-op spelling (``fused_ops: [biasadd, relu]``, ``FusedDepthwiseConv2dNative``),
+so those nodes are expanded back into plain TF ops first: same arithmetic, different packaging.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -19,7 +22,15 @@ import tensorflow as tf
 from tensorflow.core.framework import attr_value_pb2, graph_pb2, node_def_pb2, types_pb2
 
 from tfjs_build.checks.accuracy import compare_outputs, sample_inputs
-from tfjs_build.config import ModelConfig
+from tfjs_build.config import QUANT_DTYPES, ModelConfig
+from tfjs_build.convert.auto_quantize import (
+    AUTO,
+    AutoChoice,
+    Measured,
+    choose_dtypes,
+    mean_squared_difference,
+    quantized_values,
+)
 from tfjs_build.convert.result import AccuracyFigures
 
 BASE_OPS = {"_FusedConv2D": "Conv2D", "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative", "_FusedMatMul": "MatMul"}
@@ -41,12 +52,62 @@ def measure_accuracy(
     dequantized: dict[str, np.ndarray],
 ) -> AccuracyFigures:
     """Error figures of the dequantized model against the float one, over the configured samples."""
-    specs = input_specs(signature)
-    samples = sample_inputs(specs, model.accuracy.samples, npz=model.accuracy.inputs, where=model.where("accuracy.inputs"))
     runnable = unfuse(graph_def)
-    reference = run_graph(runnable, resources, signature, samples)
-    candidate = run_graph(with_weights(runnable, dequantized), resources, signature, samples)
-    return compare_outputs(reference, candidate)
+    samples = model_samples(model, signature)
+    with _compared_runs(runnable, resources, signature, samples, dequantized) as (reference, runner):
+        return compare_outputs(reference, runner.run(dequantized))
+
+
+def auto_dtypes(
+    model: ModelConfig,
+    graph_def: Any,
+    resources: Resources,
+    signature: dict[str, Any],
+    weights: Mapping[str, np.ndarray],
+    quantize: Mapping[str, str],
+) -> AutoChoice:
+    """``quantize: auto``: a dtype for each weight ``quantize`` maps to auto (graph-level float32
+    constants; the others stay float32), with the explicitly quantized weights in place."""
+    runnable = unfuse(graph_def)
+    feedable = graph_constants(runnable)
+    candidates = {name: weights[name] for name, dtype in quantize.items()
+                  if dtype == AUTO and name in feedable and weights[name].dtype == np.float32 and weights[name].size}
+    fixed = {name: quantized_values(weights[name].astype(np.float32), dtype, name) for name, dtype in quantize.items()
+             if dtype in QUANT_DTYPES and weights[name].dtype.kind == "f" and weights[name].size}
+    samples = model_samples(model, signature)
+    with _compared_runs(runnable, resources, signature, samples, {**fixed, **candidates}) as (reference, runner):
+
+        def evaluate(values: Mapping[str, np.ndarray], count: int | None) -> Measured:
+            outputs = runner.run({**fixed, **values}, count)
+            figures = compare_outputs(reference[:count], outputs)
+            return Measured(figures, mean_squared_difference(reference[:count], outputs))
+
+        assert model.accuracy.max_error is not None  # config/load.py requires it with auto
+        return choose_dtypes(candidates, evaluate, model.accuracy.max_error)
+
+
+@contextmanager
+def _compared_runs(
+    graph_def: Any, resources: Resources, signature: dict[str, Any], samples: list[dict[str, np.ndarray]],
+    replaced: Mapping[str, np.ndarray],
+) -> Iterator[tuple[list[dict[str, np.ndarray]], GraphRunner]]:
+    """The float model's outputs, and a runner that feeds the graph-level constants named in
+    ``replaced``; those inside function bodies are written into the runner's copy of the graph."""
+    fed = sorted(graph_constants(graph_def) & replaced.keys())  # initializer weights stay as they are
+    inside = {name: replaced[name] for name in function_constants(graph_def) & replaced.keys()}
+    with GraphRunner(graph_def, resources, signature, samples, fed) as runner:
+        reference = runner.run({})
+        if not inside:
+            yield reference, runner
+            return
+    with GraphRunner(with_weights(graph_def, inside), resources, signature, samples, fed) as runner:
+        yield reference, runner
+
+
+def model_samples(model: ModelConfig, signature: dict[str, Any]) -> list[dict[str, np.ndarray]]:
+    """The accuracy gate's sample inputs for this model (generated, or from ``accuracy.inputs``)."""
+    where = model.where("accuracy.inputs")
+    return sample_inputs(input_specs(signature), model.accuracy.samples, npz=model.accuracy.inputs, where=where)
 
 
 def input_specs(signature: dict[str, Any]) -> list[tuple[str, str, list[int | None]]]:
@@ -70,22 +131,59 @@ def _dims(shape: dict[str, Any]) -> list[int | None]:
 def run_graph(
     graph_def: Any, resources: Resources, signature: dict[str, Any], samples: list[dict[str, np.ndarray]]
 ) -> list[dict[str, np.ndarray]]:
-    initializer, resource_inputs, initializer_outputs = resources
-    with tf.Graph().as_default() as graph:
-        input_map = {}
-        if initializer is not None:
-            tf.graph_util.import_graph_def(initializer, name="")
-            sources = [_resource_source(initializer, name) for name in initializer_outputs]
-            input_map = {name: graph.get_tensor_by_name(src) for name, src in zip(resource_inputs, sources, strict=True)}
-        tf.graph_util.import_graph_def(graph_def, input_map=input_map, name="")
-        fetches = {key: graph.get_tensor_by_name(info["name"]) for key, info in signature["outputs"].items()}
-        with tf.compat.v1.Session(graph=graph) as session:
+    """The graph's outputs for each sample, keyed by signature output key."""
+    with GraphRunner(graph_def, resources, signature, samples, ()) as runner:
+        return runner.run({})
+
+
+class GraphRunner:
+    """``graph_def`` in one TF session, ``fed`` constants replaceable per run (see the module docstring)."""
+
+    def __init__(self, graph_def: Any, resources: Resources, signature: dict[str, Any],
+                 samples: list[dict[str, np.ndarray]], fed: Iterable[str]) -> None:
+        initializer, resource_inputs, initializer_outputs = resources
+        self._samples = samples
+        self._graph = tf.Graph()
+        with self._graph.as_default():
+            input_map = {}
             if initializer is not None:
-                session.run(initializer_outputs)  # create and fill the tables once, as TF.js does
-            return [
-                session.run(fetches, {signature["inputs"][key]["name"]: value for key, value in sample.items()})
-                for sample in samples
-            ]
+                tf.graph_util.import_graph_def(initializer, name="")
+                sources = [_resource_source(initializer, name) for name in initializer_outputs]
+                input_map = {name: self._graph.get_tensor_by_name(src)
+                             for name, src in zip(resource_inputs, sources, strict=True)}
+            tf.graph_util.import_graph_def(graph_def, input_map=input_map, name="")
+        self._fetches = {key: self._graph.get_tensor_by_name(info["name"]) for key, info in signature["outputs"].items()}
+        self._inputs = {key: self._graph.get_tensor_by_name(info["name"]) for key, info in signature["inputs"].items()}
+        self._session = tf.compat.v1.Session(graph=self._graph)
+        if initializer is not None:
+            self._session.run(initializer_outputs)  # create and fill the tables once, as TF.js does
+        self._fed = {name: self._graph.get_tensor_by_name(f"{name}:0") for name in fed}
+        self.originals: dict[str, np.ndarray] = self._session.run(self._fed) if self._fed else {}
+
+    def __enter__(self) -> GraphRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._session.close()
+
+    def run(self, values: Mapping[str, np.ndarray], samples: int | None = None) -> list[dict[str, np.ndarray]]:
+        """Outputs for the first ``samples`` samples (all when None), with ``values`` in place of
+        their constants and every other fed constant at its original value."""
+        weights = {tensor: values.get(name, self.originals[name]) for name, tensor in self._fed.items()}
+        return [
+            self._session.run(self._fetches, {**weights, **{self._inputs[key]: value for key, value in sample.items()}})
+            for sample in self._samples[:samples]
+        ]
+
+
+def graph_constants(graph_def: Any) -> set[str]:
+    """Names of the constants a session can feed: those of the graph itself."""
+    return {node.name for node in graph_def.node if node.op == "Const"}
+
+
+def function_constants(graph_def: Any) -> set[str]:
+    """Names of the constants inside function bodies (which a session cannot feed)."""
+    return {node.name for function in graph_def.library.function for node in function.node_def if node.op == "Const"}
 
 
 def _resource_source(initializer: Any, name: str) -> str:

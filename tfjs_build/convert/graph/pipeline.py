@@ -6,7 +6,8 @@ constants (``frozen.py``; control flow lowered to Switch/Merge unless
 generic passes, hand the graph to ``optimize.optimize_for_tfjs`` (batch-norm folding,
 backend-aware fusion, exact rewrites), make it what TF.js reads (``finish.py``), then
 write the weight shards and model.json (``model_json.py``). When weights are
-quantized, the accuracy figures come from running the graph in TF (``evaluate.py``).
+quantized, the accuracy figures come from running the graph in TF (``evaluate.py``);
+``quantize: auto`` picks each weight's dtype by such runs first (``auto_quantize.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tensorflow.python.eager import context
 from tensorflow.python.grappler import _pywrap_tf_optimizer, cluster
 
 from tfjs_build.config import ModelConfig
+from tfjs_build.convert.auto_quantize import AUTO, FLOAT32
 from tfjs_build.convert.freeze import FrozenModel, freeze
 from tfjs_build.convert.graph.editor import GraphEditor
 from tfjs_build.convert.graph.emit import (
@@ -34,7 +36,7 @@ from tfjs_build.convert.graph.emit import (
     rename_function_constants,
     strip_tf_only_fields,
 )
-from tfjs_build.convert.graph.evaluate import measure_accuracy
+from tfjs_build.convert.graph.evaluate import auto_dtypes, measure_accuracy
 from tfjs_build.convert.graph.model_json import model_json, signature_of
 from tfjs_build.convert.graph.optimize import check_supported, node_names, optimize_for_tfjs
 from tfjs_build.convert.graph.passes.padding import TFJS_ONLY_CONVS, fold_pads
@@ -61,11 +63,15 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
     graph_def = _finish_for_tfjs(graph_def, frozen, rewrites)
     weights = sorted(extract_constants(graph_def, frozen.initializer), key=_by_name)
     quantize_map, warnings = resolve_quantization(model.quantize, [n for n, _ in weights], model.where("quantize"))
+    resources = (frozen.initializer, frozen.resource_inputs, frozen.initializer_outputs)
+    if AUTO in quantize_map.values():
+        choice = auto_dtypes(model, runnable, resources, signature, dict(weights), quantize_map)
+        quantize_map |= choice.dtypes
+    quantize_map = {name: dtype for name, dtype in quantize_map.items() if dtype not in (AUTO, FLOAT32)}
     written = write_weights([weights], out_dir, shard_size=model.shard_size, quantize=quantize_map)
     write_model_json(out_dir, model_json(model, frozen, graph_def, signature, written))
     accuracy = None
     if runnable is not None and written.quantized:
-        resources = (frozen.initializer, frozen.resource_inputs, frozen.initializer_outputs)
         accuracy = measure_accuracy(model, runnable, resources, signature, written.dequantized())
     return ConvertResult(
         params=int(sum(value.size for _, value in weights)),
