@@ -19,6 +19,7 @@ import pytest
 
 from tfjs_build.config import ModelConfig, load_config
 from tfjs_build.errors import SourceError
+from tfjs_build.sources import download
 from tfjs_build.sources.download import fetch_source
 
 
@@ -212,3 +213,37 @@ def test_a_downloaded_saved_model_converts_with_input_format_auto(https: _Server
     signature = json.loads((out / "model.json").read_text(encoding="utf-8"))["signature"]
     assert list(signature["inputs"]) == ["x"] and list(signature["outputs"]) == ["y"]
     assert "Mul" in result.ops
+
+
+def _zip_deflated(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["tar.gz", "zip"])
+def test_an_archive_that_expands_too_far_is_refused_and_nothing_is_kept(
+    https: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    monkeypatch.setattr(download, "MIN_EXTRACT_LIMIT", 1 << 20)
+    bomb = bytes(8 << 20)  # 8 MiB of zeros: a few kB compressed, far past 100x
+    data = _tar([(_entry("saved_model.pb"), bomb)]) if kind == "tar.gz" else _zip_deflated({"saved_model.pb": bomb})
+    url, sha = _publish(https, f"bomb.{kind}", data)
+    with pytest.raises(SourceError, match=r"refusing to extract .*bomb.* it expands to more than 1,048,576 bytes; an "
+                                          r"archive may expand to 100x its size"):
+        fetch_source(_model(tmp_path, url, sha), tmp_path / "cache")
+    assert not list((tmp_path / "cache" / "sources").iterdir())  # no partial extraction stays in the cache
+
+
+@pytest.mark.parametrize("kind", ["tar.gz", "zip"])
+def test_an_archive_with_too_many_members_is_refused(
+    https: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    monkeypatch.setattr(download, "MAX_MEMBERS", 10)
+    files = {f"m/{i}.txt": b"x" for i in range(11)}
+    data = _tar([(_entry(n), d) for n, d in files.items()]) if kind == "tar.gz" else _zip_deflated(files)
+    url, sha = _publish(https, f"many.{kind}", data)
+    with pytest.raises(SourceError, match=r"it holds more than 10 members"):
+        fetch_source(_model(tmp_path, url, sha), tmp_path / "cache")

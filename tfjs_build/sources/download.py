@@ -5,6 +5,8 @@ components, links that resolve outside the folder and device files are refused w
 the offending member named (tar via the stdlib ``data`` filter, zip checked here).
 Downloads and extractions are keyed by the pinned sha256 and renamed into place only
 when complete, so an interrupted build never leaves a half archive that looks valid.
+Extraction is bounded while it runs (bytes actually written and members, not what
+headers claim): a small archive cannot fill the disk or the cache.
 """
 
 from __future__ import annotations
@@ -31,6 +33,37 @@ from tfjs_build.util.atomic import atomic_path
 
 CHUNK = 1 << 20
 TIMEOUT = (15.0, 120.0)  # connect, read (seconds)
+# Model weights compress poorly (float32 noise: about 1.1x), so a ratio far beyond that is a bomb.
+MAX_EXPANSION = 100  # extracted bytes per archive byte...
+MIN_EXTRACT_LIMIT = 64 << 20  # ...but a small archive may always expand to this much
+MAX_MEMBERS = 100_000
+
+
+class _ExtractBudget:
+    """What an archive may still write; refuses (naming the archive and the limit) once it is spent."""
+
+    def __init__(self, model: ModelConfig, archive: Path) -> None:
+        self.model = model
+        self.limit = max(MAX_EXPANSION * archive.stat().st_size, MIN_EXTRACT_LIMIT)
+        self.written = 0
+        self.members = 0
+
+    def member(self, name: str) -> None:
+        self.members += 1
+        if self.members > MAX_MEMBERS:
+            raise self._refusal(f"holds more than {MAX_MEMBERS:,} members (at {name!r})")
+
+    def data(self, count: int) -> None:
+        self.written += count
+        if self.written > self.limit:
+            raise self._refusal(f"expands to more than {self.limit:,} bytes")
+
+    def _refusal(self, what: str) -> SourceError:
+        return SourceError(
+            f"{self.model.where('source')}: refusing to extract {self.model.source_url}: it {what}; an archive may "
+            f"expand to {MAX_EXPANSION}x its size (at least {MIN_EXTRACT_LIMIT >> 20} MiB) and hold "
+            f"{MAX_MEMBERS:,} members; check that the URL points at the model archive you meant"
+        )
 
 
 def local_source(model: ModelConfig, cache_dir: Path) -> Path:
@@ -124,12 +157,23 @@ def _refuse(model: ModelConfig, member: str, why: str) -> SourceError:
 
 
 def _extract_tar(model: ModelConfig, archive: Path, dest: Path) -> None:
+    budget = _ExtractBudget(model, archive)
+
+    def bounded(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo:
+        """The stdlib data filter, counting members and bytes (a tar member writes exactly its size)."""
+        member = tarfile.data_filter(member, path)
+        budget.member(member.name)
+        budget.data(member.size if member.isfile() else 0)
+        return member
+
     try:
         with tarfile.open(archive, "r:*") as tar:
-            for member in tar.getmembers():  # the data filter would silently strip a leading "/"
+            for member in tar:  # the data filter would silently strip a leading "/"
+                budget.member(member.name)
                 if member.name.startswith(("/", "\\")):
                     raise _refuse(model, member.name, "has an absolute path")
-            tar.extractall(dest, filter="data")
+            budget.members = 0
+            tar.extractall(dest, filter=bounded)
     except tarfile.FilterError as exc:
         name = exc.tarinfo.name if exc.tarinfo is not None else "?"
         raise _refuse(model, name, _filter_reason(exc)) from None
@@ -152,16 +196,32 @@ def _filter_reason(exc: tarfile.FilterError) -> str:
 
 
 def _extract_zip(model: ModelConfig, archive: Path, dest: Path) -> None:
+    budget = _ExtractBudget(model, archive)
     try:
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
+                budget.member(info.filename)
                 _check_zip_member(model, info)
-            zf.extractall(dest)
+            for info in zf.infolist():
+                _write_zip_member(zf, info, dest, budget)
     except zipfile.BadZipFile as exc:
         raise SourceError(
             f"{model.where('source')}: {model.source_url} is not a readable .zip archive ({exc}); "
             "point `source:` at a .zip of the model and update `sha256:`"
         ) from None
+
+
+def _write_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, budget: _ExtractBudget) -> None:
+    """Copy one checked member, counting the bytes really inflated (a header's file_size can lie)."""
+    target = dest / info.filename.replace("\\", "/")
+    if info.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zf.open(info) as source, open(target, "wb") as out:
+        while block := source.read(CHUNK):
+            budget.data(len(block))
+            out.write(block)
 
 
 def _check_zip_member(model: ModelConfig, info: zipfile.ZipInfo) -> None:
