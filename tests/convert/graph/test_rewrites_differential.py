@@ -1,6 +1,6 @@
 """Differential test of the Roll, XlaDynamicUpdateSlice, RFFT (+ ComplexAbs/Real/Imag) and grouped Conv2D rewrites:
-random cases, TF vs TF.js on cpu, wasm and webgl, all cases of a kind in one model (one TF.js process
-per backend), plus what each rewrite is reported as."""
+random cases, TF vs TF.js on cpu, wasm and webgl, all cases of a kind in one model and the models of all
+kinds in one TF.js process per backend, plus what each rewrite is reported as."""
 
 from __future__ import annotations
 
@@ -154,18 +154,27 @@ def test_dft_matrices_are_rfft_of_unit_impulses() -> None:
     np.testing.assert_allclose(-sines, expected.imag, atol=1e-7)
 
 
+KINDS = ("slicing", "spectra", "grouped")
+
+
+def _all_mismatches(request: pytest.FixtureRequest, backend: str) -> list[str]:
+    """Every kind's cases, the three models in one TF.js process."""
+    from tfjs_build.verify.runner import run_batch_in_tfjs
+
+    batches = [request.getfixturevalue(kind) for kind in KINDS]
+    results = run_batch_in_tfjs([(batch.out_dir, batch.inputs) for batch in batches], backend)
+    lines = []
+    for kind, batch, got in zip(KINDS, batches, results, strict=True):
+        lines += [f"{kind}: {got}"] if not isinstance(got, dict) else mismatches(batch, got)
+    return lines
+
+
 @pytest.mark.node
 @pytest.mark.parametrize("backend", ["cpu", "wasm"])
-@pytest.mark.parametrize("kind", ["slicing", "spectra", "grouped"])
-def test_rewrites_match_tensorflow_in_node(kind: str, backend: str, request: pytest.FixtureRequest, run_tfjs: Any) -> None:
-    batch = request.getfixturevalue(kind)
-    assert mismatches(batch, run_tfjs(batch.out_dir, batch.inputs, backend)) == []
+def test_rewrites_match_tensorflow_in_node(backend: str, request: pytest.FixtureRequest, tfjs_available: Any) -> None:
+    assert _all_mismatches(request, backend) == []
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("kind", ["slicing", "spectra", "grouped"])
-def test_rewrites_match_tensorflow_on_webgl(kind: str, request: pytest.FixtureRequest, chromium: str) -> None:
-    from tfjs_build.verify.runner import run_in_tfjs
-
-    batch = request.getfixturevalue(kind)
-    assert mismatches(batch, run_in_tfjs(batch.out_dir, batch.inputs, "webgl", timeout=300)) == []
+def test_rewrites_match_tensorflow_on_webgl(request: pytest.FixtureRequest, chromium: str) -> None:
+    assert _all_mismatches(request, "webgl") == []
