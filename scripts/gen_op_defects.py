@@ -10,7 +10,7 @@ generator seeded by its name, freezes them into one graph, converts it with tfjs
 backends that have the op, and runs it there (one TF.js process per backend, ``verify/cases.py``).
 A case is right on a backend when every output matches TensorFlow (|tfjs - tf| <= 1e-4 * (1 + max|tf|),
 integers and booleans exactly, same shape, same infinities); otherwise the table says what went
-wrong. The table records defects; it does not change conversion.
+wrong. The converter rewrites or refuses what the table finds wrong (``passes/op_defects.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from op_cases import cases  # noqa: E402  (scripts/op_cases.py)
 
 from tfjs_build.checks import op_support  # noqa: E402
+from tfjs_build.convert.graph.passes import op_defects  # noqa: E402
 from tfjs_build.errors import TfjsBuildError  # noqa: E402
 from tfjs_build.verify.cases import TOLERANCE, Verdict, convert_case, freeze_case, run_converted  # noqa: E402
 from tfjs_build.verify.runner import TFJS_VERSION  # noqa: E402
@@ -48,7 +49,8 @@ def measure(names: Sequence[str], seed: int = SEED) -> dict[str, dict[str, Verdi
     unknown = sorted({op for name in names for op in table[name][1] if op not in op_support.load().op_kernels})
     if unknown:
         raise SystemExit(f"cases name ops TF.js's converter does not know: {unknown}")
-    with TemporaryDirectory(prefix="tfjs-op-defects-") as tmp:
+    # measuring(): the converter's op-defect rewrites stay off, so the table sees TF.js's own ops
+    with TemporaryDirectory(prefix="tfjs-op-defects-") as tmp, op_defects.measuring():
         converted, refused = [], {}
         for i, name in enumerate(names):
             make, ops = table[name]

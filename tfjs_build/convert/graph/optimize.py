@@ -20,6 +20,7 @@ from tfjs_build.convert.graph.editor import GraphEditor, dtype_of, split_input
 from tfjs_build.convert.graph.passes.fold import fold_into_weights
 from tfjs_build.convert.graph.passes.fuse import fuse_for_tfjs, withheld_notes
 from tfjs_build.convert.graph.passes.grouped_conv import ungroup_convs
+from tfjs_build.convert.graph.passes.op_defects import avoid_op_defects, refuse_marked
 from tfjs_build.convert.graph.passes.padding import fold_pads
 from tfjs_build.convert.graph.passes.prelu import fuse_prelu
 from tfjs_build.convert.graph.passes.rewrites import apply_rewrites, rewrite_for, rewrite_for_node
@@ -94,6 +95,7 @@ def optimize_for_tfjs(
     ed = GraphEditor(graph_def, node_names(output_nodes), consume=consume)
     shapes = Shapes(ed)
     report = apply_rewrites(ed, targets, shapes)
+    report += avoid_op_defects(ed, targets, shapes)  # ops TF.js has but computes wrongly (op_defects.json)
     if strip_debug_ops:
         _note(report, strip_debug_nodes(ed), "stripped {n} debug node{s} (strip_debug_ops)")
     _note(report, remove_identities(ed), "removed {n} Identity node{s}")
@@ -149,6 +151,7 @@ def check_supported(
     ``strip_debug_ops``) do not count.
     """
     targets = tuple(backends)
+    refuse_marked(graph_def, targets, where)
     skipped = _debug_only(graph_def) if strip_debug_ops else set()
     nodes = [
         (node.name, node.op) for node in graph_def.node
