@@ -8,4 +8,4 @@ __version__ = "0.1.0"
 
 # Bumped whenever converter output changes for the same input; part of every
 # model's fingerprint, so an upgrade marks models stale ("converter upgraded").
-CONVERTER_VERSION = "4"
+CONVERTER_VERSION = "5"
