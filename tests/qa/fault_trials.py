@@ -15,7 +15,9 @@ outputs byte for byte those of a clean run, and no temp file left anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import random
@@ -238,7 +240,8 @@ class PublishTrials:
         kind = rng.choice(["first", "update"])
         if kind == "update":  # an older version is online: latest.json must never point at a half upload
             old, _ = self._project(prefix, seed + 1_000_000)
-            assert old.publish() == 0
+            with contextlib.redirect_stdout(io.StringIO()):
+                assert old.publish() == 0
         project, files = self._project(prefix, seed)
         outcome = Outcome(seed, f"publish-{kind}", rng.uniform(0, self.duration))
         outcome.killed = kill_after(self._publish(project), outcome)
