@@ -2,7 +2,8 @@
 
 A fingerprint hashes what decides the output and nothing else: the source content
 (a file, or every file of a SavedModel tree), metadata files, the accuracy inputs,
-``ModelConfig.output_settings()`` and ``tfjs_build.CONVERTER_VERSION``. Inputs are keyed by
+``ModelConfig.output_settings()``, ``tfjs_build.CONVERTER_VERSION`` and the measured tables the
+converter consults (``CONVERTER_TABLES``: a regenerated one re-converts). Inputs are keyed by
 their *role* ("source/variables/variables.index", "metadata/labels"), never by an
 absolute path, so moving the project or cloning it elsewhere keeps models fresh.
 
@@ -24,6 +25,8 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any, NamedTuple
@@ -38,6 +41,8 @@ from tfjs_build.project import READ_ONLY_ERRNOS, ProjectPaths
 HASH_NAME = "sha256"
 _BUFFER = 1 << 20
 FINGERPRINT_FORMAT = 1  # bumped if the fingerprint's own layout changes
+# Package data of tfjs_build.checks that decides conversions (which ops are rewritten, fused or refused).
+CONVERTER_TABLES = ("op_support.json", "fusion_support.json", "op_defects.json")
 
 
 def open_stat_cache(paths: ProjectPaths) -> StatCache:
@@ -229,10 +234,22 @@ def _first_rehash_mismatch(files: list[tuple[str, Path]], digests: dict[str, str
     return next((path for (role, path), digest in zip(files, rehashed, strict=True) if digest != digests.get(role)), None)
 
 
+@lru_cache(maxsize=1)
+def converter_tables() -> str:
+    """One digest of ``CONVERTER_TABLES`` (under 60 KB, read once per process)."""
+    digest = hashlib.new(HASH_NAME)
+    folder = resources.files("tfjs_build.checks")
+    for name in CONVERTER_TABLES:
+        data = folder.joinpath(name).read_bytes()
+        digest.update(f"{name}\0{len(data)}\0".encode() + data)
+    return digest.hexdigest()
+
+
 def fingerprint(model: ModelConfig, roles: dict[str, str]) -> str:
     return hash_json({
         "format": FINGERPRINT_FORMAT,
         "converter": tfjs_build.CONVERTER_VERSION,
+        "tables": converter_tables(),
         "settings": model.output_settings(),
         "inputs": roles,
     })
