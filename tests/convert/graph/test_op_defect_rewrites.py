@@ -172,3 +172,24 @@ def _model_nodes(converted: Converted) -> list[dict[str, Any]]:
     import json
 
     return json.loads((converted.out_dir / "model.json").read_text(encoding="utf-8"))["modelTopology"]["node"]
+
+
+@pytest.mark.slow
+def test_a_defect_inside_a_control_flow_v2_body_is_refused() -> None:
+    """Rewrites reach the main graph only: a Cumsum over axis -1 in a While body is refused, not left wrong."""
+    import tensorflow as tf
+
+    from tfjs_build.convert.graph.editor import GraphEditor
+    from tfjs_build.convert.graph.passes.shapes import Shapes
+
+    def loop(x: Any) -> Any:
+        return tf.while_loop(lambda i, v: i < 2, lambda i, v: (i + 1, raw_op("Cumsum", v, _const(-1))), (0, x))[1]
+
+    graph_def = tf.function(loop).get_concrete_function(tf.TensorSpec([2, 3], tf.float32)).graph.as_graph_def()
+    ed = GraphEditor(graph_def, [])
+    op_defects.avoid_op_defects(ed, ("wasm",), Shapes(ed))
+    with pytest.raises(UnsupportedModelError) as caught:
+        op_defects.refuse_marked(ed.to_graph_def(), ("wasm",), "tfjs.yaml:3: models.m.backends")
+    message = str(caught.value)
+    assert "(Cumsum): on wasm, Cumsum (axis < 0): TF.js failed to execute: out-of-bounds memory access" in message
+    assert "control-flow v2 function body" in message and message.startswith("tfjs.yaml:3: models.m.backends: ")

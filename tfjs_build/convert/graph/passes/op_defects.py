@@ -36,6 +36,7 @@ Node = node_def_pb2.NodeDef
 MARK = "_tfjs_build_op_defects"  # TF-only attr (stripped before model.json): why this node is refused
 TABLE = "tfjs_build/checks/op_defects.json"
 SCANS = ("Cumsum", "Cumprod")
+IN_BODY = "it is inside a control-flow v2 function body; `control_flow_v2: false` lowers it into the main graph"
 Defect = tuple[str, str, str]  # (case, backend, what goes wrong)
 
 
@@ -92,16 +93,32 @@ def _axis(ed: GraphEditor, node: Node) -> int | None:
 
 def cases_of(ed: GraphEditor, node: Node) -> list[str]:
     """The table's case names ``node`` is an instance of (as ``scripts/op_cases.py`` names them)."""
+    producer = ed.producer(node, 0) if node.op == "Cumsum" else None
+    return _cases(node, _axis(ed, node) if node.op in SCANS else None, producer.op if producer else "")
+
+
+def _cases(node: Node, axis: int | None, input_op: str) -> list[str]:
+    """``axis``: a scan's constant axis (None: computed at run time); ``input_op``: the op feeding it."""
     if node.op in SCANS:
-        axis = _axis(ed, node)
-        if axis is None:  # computed at run time: it may be negative
+        if axis is None:  # it may be negative
             return [f"{node.op} (axis < 0)", f"{node.op} (axis >= 0)"]
-        chain = axis == -1 and node.op == "Cumsum" and getattr(ed.producer(node, 0), "op", "") == "StridedSlice"
+        chain = axis == -1 and node.op == "Cumsum" and input_op == "StridedSlice"
         return [f"{node.op} (axis {'<' if axis < 0 else '>='} 0)", *(["StridedSlice -> Cumsum (axis -1)"] if chain else [])]
     if node.op == "OneHot":  # whether every index is in range is known only at run time
         last = node.attr["axis"].i == -1 if "axis" in node.attr else True
         return ["OneHot (axis -1)" if last else "OneHot (other axis)", "OneHot (index out of range)"]
     return [f"{node.op} (int32)" if _is_integer(node) else node.op]
+
+
+def _body_cases(node: Node, body: Mapping[str, Node]) -> list[str]:
+    """``_cases`` of a node in a function body, whose inputs read ``name:output:0`` (or ``name``)."""
+    data = [body.get(ref.split(":")[0]) for ref in _data(node)]
+    axis_node = data[1] if node.op in SCANS and len(data) > 1 else None
+    axis = None
+    if axis_node is not None and axis_node.op == "Const":
+        value = tf.make_ndarray(axis_node.attr["value"].tensor)
+        axis = int(value) if value.ndim == 0 else None
+    return _cases(node, axis, data[0].op if data and data[0] is not None else "")
 
 
 def _is_integer(node: Node) -> bool:
@@ -202,14 +219,20 @@ def avoid_op_defects(ed: GraphEditor, backends: Sequence[str], shapes: Shapes) -
     for node in ed:  # what is left, including what the rewrites made
         found = table.defects(cases_of(ed, node), backends)
         if found:
-            node.attr[MARK].s = _describe(node, found, declined.get(node.name)).encode("utf-8")
+            node.attr[MARK].s = _describe(node.name, node, found, declined.get(node.name)).encode("utf-8")
+    for function in ed.library.function:  # control flow v2 bodies: rewrites do not reach them
+        body = {node.name: node for node in function.node_def}
+        for node in function.node_def:
+            found = table.defects(_body_cases(node, body), backends)
+            if found:
+                node.attr[MARK].s = _describe(f"{function.signature.name}/{node.name}", node, found, IN_BODY).encode()
     return [_report_line(case, names, table, backends) for case, names in done.items()]
 
 
-def _describe(node: Node, found: list[Defect], declined: str | None) -> str:
+def _describe(name: str, node: Node, found: list[Defect], declined: str | None) -> str:
     defects = "; ".join(f"on {backend}, {case}: {why}" for case, backend, why in found)
     rewrite = f"not rewritten: {declined}" if declined else "no exact rewrite avoids it"
-    return f"node '{node.name}' ({node.op}): {defects} ({rewrite})"
+    return f"node '{name}' ({node.op}): {defects} ({rewrite})"
 
 
 def _report_line(case: str, names: list[str], table: DefectTable, backends: Sequence[str]) -> str:
@@ -221,7 +244,8 @@ def _report_line(case: str, names: list[str], table: DefectTable, backends: Sequ
 
 def refuse_marked(graph_def: Any, backends: Sequence[str], where: str) -> None:
     """Raise UnsupportedModelError naming every node ``avoid_op_defects`` marked (``where``: the config line)."""
-    marked = [node.attr[MARK].s.decode("utf-8") for node in graph_def.node if MARK in node.attr]
+    nodes = [*graph_def.node, *(node for function in graph_def.library.function for node in function.node_def)]
+    marked = [node.attr[MARK].s.decode("utf-8") for node in nodes if MARK in node.attr]
     if not marked:
         return
     count = len(marked)
