@@ -1,6 +1,7 @@
-"""Differential test of the Roll, XlaDynamicUpdateSlice, RFFT (+ ComplexAbs/Real/Imag) and grouped Conv2D rewrites:
-random cases, TF vs TF.js on cpu, wasm and webgl, all cases of a kind in one model and the models of all
-kinds in one TF.js process per backend, plus what each rewrite is reported as."""
+"""Differential test of the Roll, XlaDynamicUpdateSlice, RFFT (+ ComplexAbs/Real/Imag), grouped Conv2D and
+partly broadcast BatchMatMulV2 rewrites: random cases, TF vs TF.js on cpu, wasm and webgl, all cases of a
+kind in one model and the models of all kinds in one TF.js process per backend, plus what each rewrite is
+reported as."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ GROUPED = (
     ((2, 7, 7, 6), (3, 3, 1, 6), 1, "SAME", 1), ((2, 7, 7, 4), (3, 3, 1, 8), 2, "VALID", 1),
     ((2, 8, 8, 6), (3, 3, 2, 6), 1, "SAME", 1), ((2, 8, 8, 6), (1, 1, 3, 4), 1, "VALID", 1),
     ((1, 9, 9, 4), (3, 3, 2, 4), 1, "SAME", 2),
+)
+
+
+# (lhs, rhs) of tf.matmul: three partly broadcast (rewritten), one whose lhs batch is all ones (left alone)
+BROADCAST_MATMULS = (
+    ((3, 1, 2, 4), (3, 3, 4, 2)), ((1, 3, 2, 2), (3, 1, 2, 2)), ((2, 1, 3, 2, 2), (1, 4, 3, 2, 2)),
+    ((1, 1, 2, 3), (2, 3, 3, 2)),
 )
 
 
@@ -106,6 +114,24 @@ def grouped(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     return build_batch(tmp_path_factory.mktemp("grouped"), _joined(makers), specs, feeds, labels)
 
 
+@pytest.fixture(scope="module")
+def matmuls(tmp_path_factory: pytest.TempPathFactory) -> Batch:
+    """tf.matmul with batch dims that broadcast: partly (TF.js pairs them wrongly unless rewritten) and wholly."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(24)
+    specs, feeds, labels = [], [], []
+    for a, b in BROADCAST_MATMULS:
+        specs += [tf.TensorSpec(a), tf.TensorSpec(b)]
+        feeds += [rng.normal(size=a).astype(np.float32), rng.normal(size=b).astype(np.float32)]
+        labels.append(f"BatchMatMulV2 {a} x {b}")
+
+    def fn(*inputs: tf.Tensor) -> list[tf.Tensor]:
+        return [tf.linalg.matmul(inputs[2 * i], inputs[2 * i + 1]) for i in range(len(BROADCAST_MATMULS))]
+
+    return build_batch(tmp_path_factory.mktemp("matmuls"), fn, specs, feeds, labels)
+
+
 def _joined(makers: list[Callable[..., list[Any]]]) -> Callable[..., list[Any]]:
     """One function of every case's inputs (in order) returning every case's output."""
     import inspect
@@ -144,6 +170,12 @@ def test_grouped_convs_are_inlined_and_ungrouped(grouped: Batch) -> None:
     )
 
 
+def test_partly_broadcast_matmuls_broadcast_first(matmuls: Batch) -> None:
+    assert model_ops(matmuls.model_json).count("BroadcastTo") == 6
+    assert "broadcast the batch dims of 3 BatchMatMulV2 operand pairs before multiplying (TF.js 4.22 pairs partly " \
+           "broadcast batches wrongly)" in matmuls.result.rewrites
+
+
 def test_dft_matrices_are_rfft_of_unit_impulses() -> None:
     """Row t of the matrices is the spectrum of an impulse at t (cropped beyond the FFT length)."""
     from tfjs_build.convert.graph.passes.dft import dft_matrices
@@ -154,7 +186,7 @@ def test_dft_matrices_are_rfft_of_unit_impulses() -> None:
     np.testing.assert_allclose(-sines, expected.imag, atol=1e-7)
 
 
-KINDS = ("slicing", "spectra", "grouped")
+KINDS = ("slicing", "spectra", "grouped", "matmuls")
 
 
 def _all_mismatches(request: pytest.FixtureRequest, backend: str) -> list[str]:

@@ -17,6 +17,7 @@ from tensorflow.core.framework import graph_pb2
 
 from tfjs_build.checks import op_support as ops
 from tfjs_build.convert.graph.editor import GraphEditor, dtype_of, split_input
+from tfjs_build.convert.graph.passes.batch_matmul import broadcast_batch_matmuls
 from tfjs_build.convert.graph.passes.fold import fold_into_weights
 from tfjs_build.convert.graph.passes.fuse import fuse_for_tfjs, withheld_notes
 from tfjs_build.convert.graph.passes.grouped_conv import ungroup_convs
@@ -101,6 +102,8 @@ def optimize_for_tfjs(
     _note(report, remove_identities(ed), "removed {n} Identity node{s}")
     _note(report, ungroup_convs(ed, shapes), "rewrote {n} grouped Conv2D{s} as depthwise or per-group convolutions "
           "(TF.js conv2d has no groups)")
+    _note(report, broadcast_batch_matmuls(ed, shapes), "broadcast the batch dims of {n} BatchMatMulV2 operand pair{s} "
+          "before multiplying (TF.js 4.22 pairs partly broadcast batches wrongly)")
     _note(report, fold_pads(ed), "merged {n} zero Pad node{s} into convolutions (explicit padding)")
     _note(report, sink_squeezes(ed), "moved Conv1D Squeezes below {n} per-channel op{s}")
     _note(report, len(fold_into_weights(ed)), "folded {n} batch norm/scale/shift node{s} into weights")

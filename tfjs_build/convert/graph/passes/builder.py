@@ -85,6 +85,25 @@ class Builder:
         axis_ref = self.const(f"{suffix}/axis", axis)
         return self.op(suffix, "ConcatV2", [*values, axis_ref], T=dtype or self.dtype, N=len(values), Tidx=DType(INT32))
 
+    def broadcast_batch(self, suffix: str, value: str, other: str, batch: int) -> str:
+        """``value`` broadcast to the leading ``batch`` dims it shares with ``other`` (1 against n).
+
+        BatchMatMulV2 broadcasts them in TF, but TF.js 4.22 pairs batch entries by index modulo each
+        operand's batch size: right only when one side's batch dims are all ones or both match
+        (``[3, 1]`` against ``[3, 3]`` gives wrong values on wasm, a tensor of the wrong size on cpu
+        and an error on webgl), so operands that may broadcast are made to match first.
+        """
+        shapes = [self.op(f"{suffix}/broadcast/shape_{i}", "Shape", [ref], T=self.dtype, out_type=DType(INT32))
+                  for i, ref in enumerate((value, other))]
+        begin, size = self.const(f"{suffix}/broadcast/begin", [0]), self.const(f"{suffix}/broadcast/size", [batch])
+        heads = [self.op(f"{suffix}/broadcast/batch_{i}", "Slice", [shape, begin, size], T=DType(INT32), Index=DType(INT32))
+                 for i, shape in enumerate(shapes)]
+        rest = self.const(f"{suffix}/broadcast/rest", [-1])
+        tail = self.op(f"{suffix}/broadcast/tail", "Slice", [shapes[0], size, rest], T=DType(INT32), Index=DType(INT32))
+        common = self.op(f"{suffix}/broadcast/common", "Maximum", heads, T=DType(INT32))  # 1 vs n -> n, n vs n -> n
+        target = self.concat(f"{suffix}/broadcast/target", [common, tail], 0, DType(INT32))
+        return self.op(f"{suffix}/broadcast", "BroadcastTo", [value, target], T=self.dtype, Tidx=DType(INT32))
+
     def shape_vector(self, suffix: str, parts: Sequence[tuple[str, Dims, Sequence[int]]]) -> str:
         """An int32 vector whose element i is the product of the dims ``axes`` of tensor ``ref`` (part i =
         (ref, its static dims, axes)); a Const when every element is static (or only one is not: -1)."""

@@ -166,7 +166,7 @@ def _contract(build: Builder, lhs: Operand, rhs: Operand, out: str) -> Operand:
     y = _as_matrix(build, "rhs", rhs, batch, (cols, summed) if adj_y else (summed, cols))
     if any(label in ELLIPSIS_LABELS and (None in (a, b) or a != b)  # only `...` dims broadcast
            for label, a, b in zip(batch, lhs.permuted(batch), rhs.permuted(batch), strict=True)):
-        x, y = _broadcast_batch(build, "lhs", x, y, len(batch)), _broadcast_batch(build, "rhs", y, x, len(batch))
+        x, y = build.broadcast_batch("lhs", x, y, len(batch)), build.broadcast_batch("rhs", y, x, len(batch))
     product = build.op("matmul", "BatchMatMulV2", [x, y], T=build.dtype, adj_x=adj_x, adj_y=adj_y)
     batch_dims = tuple(_broadcast(a, b) for a, b in zip(lhs.permuted(batch), rhs.permuted(batch), strict=True))
     if len(rows) == 1 and len(cols) == 1:
@@ -192,25 +192,6 @@ def _as_matrix(build: Builder, suffix: str, operand: Operand, batch: str, groups
     parts = [(moved, dims, [i]) for i in range(nb)]
     parts += [(moved, dims, list(range(nb, nb + first))), (moved, dims, list(range(nb + first, len(order))))]
     return build.reshape(f"{suffix}/merge", moved, build.shape_vector(f"{suffix}/merged_shape", parts))
-
-
-def _broadcast_batch(build: Builder, suffix: str, value: str, other: str, batch: int) -> str:
-    """``value`` broadcast to the batch dims it shares with ``other`` (``...`` dims of size 1 against n).
-
-    BatchMatMulV2 broadcasts them in TF, but TF.js 4.22 pairs batch entries by index modulo each
-    operand's batch size, which is right only when one side's batch is all ones or the two match
-    (``[3, 1]`` against ``[3, 3]`` comes out wrong on cpu and wasm), so the operands match first.
-    """
-    shapes = [build.op(f"{suffix}/broadcast/shape_{i}", "Shape", [ref], T=build.dtype, out_type=DType(INT32))
-              for i, ref in enumerate((value, other))]
-    begin, size = build.const(f"{suffix}/broadcast/begin", [0]), build.const(f"{suffix}/broadcast/size", [batch])
-    heads = [build.op(f"{suffix}/broadcast/batch_{i}", "Slice", [shape, begin, size], T=DType(INT32), Index=DType(INT32))
-             for i, shape in enumerate(shapes)]
-    tail = build.op(f"{suffix}/broadcast/tail", "Slice", [shapes[0], size, build.const(f"{suffix}/broadcast/rest", [-1])],
-                    T=DType(INT32), Index=DType(INT32))
-    common = build.op(f"{suffix}/broadcast/common", "Maximum", heads, T=DType(INT32))  # 1 vs n -> n, n vs n -> n
-    target = build.concat(f"{suffix}/broadcast/target", [common, tail], 0, DType(INT32))
-    return build.op(f"{suffix}/broadcast", "BroadcastTo", [value, target], T=build.dtype, Tidx=DType(INT32))
 
 
 def _broadcast(a: int | None, b: int | None) -> int | None:
