@@ -26,13 +26,14 @@ def test_importing_the_converter_package_does_not_import_tensorflow() -> None:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, np.ndarray]]:
-    """A spectrum model (RFFT, ComplexAbs: kernels on cpu, none on wasm in TF.js 4.22) and a frozen graph."""
+    """A spectrum model (RFFT, ComplexAbs: kernels on cpu, none on wasm in TF.js 4.22; frames of a length unknown
+    when converting, so no DFT rewrite can replace them) and a frozen graph."""
     import tensorflow as tf
 
     folder = tmp_path_factory.mktemp("errors")
 
     class Spectrum(tf.Module):
-        @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32, name="signal")])
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="signal")])
         def __call__(self, signal: tf.Tensor) -> dict[str, tf.Tensor]:
             return {"magnitude": tf.abs(tf.signal.rfft(signal))}
 
