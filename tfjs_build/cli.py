@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -112,7 +113,10 @@ def _command_module(name: str) -> ModuleType:
 
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """CI cancels a job (and `timeout`/`docker stop` end a command) with SIGTERM: clean up as for Ctrl-C."""
+    """CI cancels a job (and `timeout`/`docker stop` end a command) with SIGTERM: clean up as for Ctrl-C.
+
+    Once the command is over, a SIGTERM still exits 130 rather than killing the process: the interpreter's
+    shutdown (joining worker processes, atexit handlers) takes a moment after the summary is printed."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -124,7 +128,17 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, _exit_interrupted if previous == signal.SIG_DFL else previous)
+
+
+def _exit_interrupted(signum: int, frame: object) -> None:
+    """SIGTERM after the command finished: its output is complete; flush it and exit 130 at once."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or a broken pipe
+            pass
+    os._exit(EXIT_INTERRUPTED)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,12 +12,16 @@ build) must work in a read-only checkout. A command that writes calls
 from __future__ import annotations
 
 import errno
+import re
 from pathlib import Path
 
 LOCK_NAME = "tfjs.lock"
 BENCH_NAME = "tfjs.bench.json"  # committed benchmark record (tfjs-build bench)
 STATE_DIR_NAME = ".tfjs-build"
 _GITIGNORE = "# tfjs-build's local state: stat cache, build lock, cache\n*\n"
+# util.atomic.atomic_path writes tfjs.lock through mkstemp(prefix=".tfjs.lock.", suffix=".tmp"): 8 characters of
+# mkstemp's alphabet between. Only such names are ever removed as leftovers of a killed write.
+_LOCK_TEMP = re.compile(re.escape(f".{LOCK_NAME}.") + r"[a-z0-9_]{8}\.tmp")
 # The errors a read-only project gives when tfjs-build tries to create its state there.
 READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
@@ -42,3 +46,10 @@ class ProjectPaths:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             self.gitignore.write_text(_GITIGNORE, encoding="utf-8")
         return self.state_dir
+
+    def lock_leftovers(self) -> list[Path]:
+        """Temp files of tfjs.lock writes killed between the write and the rename (delete them under the mutex)."""
+        try:
+            return sorted(path for path in self.root.iterdir() if _LOCK_TEMP.fullmatch(path.name))
+        except OSError:
+            return []

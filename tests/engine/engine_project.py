@@ -62,6 +62,20 @@ def stand_in_cli(root: Path, *args: str, timeout: float = 120) -> subprocess.Com
                           capture_output=True, text=True, timeout=timeout)
 
 
+def stand_in_cli_process(root: Path, *args: str, env: dict[str, str]) -> subprocess.Popen:
+    """``stand_in_cli`` started in a session of its own (a terminal's foreground group, for Ctrl-C), not awaited."""
+    return subprocess.Popen([sys.executable, str(HERE / "stand_in_cli.py"), "--no-color", "-C", str(root), *args],
+                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def wait_for(path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
 def snapshot(root: Path) -> dict[str, bytes]:
     """The lock and every file of the model folders (not the builder's hidden temp folders), by path."""
     files = {"tfjs.lock": (root / "tfjs.lock").read_bytes()}

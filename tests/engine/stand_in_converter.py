@@ -7,7 +7,10 @@ its own module so that spawned worker processes can import it by name.
 
 Environment knobs (inherited by the workers):
   STAND_IN_LOG   append "<model>\n" to this file on every conversion (to count them)
-  STAND_IN_GATE  a folder: write "<model>.started" there, then wait until "release" appears
+  STAND_IN_GATE  a folder: write "<model>.started" there (holding the worker's pid), then wait until "release"
+                 appears
+  STAND_IN_DIE   a model name: its worker process kills itself (SIGKILL) as it starts converting that model, as
+                 the kernel's out-of-memory killer or a crash in native code would
   STAND_IN_EDIT  "MODEL:HOW": when converting MODEL, first change its source as a user might mid-build,
                  then read it; HOW is rewrite (same size, in place, mtime put back), revert (rewrite, read,
                  write the old bytes back, mtime put back), replace (os.replace by other bytes) or add
@@ -21,6 +24,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -76,10 +80,23 @@ def replace_then_convert(model: ModelConfig, source: Path, out_dir: Path, work_d
     return convert_model(model, source, out_dir, work_dir)
 
 
+def _wait_at_gate(gate: Path, name: str) -> None:
+    """Say this conversion has started, then wait (at most 60 s) for the test to release it. Ctrl-C is held
+    back meanwhile, as TensorFlow's native code does not see it until it returns."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    (gate / f"{name}.started").write_text(str(os.getpid()), encoding="utf-8")
+    deadline = time.monotonic() + 60
+    while not (gate / "release").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def convert(model: ModelConfig, source: Path, out_dir: Path, work_dir: Path) -> ConvertResult:
     if log := os.environ.get("STAND_IN_LOG"):
         with open(log, "a", encoding="utf-8") as handle:
             handle.write(model.name + "\n")
+    if os.environ.get("STAND_IN_DIE") == model.name:
+        os.kill(os.getpid(), signal.SIGKILL)
     edited, _, how = os.environ.get("STAND_IN_EDIT", "").partition(":")
     after_reading = _edit_source(source, how) if edited == model.name else lambda: None
     data = _source_bytes(source)
@@ -89,10 +106,7 @@ def convert(model: ModelConfig, source: Path, out_dir: Path, work_dir: Path) -> 
     weights = hashlib.sha256(data + json.dumps(model.output_settings(), sort_keys=True).encode()).digest() * 8
     (out_dir / "group1-shard1of1.bin").write_bytes(weights)
     if gate := os.environ.get("STAND_IN_GATE"):
-        Path(gate, f"{model.name}.started").touch()
-        deadline = time.monotonic() + 60
-        while not Path(gate, "release").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_at_gate(Path(gate), model.name)
     manifest = [{"paths": ["group1-shard1of1.bin"], "weights": [{"name": "w", "shape": [64], "dtype": "float32"}]}]
     model_json = {"format": "graph-model", "modelTopology": {}, "weightsManifest": manifest}
     (out_dir / "model.json").write_text(json.dumps(model_json, sort_keys=True), encoding="utf-8")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_project import DATA_FILE, age, build_process, copy_project, run_build, snapshot, write_config
+from engine_project import DATA_FILE, age, build_process, copy_project, run_build, snapshot, wait_for, write_config
 
 from tfjs_build.engine.local_cache import LocalCache
 from tfjs_build.errors import EXIT_USER_ERROR
@@ -95,13 +95,6 @@ def test_removed_model_leaves_the_lock(project: Path) -> None:
     assert sorted(json.loads((project / "tfjs.lock").read_text())["models"]) == ["alpha"]
 
 
-def _wait_for(path: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
-
-
 def test_kill_9_mid_build_keeps_previous_outputs_and_lock(project: Path, tmp_path: Path) -> None:
     run_build(project)
     before = snapshot(project)
@@ -110,8 +103,8 @@ def test_kill_9_mid_build_keeps_previous_outputs_and_lock(project: Path, tmp_pat
     gate = tmp_path / "gate"
     gate.mkdir()
     process = build_process(project, {"STAND_IN_GATE": str(gate)})
-    _wait_for(gate / "alpha.started")
-    _wait_for(gate / "beta.started")  # both workers are mid-conversion, temp folders half written
+    wait_for(gate / "alpha.started")
+    wait_for(gate / "beta.started")  # both workers are mid-conversion, temp folders half written
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
     assert snapshot(project) == before
@@ -128,7 +121,7 @@ def test_concurrent_builds_wait_for_each_other(project: Path, tmp_path: Path, co
     gate = tmp_path / "gate"
     gate.mkdir()
     first = build_process(project, {"STAND_IN_GATE": str(gate)})
-    _wait_for(gate / "alpha.started")
+    wait_for(gate / "alpha.started")
     second = build_process(project, {"STAND_IN_GATE": str(gate)})
     time.sleep(1.0)  # the second is now blocked on the build lock, not converting
     assert sorted(conversions()) == ["alpha", "beta"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tfjs_build.engine import placement
+from tfjs_build.project import ProjectPaths
 
 
 def folder(path: Path, **files: str) -> Path:
@@ -38,11 +39,11 @@ def test_exchange_really_swaps(tmp_path: Path) -> None:
 
 
 def test_leftovers_of_a_killed_build_are_removed(tmp_path: Path) -> None:
-    out, work = tmp_path / "dist", tmp_path / "work"
-    stale = placement.temp_dir(out, "alpha")
+    out, paths = tmp_path / "dist", ProjectPaths(tmp_path)
+    stale = [placement.temp_dir(out, "alpha"), placement.temp_dir(paths.work_dir, "alpha")]
     kept = folder(out / "alpha")
-    placement.remove_leftovers(out, work)
-    assert not stale.exists() and kept.exists()
+    placement.remove_leftovers(out, paths)
+    assert not any(path.exists() for path in stale) and kept.exists()
 
 
 def test_model_folders_get_the_permissions_mkdir_would_give(tmp_path: Path) -> None:

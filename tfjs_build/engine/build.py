@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -52,16 +52,14 @@ from tfjs_build.engine.placement import (
 from tfjs_build.engine.plan import Step, current_plan
 from tfjs_build.engine.progress import Progress
 from tfjs_build.engine.shards import ORDINARY, Fanout, input_bytes, shard_of, split_steps
-from tfjs_build.engine.worker import ConvertFn, Job, Outcome, init_worker, run_job
-from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, EnvironmentFault, environment_fault
+from tfjs_build.engine.worker import ConvertFn, Job, Outcome
+from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_USER_ERROR, EnvironmentFault, environment_fault
 from tfjs_build.project import READ_ONLY_ERRNOS, ProjectPaths
 from tfjs_build.terminal import Console
 from tfjs_build.util.tensorflow_extra import require_tensorflow
 from tfjs_build.util.units import format_size
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from tfjs_build.engine.remote_store import Remote
 
 T = TypeVar("T")
@@ -220,25 +218,14 @@ class _Build:
                 "the output was discarded and tfjs.lock not updated; run the build again")
 
     def convert_all(self, steps: list[Step], jobs: int, convert_fn: ConvertFn | None) -> None:
-        import multiprocessing  # imported here: a no-op build never starts a process
-        from concurrent.futures import ProcessPoolExecutor
+        from tfjs_build.engine.worker_pool import WorkerPool  # imported here: a no-op build never starts a process
 
         progress = Progress(self.console, len(steps))
-        context = multiprocessing.get_context("spawn")
-        workers = max(1, min(jobs, len(steps)))
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
-                                 initargs=(os.getpid(),)) as pool:
-            pending: dict[Future[Outcome], tuple[Step, Job]] = {}
-            for step in steps:
-                job = self._job(step, convert_fn)
-                pending[pool.submit(run_job, job)] = (step, job)
-                progress.start(step.model)
-            try:
-                for future, (step, job) in _as_completed(pending, progress):
-                    progress.finish(step.model, self.finish(step, job, _outcome(future, step.model)))
-            except KeyboardInterrupt:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        by_model = {step.model: step for step in steps}
+        with WorkerPool(min(jobs, len(steps)), progress) as pool:
+            for job, outcome in pool.run([self._job(step, convert_fn) for step in steps]):
+                step = by_model[job.model.name]
+                progress.finish(step.model, self.finish(step, job, outcome))
 
     def _job(self, step: Step, convert_fn: ConvertFn | None) -> Job:
         model = self.config.model(step.model)
@@ -249,27 +236,6 @@ class _Build:
             download_dir=self.config.cache.dir,
             convert_fn=convert_fn,
         )
-
-
-def _as_completed(
-    pending: dict[Future[Outcome], tuple[Step, Job]], progress: Progress
-) -> Iterator[tuple[Future[Outcome], tuple[Step, Job]]]:
-    """Like concurrent.futures.as_completed, but refreshes the progress line every second."""
-    from concurrent.futures import FIRST_COMPLETED, wait
-
-    waiting = set(pending)
-    while waiting:
-        done, waiting = wait(waiting, timeout=1.0, return_when=FIRST_COMPLETED)
-        for future in done:
-            yield future, pending[future]
-        progress.tick()
-
-
-def _outcome(future: Future[Outcome], model: str) -> Outcome:
-    try:
-        return future.result()
-    except Exception as exc:  # the worker process died (out of memory, a crash in native code)
-        return Outcome(model, error=f"the worker process converting it died: {exc!r}", exit_code=EXIT_INTERNAL_ERROR)
 
 
 def build(
@@ -322,7 +288,7 @@ def _read_only_build(config: Config, names: list[str], force: bool, fault: OSErr
 def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_fn: ConvertFn | None,
          fanout: Fanout) -> None:
     config = run.config
-    remove_leftovers(config.output_dir, run.work_root)
+    remove_leftovers(config.output_dir, ProjectPaths(config.root))
     steps = current_plan(config, Lock(dict(run.entries)), names, force)
     groups = split_steps(steps, Lock(dict(run.entries)), fanout.count) if fanout.count else []
     if fanout.shard is not None:  # only this runner's group: the other runners build the rest

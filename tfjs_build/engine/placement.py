@@ -116,10 +116,12 @@ def temp_dir(parent: Path, name: str) -> Path:
     return path
 
 
-def remove_leftovers(output_dir: Path, work_root: Path) -> None:
-    """Temp folders of a build that was killed: safe to delete, we hold the build lock."""
-    for leftover in list(output_dir.glob(".*.tmp-*")) + list(work_root.glob(".*.tmp-*")):
+def remove_leftovers(output_dir: Path, paths: ProjectPaths) -> None:
+    """Temp folders and tfjs.lock temp files of a build that was killed: safe to delete, we hold the build mutex."""
+    for leftover in list(output_dir.glob(".*.tmp-*")) + list(paths.work_dir.glob(".*.tmp-*")):
         shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in paths.lock_leftovers():
+        leftover.unlink(missing_ok=True)
 
 
 class BuildMutex:
