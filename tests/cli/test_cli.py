@@ -32,7 +32,7 @@ def test_bad_config_is_exit_2_with_a_message_and_no_traceback(tmp_path: Path) ->
     assert result.stderr == (
         "error: tfjs.yaml:3:7: models.a.sorce: unknown key (did you mean 'source'?); expected one of "
         "source, sha256, input_format, format, signature, tags, outputs, quantize, shard_size, backends, "
-        "strip_debug_ops, control_flow_v2, split_weights_by_layer, metadata, budgets, accuracy\n"
+        "strip_debug_ops, control_flow_v2, split_weights_by_layer, metadata, budgets, accuracy, verify\n"
     )
     assert "Traceback" not in result.stdout + result.stderr
 

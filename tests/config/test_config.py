@@ -74,7 +74,7 @@ def test_where_points_at_the_key(project: Path) -> None:
         ("version: 1\nmodels:\n  a: {source: sm, quantise: uint8}\n",
          "tfjs.yaml:3:19: models.a.quantise: unknown key (did you mean 'quantize'?); expected one of "
          "source, sha256, input_format, format, signature, tags, outputs, quantize, shard_size, backends, "
-         "strip_debug_ops, control_flow_v2, split_weights_by_layer, metadata, budgets, accuracy"),
+         "strip_debug_ops, control_flow_v2, split_weights_by_layer, metadata, budgets, accuracy, verify"),
         ("version: 1\nmodels:\n  a: {source: sm, quantize: unit8}\n",
          "tfjs.yaml:3:29: models.a.quantize: expected one of none, uint8, uint16, float16, float32, auto or a mapping "
          "of dtype to weight-name globs, got 'unit8' (did you mean 'uint8'?)"),

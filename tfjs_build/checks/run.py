@@ -63,6 +63,7 @@ def check_model(config: Config, model: ModelConfig, entry: LockEntry | None, sta
         notes=tuple(notes),
         weights=entry.weights,
         bench=bench,
+        verified=dict(entry.verified or {}),
     )
 
 

@@ -277,6 +277,28 @@ class Section(Kind):
         return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
+class Toggle(Section):
+    """true, false, or a mapping of the record's keys, which also means true (``verify: {samples: 4}``).
+
+    The record's ``enabled`` field (not a key) says which; merged with `defaults:` key by key, so
+    ``false`` on a model turns off a ``true`` in `defaults:`."""
+
+    def parse(self, ctx: Context, path: str, value: Any) -> dict[str, Any]:
+        if value is None or isinstance(value, bool):
+            return {"enabled": bool(value)}
+        if not isinstance(value, dict):
+            raise ctx.error(path, f"expected true, false or a mapping with keys {', '.join(keys_of(self.record))}, "
+                                  f"got {describe(value)}")
+        return {"enabled": True, **super().parse(ctx, path, value)}
+
+    def finish(self, parsed: dict[str, Any]) -> Any:
+        keys = {name: value for name, value in parsed.items() if name != "enabled"}
+        return build(self.record, keys, enabled=parsed.get("enabled", False))
+
+    def schema(self) -> dict[str, Any]:
+        return {"oneOf": [{"type": "boolean"}, super().schema()]}
+
+
 class QuantizeRules(Kind):
     """none | a dtype for every float32 weight | {dtype: [weight-name globs]}."""
 

@@ -37,6 +37,7 @@ from tfjs_build.config.kinds import (
     Text,
     TiB,
     Timing,
+    Toggle,
     Url,
 )
 from tfjs_build.errors import ConfigError
@@ -113,6 +114,15 @@ class Quantize:
         return any(dtype == "auto" for dtype, _ in self.patterns)
 
 
+@dataclass(frozen=True)
+class Verify:
+    """Proof at build time (``verify: true``): after converting, the model runs in TF.js on each of its
+    backends against TensorFlow on ``samples`` inputs, and a mismatch fails its build."""
+
+    enabled: bool = False
+    samples: int = field(default=2, metadata=key(Count(256)))
+
+
 _SOURCE = "SavedModel dir, .h5, .keras, .pb, TF Hub module dir, or https URL of a .tar.gz/.zip"
 _STRINGS = ListOf(Text())
 
@@ -146,6 +156,8 @@ class ModelConfig:
     metadata: tuple[tuple[str, Path], ...] = field(default=(), metadata=key(FileMap(), output=True))
     budgets: Budgets = field(default=Budgets(), metadata=key(Section(Budgets)))
     accuracy: Accuracy = field(default=Accuracy(), metadata=key(Section(Accuracy), output=True))
+    verify: Verify = field(default=Verify(), metadata=key(Toggle(Verify), "after converting, run the model in TF.js "
+                                                          "on its backends against TensorFlow"))
     # "models.NAME.key" -> "tfjs.yaml:LINE:COL", for messages raised after loading (the model's own keys, then defaults').
     locations: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -160,6 +172,8 @@ class ModelConfig:
     def output_settings(self) -> dict[str, Any]:
         """Every setting that changes the built files, as plain JSON data (for fingerprints)."""
         settings = fields.output_settings(self)
+        if self.verify.enabled:  # what tfjs.lock records changes; absent when off, so locks without it stand
+            settings["verify"] = {"samples": self.verify.samples}
         if self.quantize.auto:  # auto spends the accuracy budget: the limit shapes the files
             settings["accuracy"]["max_error"] = self.accuracy.max_error
         return settings

@@ -43,3 +43,4 @@ class ConvertResult:
     quantization: dict[str, DtypeBytes] = field(default_factory=dict)  # by source dtype -> stored
     accuracy: AccuracyFigures | None = None
     warnings: tuple[str, ...] = ()
+    verified: dict[str, AccuracyFigures] | None = None  # per backend, set by the build's verify step (verify/at_build)

@@ -98,6 +98,7 @@ def lock_entry(step: Step, model: ModelConfig, result: ConvertResult, facts: Out
         accuracy=result.accuracy,
         rewrites=tuple(result.rewrites),
         cost=input_bytes(step.inputs),
+        verified=result.verified,
     )
 
 

@@ -83,9 +83,13 @@ class LockEntry:
     # Bytes of the model's local input files at its build: the deterministic cost a fan-out balances shards on
     # (engine/shards.py); not seconds, so that the lock stays byte-identical from machine to machine.
     cost: int | None = None
+    # Per backend, TF.js's outputs against TensorFlow's when the build verified it (tfjs.yaml's verify).
+    verified: dict[str, AccuracyFigures] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = to_data(self)
+        if self.verified is None:
+            del data["verified"]  # absent, not null: locks built without verify stay byte for byte as they were
         return data
 
     @classmethod

@@ -1,4 +1,4 @@
-"""What runs in a build's worker processes: fetch a remote source, convert, measure the output.
+"""What runs in a build's worker processes: fetch a remote source, convert, verify (``verify:``), measure the output.
 
 Workers are spawned (not forked), so TensorFlow is loaded only in them, and only once
 one of them converts. Everything a worker returns is a plain picklable record; a
@@ -66,6 +66,10 @@ def _convert(job: Job) -> Outcome:
 
             convert = convert_model
         result = convert(job.model, source, job.out_dir, job.work_dir)
+        if job.model.verify.enabled:  # here, where TensorFlow is loaded already (verify/at_build.py)
+            from tfjs_build.verify.at_build import verify_built
+
+            result = verify_built(job.model, source, job.out_dir, job.work_dir, result)
         return Outcome(job.model.name, result, describe_output(job.out_dir))
     except TfjsBuildError as exc:
         return Outcome(job.model.name, error=str(exc), exit_code=exc.exit_code)

@@ -82,10 +82,21 @@ def _has_latency(report: Report) -> bool:
     return any(model.bench is not None for model in report.models)
 
 
+def _has_verified(report: Report) -> bool:
+    """The Verified column shows in a check when some model's build verified it in TF.js (tfjs.yaml's verify)."""
+    return report.command == "check" and any(model.verified for model in report.models)
+
+
+def _verified_cell(model: ModelReport) -> str:
+    """Each backend the build verified the model on, with TF.js's max relative error against TensorFlow."""
+    return ", ".join(f"{backend} {figures.max_rel_error:.1g}" for backend, figures in model.verified.items()) or "–"
+
+
 def headers(report: Report) -> tuple[str, ...]:
     latency = ("Latency (median)",) if _has_latency(report) else ()
     budgets = ("Budgets",) if report.command == "check" else ()
-    return ("Model", *(column[0] for column in _columns(report)), *latency, *budgets, "Status")
+    verified = ("Verified (max rel error)",) if _has_verified(report) else ()
+    return ("Model", *(column[0] for column in _columns(report)), *latency, *budgets, *verified, "Status")
 
 
 def _budgets_cell(model: ModelReport) -> str:
@@ -100,12 +111,14 @@ def _share(used: float) -> str:
 
 def rows(report: Report) -> list[Row]:
     compared, columns, latency = report.base_ref is not None, _columns(report), _has_latency(report)
+    verified = _has_verified(report)
     return [
         Row(
             name=model.name,
             cells=tuple(_cell(column, model.figures, model.base, compared) for column in columns)
             + ((latency_cell(model.bench, model.base_bench),) if latency else ())
-            + ((_budgets_cell(model),) if report.command == "check" else ()),
+            + ((_budgets_cell(model),) if report.command == "check" else ())
+            + ((_verified_cell(model),) if verified else ()),
             status=status(model, compared),
         )
         for model in report.models

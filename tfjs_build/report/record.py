@@ -11,6 +11,7 @@ from typing import Any
 
 from tfjs_build.bench.record import ModelBench
 from tfjs_build.checks.budgets import BudgetLine
+from tfjs_build.convert.result import AccuracyFigures
 from tfjs_build.engine.lock_codec import to_data
 from tfjs_build.engine.lockfile import LockedWeight, LockEntry
 
@@ -70,6 +71,7 @@ class ModelReport:
     base_weights: tuple[LockedWeight, ...] = ()  # the same at the base ref
     bench: ModelBench | None = None  # tfjs.bench.json's figures
     base_bench: ModelBench | None = None  # the base ref's, only for backends measured on the same kind of machine
+    verified: dict[str, AccuracyFigures] = field(default_factory=dict)  # per backend, when the build verified it
 
     @property
     def ok(self) -> bool:
@@ -99,6 +101,7 @@ class ModelReport:
             "base_weights": [list(w) for w in self.base_weights],
             "bench": to_data(self.bench),
             "base_bench": to_data(self.base_bench),
+            "verified": to_data(self.verified),
         }
 
 

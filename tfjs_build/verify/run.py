@@ -5,7 +5,8 @@ Per model and backend, TF.js must reproduce TensorFlow within the tolerance
 widened for quantized models by the error the accuracy gate already measured (the
 figures in tfjs.lock): TF.js must not lose more than quantization did. Only stale or
 unbuilt models are refused; TensorFlow is imported only here, inside
-``tfjs_build.convert.reference``, never by the other commands.
+``tfjs_build.convert.reference``, never by the other commands. ``compare_in_tfjs`` is the one
+comparison: the build's ``verify:`` step (``at_build``) holds TF.js to the same figures.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ class Verdict:
     def ok(self) -> bool:
         return self.figures.max_rel_error <= self.limit
 
+    def summary(self) -> str:
+        figures = self.figures
+        top1 = "" if figures.top1_agreement is None else f", top-1 agreement {figures.top1_agreement:.0%}"
+        return (f"max abs error {figures.max_abs_error:.3g}, max rel error {figures.max_rel_error:.3g} "
+                f"(limit {self.limit:.3g}){top1}, {figures.samples} samples")
+
 
 def verify_models(config: Config, names: list[str], backends: list[str] | None, console: Console,
                   samples: int = 2) -> int:
@@ -58,14 +65,21 @@ def verify_models(config: Config, names: list[str], backends: list[str] | None, 
 def verify_model(config: Config, model: ModelConfig, entry: LockEntry, backend: str, samples: int) -> Verdict:
     from tfjs_build.convert.reference import reference_run
     from tfjs_build.sources.download import local_source
-    from tfjs_build.verify.runner import run_in_tfjs
 
     with tempfile.TemporaryDirectory(prefix="tfjs-build-verify-") as work, stderr_into(Path(work) / "tf.log"):
         inputs, expected = reference_run(model, local_source(model, config.cache.dir), Path(work), samples)
-    out_dir = config.model_output_dir(model.name)
+    return compare_in_tfjs(model, config.model_output_dir(model.name), inputs, expected, backend, entry.accuracy)
+
+
+def compare_in_tfjs(model: ModelConfig, out_dir: Path, inputs: list[dict[str, np.ndarray]],
+                    expected: list[dict[str, np.ndarray]], backend: str, accuracy: AccuracyFigures | None) -> Verdict:
+    """The built files in ``out_dir``, run by TF.js on ``backend``, against TensorFlow's ``expected`` outputs;
+    ``accuracy`` is what quantizing already cost (the accuracy gate's figures), which the limit allows for."""
+    from tfjs_build.verify.runner import run_in_tfjs
+
     actual = [run_in_tfjs(out_dir, sample, backend, format=model.format) for sample in inputs]
     figures = compare_outputs(expected, [_keyed_like(reference, got) for reference, got in zip(expected, actual, strict=True)])
-    quantization_error = entry.accuracy.max_rel_error if entry.accuracy is not None else 0.0
+    quantization_error = accuracy.max_rel_error if accuracy is not None else 0.0
     return Verdict(model.name, backend, figures, TOLERANCE + 1.1 * quantization_error)
 
 
@@ -79,9 +93,5 @@ def _keyed_like(reference: dict[str, np.ndarray], got: dict[str, np.ndarray]) ->
 
 
 def _describe(verdict: Verdict, console: Console) -> str:
-    figures = verdict.figures
     state = console.paint("ok", "green") if verdict.ok else console.paint("FAILED", "red")
-    top1 = "" if figures.top1_agreement is None else f", top-1 agreement {figures.top1_agreement:.0%}"
-    return (f"{verdict.model} [{verdict.backend}]: max abs error {figures.max_abs_error:.3g}, "
-            f"max rel error {figures.max_rel_error:.3g} (limit {verdict.limit:.3g}){top1}, "
-            f"{figures.samples} samples: {state}")
+    return f"{verdict.model} [{verdict.backend}]: {verdict.summary()}: {state}"
