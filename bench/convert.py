@@ -166,7 +166,8 @@ def check_edges(work: Path, ref: Path) -> list[tuple[str, str, str]]:
         for out_dir, command in (
             (work / "edge-ours" / name, [sys.executable, "-c", OURS, str(config), name, str(work / "edge-ours" / name)]),
             (work / "edge-ref" / name, reference_command(
-                ref / "tensorflowjs_converter", work / name.removesuffix("-v2"), work / "edge-ref" / name, *filter(None, [flag]))),
+                ref / "tensorflowjs_converter", work / name.removesuffix("-v2"), work / "edge-ref" / name,
+                *filter(None, [flag]))),
         ):
             outcome.append(_edge_outcome(command, out_dir, work / name.removesuffix("-v2")))
         rows.append((EDGE_NAMES[name], *outcome))

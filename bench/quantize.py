@@ -94,8 +94,8 @@ def main() -> None:
         base_times: list[float] = []
         ours_times: list[float] = []
         for _ in range(args.repeats):
-            _median_time(lambda: baseline(weights, target), base_times)
-            _median_time(lambda: quantize_only(weights, dtype), ours_times)
+            _median_time(lambda target=target: baseline(weights, target), base_times)
+            _median_time(lambda dtype=dtype: quantize_only(weights, dtype), ours_times)
         base, ours = statistics.median(base_times), statistics.median(ours_times)
         results[dtype] = {
             "astype_s": round(base, 4),

@@ -90,7 +90,8 @@ def test_a_missing_output_node_suggests_the_right_name(project: tuple[Path, dict
     folder, _ = project
     with pytest.raises(SourceError) as info:
         _convert(folder, "frozen", "    source: frozen.pb\n    outputs: [probabilitys]\n", tmp_path)
-    assert "tfjs.yaml:5:14: models.frozen.outputs: the graph has no node 'probabilitys' (did you mean 'probabilities'?)" in str(info.value)
+    assert ("tfjs.yaml:5:14: models.frozen.outputs: the graph has no node 'probabilitys' "
+            "(did you mean 'probabilities'?)") in str(info.value)
 
 
 @pytest.mark.slow

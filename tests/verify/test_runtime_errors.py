@@ -24,8 +24,9 @@ def dense_dir(tmp_path: Path) -> Path:
 
 def test_missing_node_modules_names_the_install_command(dense_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TFJS_BUILD_NODE_DIR", str(tmp_path / "empty"))
-    with pytest.raises(TfjsBuildError, match=r"\$TFJS_BUILD_NODE_DIR=.*empty: no @tensorflow/tfjs there; point it at a node_modules folder "
-                       r"with @tensorflow/tfjs 4.22.0 \(or unset it and tfjs-build installs its own\)"):
+    expected = (r"\$TFJS_BUILD_NODE_DIR=.*empty: no @tensorflow/tfjs there; point it at a node_modules folder "
+                r"with @tensorflow/tfjs 4.22.0 \(or unset it and tfjs-build installs its own\)")
+    with pytest.raises(TfjsBuildError, match=expected):
         run_in_tfjs(dense_dir, {"features": np.zeros((1, 3))}, "cpu")
 
 
@@ -40,7 +41,8 @@ def test_other_tfjs_version_is_refused(dense_dir: Path, tmp_path: Path, monkeypa
 
 def test_missing_chromium_names_the_fix(dense_dir: Path, monkeypatch: pytest.MonkeyPatch, tfjs_available: Path) -> None:
     monkeypatch.setenv("TFJS_BUILD_CHROMIUM", "/nonexistent/chromium")
-    with pytest.raises(TfjsBuildError, match=r"\$TFJS_BUILD_CHROMIUM=/nonexistent/chromium: no such file; point it at a Chromium or Chrome binary"):
+    expected = r"\$TFJS_BUILD_CHROMIUM=/nonexistent/chromium: no such file; point it at a Chromium or Chrome binary"
+    with pytest.raises(TfjsBuildError, match=expected):
         run_in_tfjs(dense_dir, {"features": np.zeros((1, 3))}, "webgl")
 
 
@@ -52,7 +54,8 @@ def test_unknown_backend_and_missing_model(dense_dir: Path, tmp_path: Path) -> N
 
 
 def test_graph_layers_mix_up_says_which_format_to_use(dense_dir: Path) -> None:
-    with pytest.raises(TfjsBuildError, match=r"model.json: format is 'graph-model', not the layers-model asked for; run it with format='graph'"):
+    expected = r"model.json: format is 'graph-model', not the layers-model asked for; run it with format='graph'"
+    with pytest.raises(TfjsBuildError, match=expected):
         run_in_tfjs(dense_dir, {"features": np.zeros((1, 3))}, "cpu", format="layers")
 
 

@@ -141,7 +141,8 @@ def _changes_table(changes: list[tuple[str, int, int]]) -> str:
         f'<td class="num">{format_size(after)}</td><td class="num">{format_size_delta(after - before)}</td></tr>'
         for layer, before, after in changes
     )
-    return f"<table><thead><tr><th>Layer</th><th>Before</th><th>After</th><th>Change</th></tr></thead><tbody>{body}</tbody></table>"
+    head = "<tr><th>Layer</th><th>Before</th><th>After</th><th>Change</th></tr>"
+    return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
 
 
 def _table(head: tuple[str, ...], rows: list[tuple[str, ...]], text_columns: int = 1) -> str:

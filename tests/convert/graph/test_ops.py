@@ -64,7 +64,8 @@ def test_find_unsupported_lists_each_op_once_with_all_nodes() -> None:
 
 
 def test_ops_module_never_imports_tensorflow() -> None:
-    code = "import sys, tfjs_build.checks.op_support as o; o.unsupported_ops(['Erfc'], ['cpu']); print('tensorflow' in sys.modules)"
+    code = ("import sys, tfjs_build.checks.op_support as o; o.unsupported_ops(['Erfc'], ['cpu']); "
+            "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

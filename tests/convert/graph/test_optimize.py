@@ -243,7 +243,8 @@ def test_matmul_folds_with_shared_and_transposed_weights(matmul_graph: Any, asse
     ops = ops_of(graph_def)
     assert ops.count("_FusedMatMul") == 1 and ops.count("MatMul") == 1 and ops.count("_FusedConv2D") == 1
     assert not {"Mul", "AddV2", "Sub"} & set(ops)
-    for got, want in zip(run_graph(graph_def, feed, frozen.outputs), run_graph(frozen.graph_def, feed, frozen.outputs), strict=True):
+    expected = run_graph(frozen.graph_def, feed, frozen.outputs)
+    for got, want in zip(run_graph(graph_def, feed, frozen.outputs), expected, strict=True):
         assert_close(got, want, 1e-5)
 
 
@@ -274,7 +275,8 @@ def test_shift_after_a_residual_sum_moves_into_the_conv_bias(residual_sum_graph:
         "AddN", "AddN", "_FusedConv2D", "_FusedConv2D"
     ]
     assert set(frozen.output_nodes) <= {n.name for n in graph_def.node}
-    for got, want in zip(run_graph(unfuse(graph_def), feed, frozen.outputs), run_graph(frozen.graph_def, feed, frozen.outputs), strict=True):
+    expected = run_graph(frozen.graph_def, feed, frozen.outputs)
+    for got, want in zip(run_graph(unfuse(graph_def), feed, frozen.outputs), expected, strict=True):
         assert_close(got, want, 1e-5)
 
 

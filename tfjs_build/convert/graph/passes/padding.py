@@ -1,7 +1,8 @@
 """Merge a zero ``Pad`` of the spatial dimensions into the convolution that reads it.
 
-Keras ``ZeroPadding2D`` before a VALID convolution is exactly the convolution with explicit padding, which TF and TF.js (``pad: 'explicit'`` with
-``explicit_paddings``) both run in one kernel: one op and one constant fewer per block, and the
+Keras ``ZeroPadding2D`` before a VALID convolution is exactly the convolution with explicit padding,
+which TF and TF.js (``pad: 'explicit'`` with ``explicit_paddings``) both run in one kernel: one op and
+one constant fewer per block, and the
 conv can then fuse with what follows.
 """
 
