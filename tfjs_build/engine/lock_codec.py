@@ -19,6 +19,7 @@ import math
 import re
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 MAX_DEPTH = 32
@@ -70,55 +71,78 @@ def _wrong(kind: Any, value: Any, key: str) -> ValueError:
 
 
 def _read(kind: Any, value: Any, key: str) -> Any:
+    return _reader(kind)(value, key)
+
+
+Reader = Callable[[Any, str], Any]  # (JSON value, its key path) -> the typed value
+
+
+@functools.cache
+def _reader(kind: Any) -> Reader:
+    """The reader of one type, worked out once per type (a lock holds thousands of values of a few types)."""
     origin = typing.get_origin(kind)
     if kind is Any:
-        _check_free(value, key, 0)
-        return value
+        return _read_free
     if origin in (types.UnionType, typing.Union):
-        return _read_union(kind, value, key)
+        (present,) = [option for option in typing.get_args(kind) if option is not type(None)]
+        return functools.partial(_read_optional, kind, _reader(present))
     if _is_named_tuple(kind):
-        if not isinstance(value, list) or len(value) != len(kind._fields):
-            raise _wrong(kind, value, key)
-        hints = [_field_types(kind)[name] for name in kind._fields]
-        return kind(*(_read(hint, item, f"{key}[{i}]") for i, (hint, item) in enumerate(zip(hints, value, strict=True))))
+        return functools.partial(_read_named_tuple, kind, tuple(_reader(_field_types(kind)[n]) for n in kind._fields))
     if dataclasses.is_dataclass(kind):
-        return _read_record(kind, value, key)
+        return functools.partial(_read_record, kind)
     if origin is tuple:
-        if not isinstance(value, list):
-            raise _wrong(kind, value, key)
-        item_kind = typing.get_args(kind)[0]
-        return tuple(_read(item_kind, item, f"{key}[{i}]") for i, item in enumerate(value))
+        return functools.partial(_read_list, kind, _reader(typing.get_args(kind)[0]))
     if origin is dict:
-        if not isinstance(value, dict):
-            raise _wrong(kind, value, key)
-        item_kind = typing.get_args(kind)[1]
-        return {name: _read(item_kind, item, f"{key}.{name}") for name, item in value.items()}
-    return _read_scalar(kind, value, key)
+        return functools.partial(_read_mapping, kind, _reader(typing.get_args(kind)[1]))
+    return functools.partial(_read_scalar, kind)
 
 
-def _read_union(kind: Any, value: Any, key: str) -> Any:
-    options = typing.get_args(kind)
-    if value is None and type(None) in options:
-        return None
-    (present,) = [option for option in options if option is not type(None)]
-    if value is None:
+def _read_free(value: Any, key: str) -> Any:
+    _check_free(value, key, 0)
+    return value
+
+
+def _read_optional(kind: Any, present: Reader, value: Any, key: str) -> Any:
+    return None if value is None else present(value, key)
+
+
+def _read_named_tuple(kind: Any, readers: tuple[Reader, ...], value: Any, key: str) -> Any:
+    if not isinstance(value, list) or len(value) != len(readers):
         raise _wrong(kind, value, key)
-    return _read(present, value, key)
+    return kind(*(read(item, f"{key}[{i}]") for i, (read, item) in enumerate(zip(readers, value, strict=True))))
+
+
+def _read_list(kind: Any, read: Reader, value: Any, key: str) -> tuple[Any, ...]:
+    if not isinstance(value, list):
+        raise _wrong(kind, value, key)
+    return tuple(read(item, f"{key}[{i}]") for i, item in enumerate(value))
+
+
+def _read_mapping(kind: Any, read: Reader, value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _wrong(kind, value, key)
+    return {name: read(item, f"{key}.{name}") for name, item in value.items()}
 
 
 def _read_record(kind: Any, value: Any, key: str) -> Any:
     if not isinstance(value, dict):
         raise _wrong(kind, value, key)
     prefix = f"{key}." if key else ""
-    fields = {f.name: f for f in dataclasses.fields(kind)}
-    if unknown := sorted(value.keys() - fields.keys()):
+    readers, required = _record_plan(kind)
+    if unknown := sorted(value.keys() - readers.keys()):
         raise ValueError(f"unknown key {prefix + unknown[0]!r} (written by a newer tfjs-build?)")
-    required = [name for name, f in fields.items()
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     if missing := [name for name in required if name not in value]:
         raise ValueError(f"missing key {prefix + missing[0]!r}")
+    return kind(**{name: readers[name](item, prefix + name) for name, item in value.items()})
+
+
+@functools.cache
+def _record_plan(kind: Any) -> tuple[dict[str, Reader], tuple[str, ...]]:
+    """A dataclass's field readers, and the fields without a default (which every document must hold)."""
     hints = _field_types(kind)
-    return kind(**{name: _read(hints[name], item, prefix + name) for name, item in value.items()})
+    fields = dataclasses.fields(kind)
+    required = tuple(f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+    return {f.name: _reader(hints[f.name]) for f in fields}, required
 
 
 def _read_scalar(kind: Any, value: Any, key: str) -> Any:
