@@ -79,3 +79,9 @@ def test_init_names_models_after_their_folders_and_lists_each_once(tmp_path, poi
 def test_a_file_that_is_not_a_graphdef_gets_no_proposal(tmp_path):
     (tmp_path / "broken.pb").write_bytes(b"\x0a\xff\xff\xff\xff\x0f")
     assert proposed_outputs(tmp_path / "broken.pb") == []
+
+
+def test_a_graphdef_node_written_as_a_number_gets_no_proposal(tmp_path):
+    """Field 1 (node) as a varint, not a message: no proposal rather than a crash."""
+    (tmp_path / "number.pb").write_bytes(b"\x08\x01")
+    assert proposed_outputs(tmp_path / "number.pb") == []

@@ -25,23 +25,28 @@ def proposed_outputs(path: Path) -> list[str]:
     return sorted(name for name, op, _ in nodes if name and name not in read and op not in NOT_OUTPUTS)
 
 
-def _node(data: bytes) -> tuple[str, str, list[str]]:
+def _node(data: bytes | int) -> tuple[str, str, list[str]]:
+    if not isinstance(data, bytes):
+        raise ValueError("a GraphDef node that is not length-delimited")
     name, op, inputs = "", "", []
     for number, value in _fields(data):
-        if number in (1, 2, 3) and not isinstance(value, bytes):
+        if number not in (1, 2, 3):
+            continue
+        if not isinstance(value, bytes):
             raise ValueError("a NodeDef string field that is not length-delimited")
         if number == 1:
             name = value.decode("utf-8")
         elif number == 2:
             op = value.decode("utf-8")
-        elif number == 3:
+        else:
             inputs.append(value.decode("utf-8"))
     return name, op, inputs
 
 
 def _fields(data: bytes) -> list[tuple[int, bytes | int]]:
     """(field number, value) of one message: varints as int, length-delimited fields as bytes."""
-    fields, position = [], 0
+    fields: list[tuple[int, bytes | int]] = []
+    position = 0
     while position < len(data):
         key, position = _varint(data, position)
         number, wire = key >> 3, key & 7

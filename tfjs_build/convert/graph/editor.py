@@ -8,10 +8,16 @@ pass obviously correct. The editor never renames or removes a protected (output)
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TypeAlias, TypeVar
 
 import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import function_pb2, graph_pb2, node_def_pb2
+
+# Any to mypy: TensorFlow ships no type information. Named once here for every pass.
+Node: TypeAlias = node_def_pb2.NodeDef
+Function: TypeAlias = function_pb2.FunctionDef
+T = TypeVar("T")
 
 
 def split_input(ref: str) -> tuple[str, int, bool]:
@@ -22,6 +28,13 @@ def split_input(ref: str) -> tuple[str, int, bool]:
     if name and port.isdigit():
         return name, int(port), False
     return ref, 0, False
+
+
+def matched(value: T | None, what: str) -> T:
+    """``value``, which the pass's pattern match already found: None here is a bug in the pass."""
+    if value is None:
+        raise AssertionError(f"internal error in a graph pass: {what} is missing after the pattern matched it")
+    return value
 
 
 class GraphEditor:
@@ -130,7 +143,8 @@ class GraphEditor:
         """``const`` itself when only ``owner`` reads it, else a copy wired into ``owner``."""
         if len(self.uses(const.name)) == 1 and const.name not in self.protected:
             return const
-        copy = self.add_const(f"{owner.name}/{suffix}", self.const(const), owner, like=const)
+        value = matched(self.const(const), f"the value of {const.name}")
+        copy = self.add_const(f"{owner.name}/{suffix}", value, owner, like=const)
         owner.input[:] = [copy.name if split_input(ref)[:2] == (const.name, 0) else ref for ref in owner.input]
         self.reindex()
         return copy

@@ -14,11 +14,9 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import node_def_pb2
 
-from tfjs_build.convert.graph.editor import GraphEditor, dtype_of
+from tfjs_build.convert.graph.editor import GraphEditor, Node, dtype_of
 
-Node = node_def_pb2.NodeDef
 INT32 = 3  # DT_INT32
 Dims = tuple[int | None, ...]
 

@@ -14,13 +14,11 @@ anything else is left alone.
 from __future__ import annotations
 
 import numpy as np
-from tensorflow.core.framework import node_def_pb2
 
-from tfjs_build.convert.graph.editor import GraphEditor, split_input
+from tfjs_build.convert.graph.editor import GraphEditor, Node, split_input
 from tfjs_build.convert.graph.passes.builder import INT32, Builder, DType
 from tfjs_build.convert.graph.passes.shapes import Shapes
 
-Node = node_def_pb2.NodeDef
 FLOAT32, COMPLEX64 = 1, 8
 CONSUMERS = ("ComplexAbs", "Real", "Imag")
 

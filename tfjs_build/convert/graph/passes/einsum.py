@@ -22,13 +22,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from tensorflow.core.framework import node_def_pb2
-
-from tfjs_build.convert.graph.editor import GraphEditor
+from tfjs_build.convert.graph.editor import GraphEditor, Node
 from tfjs_build.convert.graph.passes.builder import INT32, Builder, Dims, DType
 from tfjs_build.convert.graph.passes.shapes import Shapes
 
-Node = node_def_pb2.NodeDef
 ELLIPSIS_LABELS = "0123456789"  # never letters, so they cannot clash with the equation's own
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from tensorflow.core.framework import node_def_pb2
 
-from tfjs_build.convert.graph.editor import GraphEditor, flag, is_float32, nhwc, number
+from tfjs_build.convert.graph.editor import GraphEditor, flag, is_float32, matched, nhwc, number
 
 LINEAR_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul"})
 ADD_OPS = frozenset({"Add", "AddV2", "BiasAdd", "Sub"})
@@ -61,7 +61,7 @@ def linear_chain(ed: GraphEditor, node: node_def_pb2.NodeDef | None, reader: nod
     if weights is None or value is None:
         return None
     channels, rank = output_channels(linear, value), (2 if linear.op == "MatMul" else 4)
-    if bias is not None and ed.const(bias).shape != (channels,):
+    if bias is not None and matched(ed.const(bias), "the bias").shape != (channels,):
         return None
     return Chain(linear, weights, bias_add, bias, channels, rank)
 
@@ -98,10 +98,10 @@ def _scale_weights(chain: Chain, weights: np.ndarray, scale: np.ndarray) -> np.n
 def apply_scale(ed: GraphEditor, chain: Chain, scale: np.ndarray) -> None:
     """Multiply the chain's output channels by ``scale`` (weights and bias)."""
     weights = ed.writable_const(chain.weights, chain.linear, "folded_weights")
-    ed.set_const(weights, _scale_weights(chain, ed.const(weights), scale))
+    ed.set_const(weights, _scale_weights(chain, matched(ed.const(weights), "the weights"), scale))
     if chain.bias is not None and chain.bias_add is not None:
         bias = ed.writable_const(chain.bias, chain.bias_add, "folded_bias")
-        ed.set_const(bias, ed.const(bias).astype(np.float64) * scale)
+        ed.set_const(bias, matched(ed.const(bias), "the bias").astype(np.float64) * scale)
         chain.bias = bias
     chain.weights = weights
 
@@ -114,7 +114,7 @@ def apply_shift(ed: GraphEditor, chain: Chain, shift: np.ndarray, replaced: node
     """
     if chain.bias_add is not None and chain.bias is not None:
         bias = ed.writable_const(chain.bias, chain.bias_add, "folded_bias")
-        ed.set_const(bias, ed.const(bias).astype(np.float64) + shift)
+        ed.set_const(bias, matched(ed.const(bias), "the bias").astype(np.float64) + shift)
         ed.absorb(chain.bias_add, replaced)
         return
     const = ed.add_const(f"{replaced.name}/bias", shift.astype(np.float32), replaced, like=chain.weights)
@@ -133,7 +133,7 @@ def _fold_mul(ed: GraphEditor, node: node_def_pb2.NodeDef) -> list[str] | None:
         chain = linear_chain(ed, ed.producer(node, data), node)
         scale = channel_vector(ed.const(ed.producer(node, const)), chain) if chain else None
         if chain is not None and scale is not None:
-            replaced = [ed.producer(node, const).name, chain.weights.name]
+            replaced = [matched(ed.producer(node, const), "the scale").name, chain.weights.name]
             apply_scale(ed, chain, scale)
             ed.absorb(chain.last, node)
             return replaced
@@ -148,7 +148,7 @@ def _fold_add(ed: GraphEditor, node: node_def_pb2.NodeDef) -> list[str] | None:
             continue  # BiasAdd straight after the linear op is already the canonical form
         shift = channel_vector(ed.const(ed.producer(node, const)), chain)
         if shift is not None:
-            replaced = [ed.producer(node, const).name]
+            replaced = [matched(ed.producer(node, const), "the shift").name]
             apply_shift(ed, chain, -shift if node.op == "Sub" else shift, node)
             return replaced
     return _fold_add_into_sum(ed, node) if node.op in ("Add", "AddV2") else None
@@ -170,10 +170,10 @@ def _fold_add_into_sum(ed: GraphEditor, node: node_def_pb2.NodeDef) -> list[str]
             shift = channel_vector(value, chain) if chain is not None else None
             if chain is None or shift is None:
                 continue
-            replaced = [ed.producer(node, const).name]
+            replaced = [matched(ed.producer(node, const), "the shift").name]
             if chain.bias is not None:
                 bias = ed.writable_const(chain.bias, chain.last, "folded_bias")
-                ed.set_const(bias, ed.const(bias).astype(np.float64) + shift)
+                ed.set_const(bias, matched(ed.const(bias), "the bias").astype(np.float64) + shift)
             else:
                 const_node = ed.add_const(
                     f"{chain.linear.name}/bias", shift.astype(np.float32), total, like=chain.weights
@@ -195,9 +195,9 @@ def _fold_batch_norm(ed: GraphEditor, node: node_def_pb2.NodeDef) -> list[str] |
     params = [ed.const(ed.producer(node, i)) for i in range(1, 5)]
     if chain is None or any(channel_vector(p, chain) is None for p in params):
         return None
-    scale, offset, mean, variance = (channel_vector(p, chain) for p in params)
+    scale, offset, mean, variance = (matched(channel_vector(p, chain), "a batch norm parameter") for p in params)
     factor = scale / np.sqrt(variance + number(node, "epsilon", 1e-4))
-    replaced = [ed.producer(node, i).name for i in range(1, 5)] + [chain.weights.name]
+    replaced = [matched(ed.producer(node, i), "a batch norm parameter").name for i in range(1, 5)] + [chain.weights.name]
     apply_scale(ed, chain, factor)
     apply_shift(ed, chain, offset - mean * factor, node)
     return replaced

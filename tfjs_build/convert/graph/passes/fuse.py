@@ -18,7 +18,7 @@ from tensorflow.core.framework import attr_value_pb2, node_def_pb2
 
 from tfjs_build.checks import fusion_support as fs
 from tfjs_build.checks import op_support as ops
-from tfjs_build.convert.graph.editor import GraphEditor, flag, is_float32, nhwc, number
+from tfjs_build.convert.graph.editor import GraphEditor, Node, flag, is_float32, nhwc, number
 from tfjs_build.convert.graph.passes.fold import output_channels
 
 FUSED_OP = {"Conv2D": "_FusedConv2D", "DepthwiseConv2dNative": "FusedDepthwiseConv2dNative", "MatMul": "_FusedMatMul"}
@@ -31,7 +31,6 @@ FUSED_ATTRS = {
     "_FusedMatMul": ("T", "transpose_a", "transpose_b"),
 }
 DEFAULT_LEAKY_ALPHA = 0.2
-Node = node_def_pb2.NodeDef
 
 
 def fusable_linear(ed: GraphEditor, bias_add: node_def_pb2.NodeDef) -> node_def_pb2.NodeDef | None:

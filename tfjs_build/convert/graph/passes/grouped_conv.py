@@ -13,12 +13,10 @@ the conv stays, and TF.js refuses it when the model loads.
 from __future__ import annotations
 
 import numpy as np
-from tensorflow.core.framework import node_def_pb2
 
-from tfjs_build.convert.graph.editor import GraphEditor, nhwc, split_input
-from tfjs_build.convert.graph.passes.shapes import Shapes
+from tfjs_build.convert.graph.editor import GraphEditor, Node, matched, nhwc, split_input
+from tfjs_build.convert.graph.passes.shapes import Shape, Shapes
 
-Node = node_def_pb2.NodeDef
 CONV_ATTRS = ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations")
 INT32 = 3  # DT_INT32
 
@@ -30,10 +28,11 @@ def ungroup_convs(ed: GraphEditor, shapes: Shapes) -> int:
         if node.op != "Conv2D" or not nhwc(node):
             continue
         data = [ref for ref in node.input if not ref.startswith("^")]
-        image, kernel = shapes.of(data[0]), shapes.of(data[1])
-        if image is None or kernel is None or len(image) != 4 or len(kernel) != 4 or None in (image[3], *kernel):
+        dims = _static_dims(shapes.of(data[0]), shapes.of(data[1]))
+        if dims is None:
             continue
-        channels, depth, out = image[3], kernel[2], kernel[3]
+        channels, kernel = dims
+        depth, out = kernel[2], kernel[3]
         if depth == channels or not depth or channels % depth or out % (channels // depth):
             continue
         if ed.const(ed.producer(node, 1)) is None:
@@ -46,9 +45,17 @@ def ungroup_convs(ed: GraphEditor, shapes: Shapes) -> int:
     return count
 
 
+def _static_dims(image: Shape | None, kernel: Shape | None) -> tuple[int, tuple[int, ...]] | None:
+    """(input channels, filter shape) when the input is rank 4 with known channels and the filter fully known."""
+    if image is None or kernel is None or len(image) != 4 or len(kernel) != 4 or image[3] is None:
+        return None
+    known = tuple(d for d in kernel if d is not None)
+    return (image[3], known) if len(known) == 4 else None
+
+
 def _as_depthwise(ed: GraphEditor, node: Node, shape: tuple[int, ...]) -> None:
-    weights = ed.writable_const(ed.producer(node, 1), node, "depthwise_filter")  # type: ignore[arg-type]
-    ed.set_const(weights, ed.const(weights).reshape(shape))  # type: ignore[union-attr]
+    weights = ed.writable_const(matched(ed.producer(node, 1), "the filter"), node, "depthwise_filter")
+    ed.set_const(weights, matched(ed.const(weights), "the filter").reshape(shape))
     node.op = "DepthwiseConv2dNative"
     node.input[:] = [_data(node)[0], weights.name, *_controls(node)]
     for key in list(node.attr):
@@ -60,15 +67,15 @@ def _as_depthwise(ed: GraphEditor, node: Node, shape: tuple[int, ...]) -> None:
 def _as_groups(ed: GraphEditor, node: Node, groups: int) -> None:
     image, filter_ref = _data(node)[:2]
     const = ed.producer(node, 1)
-    weights = ed.const(const)
-    width = weights.shape[3] // groups  # type: ignore[union-attr]
+    weights = matched(ed.const(const), "the filter")
+    width = weights.shape[3] // groups
     axis = ed.add_const(f"{node.name}/channel_axis", np.array(3, np.int32), node, like=const).name
     split = ed.add_node(f"{node.name}/split", "Split", [axis, image], node)
     split.attr["T"].CopyFrom(node.attr["T"])
     split.attr["num_split"].i = groups
     parts = []
     for g in range(groups):
-        part = weights[..., g * width:(g + 1) * width]  # type: ignore[index]
+        part = weights[..., g * width:(g + 1) * width]
         kernel = ed.add_const(f"{node.name}/filter_{g}", part, node, like=const)
         conv = ed.add_node(f"{node.name}/group_{g}", "Conv2D", [f"{split.name}:{g}", kernel.name], node)
         for key in CONV_ATTRS:

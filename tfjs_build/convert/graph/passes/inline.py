@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tensorflow.core.framework import function_pb2, graph_pb2, node_def_pb2
+from tensorflow.core.framework import graph_pb2
 from tensorflow.python.framework import op_def_registry
 
-Node = node_def_pb2.NodeDef
-Function = function_pb2.FunctionDef
+from tfjs_build.convert.graph.editor import Function, Node
+
 CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
 
 

@@ -25,14 +25,12 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import node_def_pb2
 
-from tfjs_build.convert.graph.editor import GraphEditor, dtype_of
+from tfjs_build.convert.graph.editor import GraphEditor, Node, dtype_of
 from tfjs_build.convert.graph.passes.builder import Builder, DType
 from tfjs_build.convert.graph.passes.shapes import Shapes
 from tfjs_build.errors import UnsupportedModelError
 
-Node = node_def_pb2.NodeDef
 MARK = "_tfjs_build_op_defects"  # TF-only attr (stripped before model.json): why this node is refused
 TABLE = "tfjs_build/checks/op_defects.json"
 SCANS = ("Cumsum", "Cumprod")

@@ -16,14 +16,12 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from tensorflow.core.framework import node_def_pb2
 
 from tfjs_build.checks import fusion_support as fs
 from tfjs_build.checks import op_support as ops
-from tfjs_build.convert.graph.editor import GraphEditor, is_float32, nhwc
+from tfjs_build.convert.graph.editor import GraphEditor, Node, is_float32, matched, nhwc
 from tfjs_build.convert.graph.passes.fuse import FUSED_OP, fusable_linear, fusion_of, make_fused, zero_bias
 
-Node = node_def_pb2.NodeDef
 PRELU = "prelu"  # TF.js's name for the activation
 # Alpha layouts this pass emits (the parameter classes gen_fusion_support.py measures), and the ops
 # after which an alpha may vary by position: a matmul's output has channels only.
@@ -62,7 +60,8 @@ def _match(ed: GraphEditor, out: Node) -> PreluMatch | None:
                 continue
             neg = ed.producer(relu_neg, 0)
             x = ed.producer(relu, 0)
-            if not _only_reader(ed, neg, "Neg", relu_neg) or x is None or ed.producer(neg, 0) is not x:
+            # x is None last: mypy widens x again after the identity test
+            if not _only_reader(ed, neg, "Neg", relu_neg) or ed.producer(neg, 0) is not x or x is None:
                 continue
             readers = {id(u) for u, port, control in ed.uses(x.name) if port == 0 and not control}
             if x.name in ed.protected or len(ed.uses(x.name)) != 2 or readers != {id(relu), id(neg)}:
@@ -93,7 +92,7 @@ def fuse_prelu(ed: GraphEditor, backends: tuple[str, ...]) -> tuple[int, Counter
         match = _match(ed, out)
         if match is None or not ops.is_supported(FUSED_OP[match.linear.op], backends):
             continue
-        alpha = _alpha(ed.const(match.negative_alpha), match.linear)
+        alpha = _alpha(matched(ed.const(match.negative_alpha), "the PReLU alpha"), match.linear)
         if alpha is None:
             continue
         fusion = fusion_of(match.linear, PRELU, bias=match.x is not match.linear, param=alpha[1])

@@ -24,14 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import node_def_pb2
 
 from tfjs_build.checks import op_support as ops
-from tfjs_build.convert.graph.editor import GraphEditor, dtype_of, flag
+from tfjs_build.convert.graph.editor import GraphEditor, Node, dtype_of, flag
 from tfjs_build.convert.graph.passes import dft, einsum, slicing
 from tfjs_build.convert.graph.passes.shapes import Shapes
 
-Node = node_def_pb2.NodeDef
 DECLINED = "_tfjs_build_not_rewritable"  # a rewrite saw the graph and could not apply
 DFT_OPS = ("MatMul", "BatchMatMulV2", "ExpandDims", "Squeeze", "Square", "AddV2", "Sqrt", "Identity", "Const")
 

@@ -11,13 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from tensorflow.core.framework import node_def_pb2
 
-from tfjs_build.convert.graph.editor import GraphEditor
+from tfjs_build.convert.graph.editor import GraphEditor, Node
 from tfjs_build.convert.graph.passes.builder import INT32, Builder, DType
 from tfjs_build.convert.graph.passes.shapes import Shapes
-
-Node = node_def_pb2.NodeDef
 
 
 def _data(node: Node) -> list[str]:

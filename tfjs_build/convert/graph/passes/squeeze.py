@@ -9,11 +9,8 @@ and fuse like a 2-D one.
 
 from __future__ import annotations
 
-from tensorflow.core.framework import node_def_pb2
+from tfjs_build.convert.graph.editor import GraphEditor, Node, is_float32, nhwc
 
-from tfjs_build.convert.graph.editor import GraphEditor, is_float32, nhwc
-
-Node = node_def_pb2.NodeDef
 UNARY = frozenset({"Relu", "Relu6", "Elu", "Sigmoid", "Tanh", "LeakyRelu", "Selu"})
 BY_CONSTANT = frozenset({"BiasAdd", "Mul", "Add", "AddV2", "Sub"})
 MAX_CONSTANT_RANK = 3  # a constant of higher rank would broadcast the 4-D tensor differently
