@@ -169,20 +169,6 @@ def _unproven_message(model: ModelConfig, item: Unsupported) -> str:
             f"`tfjs-build build {model.name} --force`, which keeps that fusion apart")
 
 
-def _used_by(item: Unsupported) -> str:
-    if not item.nodes:
-        return ""
-    more = f" and {len(item.nodes) - MAX_NODES} more" if len(item.nodes) > MAX_NODES else ""
-    return f" (used by {', '.join(item.nodes[:MAX_NODES])}{more})"
-
-
-def _unproven_message(model: ModelConfig, item: Unsupported) -> str:
-    """A fused node built by an older tfjs-build (or fusion table): rebuilding keeps that fusion apart."""
-    return (f"{model.where('backends')}: {item.op}{_used_by(item)} is not proven to compute like TensorFlow on "
-            f"{', '.join(item.backends)} in TF.js {fs.load().tfjs_version} ({item.reason}); rebuild with "
-            f"`tfjs-build build {model.name} --force`, which keeps that fusion apart")
-
-
 def _unsupported_message(model: ModelConfig, item: Unsupported) -> str:
     used = _used_by(item)
     return (f"{model.where('backends')}: {item.op}{used} cannot run on {', '.join(item.backends)} in TF.js "

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     bundles = [collect_bundle(config, model, lock.models.get(model.name)) for model in models]
     require_fresh(config, lock, models, before="publishing")
     publisher = open_target(target)
-    results = []
+    results: list[dict[str, object]] = []  # one JSON object per model
     try:
         for bundle in bundles:
             files = [item.destination for item in publisher.plan(bundle)]

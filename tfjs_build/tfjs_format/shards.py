@@ -72,7 +72,8 @@ class ShardWriter:
         self._oversized = nbytes > self._size
 
     def write(self, data: np.ndarray | bytes | bytearray) -> None:
-        view = memoryview(data).cast("B")
+        # ndarray.data is memoryview(data); numpy's stubs give ndarray the buffer protocol only on Python >= 3.12
+        view = memoryview(data.data if isinstance(data, np.ndarray) else data).cast("B")
         while len(view):
             if self._file is None:
                 self._file = open(self._temp, "wb")

@@ -96,6 +96,8 @@ def convert_case(case: Case, project: Path, backends: Sequence[str]) -> Converte
         f"version: 1\nmodels:\n  case:\n    source: case.pb\n    backends: [{', '.join(backends)}]\n"
         f"    outputs: [{', '.join(case.expected)}]\n", encoding="utf-8")
     model = load_config(project / "tfjs.yaml").model("case")
+    if model.source_path is None:  # a local source always resolves to a path
+        raise AssertionError(f"internal error: {project / 'case.pb'} did not resolve as a local source")
     out_dir = project / "out"
     out_dir.mkdir()
     try:

@@ -221,7 +221,7 @@ def _functional(config: dict[str, Any], ctx: Context, path: str) -> dict[str, An
             "inbound_nodes": [_node(node, ctx, layer_path, translated["class_name"])
                               for node in entry.get("inbound_nodes", [])],
         })
-    result = {
+    result: dict[str, Any] = {  # a Keras model config (JSON)
         "name": config.get("name"),
         "layers": layers,
         "input_layers": _tensor_refs(config.get("input_layers")),
@@ -269,7 +269,8 @@ def _sequential(config: dict[str, Any], obj: dict[str, Any], ctx: Context, path:
     if not any(rewrites):
         return {"class_name": "Sequential", "config": {"name": config.get("name"), "layers": layers}}
     functional = R.as_functional(str(config.get("name")), layers, ctx.names)
-    rewrites = [None] * (len(functional["layers"]) - len(rewrites)) + rewrites
+    added: list[R.Rewrite | None] = [None] * (len(functional["layers"]) - len(rewrites))
+    rewrites = added + rewrites
     functional["layers"] = R.apply(list(zip(functional["layers"], rewrites, strict=True)),
                                    functional["output_layers"], ctx)
     return {"class_name": "Functional", "config": functional}
