@@ -43,6 +43,11 @@ if [ "$(cat $js/node_modules/.tfjs-build-lock 2>/dev/null)" != "$(stamp $js/pack
   stamp $js/package-lock.json > $js/node_modules/.tfjs-build-lock
 fi
 
+# --- linters (configured in pyproject.toml): zero findings, or the run fails before the tests
+log "ruff + mypy"
+.venv/bin/python -m ruff check .
+.venv/bin/python -m mypy
+
 # --- the whole suite: every marker selected (slow, node, browser), a timeout per test
 export TFJS_BUILD_CHROMIUM="${TFJS_BUILD_CHROMIUM:-$(command -v chromium)}"
 log "pytest (all tests)"
