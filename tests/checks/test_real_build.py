@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import run_cli
 
 from tfjs_build.engine.lockfile import read_lock
 from tfjs_build.util.units import format_size, format_size_delta
@@ -27,8 +27,7 @@ models:
 
 
 def _cli(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tfjs_build", "--no-color", "-C", str(root), *argv],
-                          capture_output=True, text=True, timeout=600)
+    return run_cli("--no-color", "-C", str(root), *argv)
 
 
 @pytest.fixture(scope="module")

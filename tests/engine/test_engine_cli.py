@@ -7,11 +7,10 @@ import raises, so any import of TensorFlow on those paths fails the test.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from cli_process import run_cli
 from engine_project import DATA_FILE, run_build, write_config
 from no_tensorflow import PoisonedTensorflow
 
@@ -19,11 +18,8 @@ from tfjs_build.errors import EXIT_USER_ERROR
 
 
 def cli(root: Path, *args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "NO_COLOR": "1"}
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
-    return subprocess.run([sys.executable, "-m", "tfjs_build", "-C", str(root), *args],
-                          env=env, capture_output=True, text=True, timeout=120)
+    env = {"NO_COLOR": "1"} | ({"PYTHONPATH": str(pythonpath)} if pythonpath is not None else {})
+    return run_cli("-C", str(root), *args, env=env, timeout=120)
 
 
 def test_noop_build_and_status_never_import_tensorflow(project: Path, poisoned_tensorflow: PoisonedTensorflow) -> None:

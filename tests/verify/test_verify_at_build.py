@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_process import run_cli
 
 from tfjs_build.config import load_config
 from tfjs_build.convert.result import AccuracyFigures, ConvertResult
@@ -113,8 +112,7 @@ def test_check_shows_the_backends_each_model_was_verified_on(tmp_path: Path) -> 
 
 
 def tfjs_build(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tfjs_build", "--no-color", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=1200, env={**os.environ, "NO_COLOR": "1"})
+    return run_cli("--no-color", *args, cwd=cwd, env={"NO_COLOR": "1"}, timeout=1200)
 
 
 def quickstart(root: Path, backends: str) -> Path:

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_process import run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 pytestmark = [pytest.mark.slow, pytest.mark.node]
 
 
 def tfjs_build(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tfjs_build", "--no-color", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"})
+    return run_cli("--no-color", *args, cwd=cwd, env={"NO_COLOR": "1"}, timeout=900)
 
 
 @pytest.fixture(scope="module")
