@@ -159,8 +159,8 @@ def test_where_points_at_the_key(project: Path) -> None:
         ("version: 1\nmodels: {}\npublish:\n  cdn: {bucket: x}\n",
          "tfjs.yaml:4:8: publish.cdn: missing required key 'type' (one of s3, github, http)"),
         ("version: 1\nmodels: {}\ncache: {dri: x}\n",
-         "tfjs.yaml:3:9: cache.dri: unknown key (did you mean 'dir'?); expected one of dir, max_size, remote, push, endpoint_url, region, addressing_style, "
-         "access_key_id_env, secret_access_key_env"),
+         "tfjs.yaml:3:9: cache.dri: unknown key (did you mean 'dir'?); expected one of dir, max_size, remote, push, "
+         "endpoint_url, region, addressing_style, access_key_id_env, secret_access_key_env"),
         ("version: 1\nmodels: {}\ncache: {remote: 'ftp://x'}\n",
          "tfjs.yaml:3:17: cache.remote: expected an http(s):// URL of a GET/PUT store or s3://BUCKET/PREFIX, got 'ftp://x'"),
         ("version: 1\ndefaults: {quantize: int8}\nmodels: {}\n",
