@@ -41,3 +41,16 @@ def test_gc_removes_a_folder_in_a_blobs_place(project: Path) -> None:
     (stray / "x").mkdir(parents=True)
     LocalCache(config.cache.dir).gc(max_size=1 << 30)
     assert not stray.exists()
+
+
+def test_temp_files_of_a_killed_cache_write_are_removed_by_the_next_build(project: Path) -> None:
+    assert run_build(project).exit_code == 0
+    cache = LocalCache(load_config(project / "tfjs.yaml").cache.dir)
+    blob = _blob_of(project, "alpha")
+    leftovers = [blob.with_name(f".{blob.name}.k1ll3d.tmp"),
+                 next(cache.root.glob("entries/*/*.json")).with_name(".x.json.abcd1234.tmp")]
+    for leftover in leftovers:
+        leftover.write_bytes(b"half written")
+    assert run_build(project).exit_code == 0
+    assert not [leftover for leftover in leftovers if leftover.exists()]
+    assert blob.is_file()

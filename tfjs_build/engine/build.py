@@ -290,6 +290,7 @@ def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_f
          fanout: Fanout) -> None:
     config = run.config
     remove_leftovers(config.output_dir, ProjectPaths(config.root))
+    run.cache.remove_leftovers()
     steps = current_plan(config, Lock(dict(run.entries)), names, force)
     groups = split_steps(steps, Lock(dict(run.entries)), fanout.count) if fanout.count else []
     if fanout.shard is not None:  # only this runner's group: the other runners build the rest

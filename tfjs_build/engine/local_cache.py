@@ -118,6 +118,12 @@ class LocalCache:
             return f"is corrupt (sha256 {digest.hexdigest()[:12]}..., {copied} bytes)"
         return None
 
+    def remove_leftovers(self) -> None:
+        """Temp files of entry or blob writes a kill interrupted (``.NAME.XXXX.tmp``): call under the build mutex."""
+        for pattern in ("entries/*/.*.tmp", "blobs/*/.*.tmp"):
+            for leftover in self.root.glob(pattern):
+                _remove(leftover)
+
     def _remove_blob(self, sha256: str) -> None:
         _remove(self.blob(sha256))
 
