@@ -111,6 +111,27 @@ class BuildTrials:
     def trial(self, seed: int) -> Outcome:
         rng = random.Random(seed)
         kind = rng.choice(["fresh", "rebuild", "restore"])
+        project, target = self._prepared(kind)
+        outcome = Outcome(seed, f"build-{kind}", rng.uniform(0, self.duration))
+        outcome.killed = kill_after(build_process(project), outcome)
+        return self._checked(project, target, outcome)
+
+    def point_trial(self, point: str, kind: str) -> Outcome:
+        """Kill -9 at the first time the build reaches the named ``point`` (kill_at_point.py)."""
+        project, target = self._prepared(kind)
+        outcome = Outcome(0, f"build-{kind}-{point}", 0.0)
+        process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("kill_at_point.py")),
+                                    str(project / "tfjs.yaml"), point, "1"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, start_new_session=True)
+        process.communicate(timeout=120)
+        outcome.killed = process.returncode == -signal.SIGKILL
+        if not group_ends(process.pid, within=15.0):
+            outcome.after_kill.append(f"processes of killed pid {process.pid} still running after 15 s")
+            os.killpg(process.pid, signal.SIGKILL)
+        return self._checked(project, target, outcome)
+
+    def _prepared(self, kind: str) -> tuple[Path, str]:
+        """A trial project about to run a fresh build, a rebuild, or a build that restores from the cache."""
         project = self._project("trial", CONFIG_A)
         target = CONFIG_A
         if kind in ("rebuild", "restore"):
@@ -121,8 +142,10 @@ class BuildTrials:
             run_build(project)
             (project / "tfjs.yaml").write_text(CONFIG_A, encoding="utf-8")
             target = CONFIG_A
-        outcome = Outcome(seed, f"build-{kind}", rng.uniform(0, self.duration))
-        outcome.killed = kill_after(build_process(project), outcome)
+        return project, target
+
+    def _checked(self, project: Path, target: str, outcome: Outcome) -> Outcome:
+        """What the kill left (must be consistent) and what the next build made of it (a clean build's bytes)."""
         outcome.after_kill += build_problems(project, self.root / "trial")
         again = build_process(project)
         _, err = again.communicate(timeout=120)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fault_trials import BuildTrials, PublishTrials
+from kill_at_point import POINTS
 from nginx_origin import running_nginx
 from qa_project import assert_user_error, quickstart, snapshot, tfjs_build
 
@@ -67,4 +68,13 @@ def test_kill_9_at_a_random_moment_of_a_build(build_trials: BuildTrials, seed: i
 @pytest.mark.parametrize("seed", range(12))
 def test_kill_9_at_a_random_moment_of_a_publish(publish_trials: PublishTrials, seed: int) -> None:
     outcome = publish_trials.trial(seed)
+    assert (outcome.after_kill, outcome.after_recovery) == ([], []), outcome
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(("point", "kind"), [(point, kind) for point in POINTS for kind in ("fresh", "rebuild", "restore")
+                                             if kind != "restore" or "cache" not in point])  # a restore writes no cache
+def test_kill_9_at_every_named_point_of_a_build(build_trials: BuildTrials, point: str, kind: str) -> None:
+    outcome = build_trials.point_trial(point, kind)
+    assert outcome.killed, f"the build never reached {point}"
     assert (outcome.after_kill, outcome.after_recovery) == ([], []), outcome
