@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parents[1] / "publish"))
 from nginx_origin import running_nginx  # noqa: E402  (the publish tests' nginx)
 from no_tensorflow import poison_tensorflow  # noqa: E402
+from s3_server import running_moto  # noqa: E402
 
 KEYS = {"FANOUT_KEY_ID": "fanout-key", "FANOUT_SECRET": "fanout-s3cr3t-never-printed"}
 
@@ -45,13 +46,8 @@ class Store:
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with running_moto() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from s3_server import running_moto
 
 from tfjs_build.engine.lockfile import read_lock
 from tfjs_build.publish.bundle import model_digest
@@ -18,11 +18,8 @@ KEYS = {"TEST_S3_KEY_ID": "testing-key", "TEST_S3_SECRET": "s3cr3t-value-never-p
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with running_moto() as url:
+        yield url
 
 
 @pytest.fixture
