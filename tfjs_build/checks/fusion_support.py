@@ -13,13 +13,12 @@ nodes that are not: both ask this module (json only, no tensorflow).
 from __future__ import annotations
 
 import base64
-import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from typing import Any
+
+from tfjs_build.checks.packaged import PackagedTable
 
 NO_ACTIVATION = "none"
 PER_CHANNEL, PER_POSITION = "per_channel", "per_position"  # prelu alpha: one per channel, or per (h, w, c)
@@ -94,28 +93,14 @@ class FusionTable:
         return {backend: why for backend, why in reasons.items() if why is not None}
 
 
-_override: list[FusionTable] = []
-
-
-@lru_cache(maxsize=1)
-def _packaged() -> FusionTable:
-    text = resources.files("tfjs_build.checks").joinpath("fusion_support.json").read_text(encoding="utf-8")
-    return parse(json.loads(text))
-
-
 def load() -> FusionTable:
     """The packaged table (read once per process), or the one ``override`` put in place."""
-    return _override[-1] if _override else _packaged()
+    return _SHIPPED.current()
 
 
-@contextmanager
-def override(table: FusionTable) -> Iterator[FusionTable]:
+def override(table: FusionTable) -> AbstractContextManager[FusionTable]:
     """Use ``table`` instead of the packaged one inside the block (the generator measuring; tests)."""
-    _override.append(table)
-    try:
-        yield table
-    finally:
-        _override.pop()
+    return _SHIPPED.override(table)
 
 
 def parse(data: Mapping[str, Any]) -> FusionTable:
@@ -125,6 +110,9 @@ def parse(data: Mapping[str, Any]) -> FusionTable:
         proven={name: frozenset(entry["proven"]) for name, entry in backends.items()},
         failed={name: dict(entry["failed"]) for name, entry in backends.items()},
     )
+
+
+_SHIPPED = PackagedTable("fusion_support.json", parse)
 
 
 def failing(fusion: Fusion, backends: Iterable[str]) -> dict[str, str]:

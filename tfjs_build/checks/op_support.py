@@ -11,12 +11,11 @@ question, answered by running it: ``fusion_support``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from typing import Any
+
+from tfjs_build.checks.packaged import PackagedTable
 
 NOT_IN_CONVERTER = "TF.js's graph-model converter has no such op"
 
@@ -41,11 +40,9 @@ class UnsupportedOp:
     reason: str
 
 
-@lru_cache(maxsize=1)
 def load() -> OpSupport:
-    """Read the packaged data file once per process."""
-    text = resources.files("tfjs_build.checks").joinpath("op_support.json").read_text(encoding="utf-8")
-    return parse(json.loads(text))
+    """The packaged data file (read once per process)."""
+    return _SHIPPED.current()
 
 
 def parse(data: Mapping[str, Any]) -> OpSupport:
@@ -56,6 +53,9 @@ def parse(data: Mapping[str, Any]) -> OpSupport:
         backend_kernels={name: frozenset(b["kernels"]) for name, b in backends.items()},
         bias_rank1_only={name: bool(b["fused_bias_rank1_only"]) for name, b in backends.items()},
     )
+
+
+_SHIPPED = PackagedTable("op_support.json", parse)
 
 
 def tfjs_version() -> str:

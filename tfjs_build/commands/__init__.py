@@ -11,6 +11,16 @@ import argparse
 from tfjs_build.util.units import parse_size
 
 
+def add_models(parser: argparse.ArgumentParser, verb: str) -> None:
+    """The ``MODEL...`` operands every per-model command takes: none means all of tfjs.yaml's models."""
+    parser.add_argument("models", nargs="*", metavar="MODEL", help=f"models to {verb} (default: all)")
+
+
+def add_shards(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--shards N``: the number of CI runners of a fan-out (``plan`` splits for it, ``build`` names it)."""
+    parser.add_argument("--shards", type=shard_count, metavar="N", help=help_text)
+
+
 def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")

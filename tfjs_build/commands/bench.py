@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tfjs_build.commands import add_models
 from tfjs_build.errors import EXIT_OK, EXIT_USER_ERROR
 from tfjs_build.terminal import Console
 
@@ -36,7 +37,7 @@ def count(low: int) -> Callable[[str], int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("models", nargs="*", metavar="MODEL", help="models to benchmark (default: all)")
+    add_models(parser, "benchmark")
     parser.add_argument("--backend", type=backend_list, action="append", metavar="B[,B...]",
                         help="cpu, wasm (node) and/or webgl (headless Chromium); default: the model's backends")
     parser.add_argument("--runs", type=count(MIN_RUNS), default=20, metavar="N", help="timed runs (default: 20)")

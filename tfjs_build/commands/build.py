@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from tfjs_build.commands import positive_int, shard_count
+from tfjs_build.commands import add_models, add_shards, positive_int
 from tfjs_build.errors import TfjsBuildError
 from tfjs_build.hints import display_path
 from tfjs_build.terminal import Console
@@ -27,7 +27,7 @@ def shard_spec(text: str) -> ShardSpec:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("models", nargs="*", metavar="MODEL", help="models to build (default: all)")
+    add_models(parser, "build")
     parser.add_argument("-j", "--jobs", type=positive_int, metavar="N",
                         help="convert up to N models at once (default: number of CPUs)")
     parser.add_argument("--force", action="store_true",
@@ -38,8 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--restore-only", action="store_true",
                         help="never convert: restore every stale model from the local or remote cache, exit 1 "
                              "naming those neither holds (the assemble job of a fan-out; needs no TensorFlow)")
-    parser.add_argument("--shards", type=shard_count, metavar="N",
-                        help="with --restore-only: the fan-out's N, so a missing model's message names its shard")
+    add_shards(parser, "with --restore-only: the fan-out's N, so a missing model's message names its shard")
     parser.add_argument("--json", action="store_true",
                         help='print {"fresh", "restored", "built", "failed"} as JSON on stdout (progress goes to stderr)')
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from tfjs_build.commands import add_models
 from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK
 from tfjs_build.report.emit import add_output_arguments, emit
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("models", nargs="*", metavar="MODEL", help="models to check (default: all)")
+    add_models(parser, "check")
     add_output_arguments(parser)
 
 

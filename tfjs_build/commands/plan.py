@@ -21,7 +21,7 @@ import shlex
 import sys
 from typing import TYPE_CHECKING
 
-from tfjs_build.commands import shard_count
+from tfjs_build.commands import add_models, add_shards
 from tfjs_build.config import CONFIG_NAME
 from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK, TfjsBuildError
 
@@ -32,11 +32,10 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("models", nargs="*", metavar="MODEL", help="models to consider (default: all)")
+    add_models(parser, "consider")
     parser.add_argument("--json", action="store_true", help="print a CI matrix: {\"include\": [...]}")
-    parser.add_argument("--shards", type=shard_count, metavar="N",
-                        help="with --json: split the stale models into N groups of near-equal cost, one matrix row "
-                             "per group ({\"shard\": \"I/N\", \"models\": [...]}), for `build --shard I/N`")
+    add_shards(parser, "with --json: split the stale models into N groups of near-equal cost, one matrix row "
+                       "per group ({\"shard\": \"I/N\", \"models\": [...]}), for `build --shard I/N`")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when tfjs.lock is out of date with tfjs.yaml or the sources, saying why on stderr "
                              "(built outputs are not looked at; the tfjs-build-fresh hook)")

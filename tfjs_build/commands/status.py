@@ -6,12 +6,14 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from tfjs_build.commands import add_models
+
 if TYPE_CHECKING:
     from tfjs_build.cli import Context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("models", nargs="*", metavar="MODEL", help="models to show (default: all)")
+    add_models(parser, "show")
     parser.add_argument("--json", action="store_true", help="print JSON: one object per model")
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tfjs_build.commands import positive_int
+from tfjs_build.commands import add_models, positive_int
 
 if TYPE_CHECKING:
     from tfjs_build.cli import Context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("models", nargs="*", metavar="MODEL", help="models to verify (default: all)")
+    add_models(parser, "verify")
     parser.add_argument("--backend", action="append", choices=("cpu", "wasm", "webgl"),
                         help="TF.js backend to run on (default: the model's backends that run under node)")
     parser.add_argument("--samples", type=positive_int, default=2, metavar="N", help="sample inputs per model (default: 2)")

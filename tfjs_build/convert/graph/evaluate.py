@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,64 +45,58 @@ Resources = tuple[Any, list[str], list[str]]
 UNARY = {"relu": "Relu", "relu6": "Relu6", "elu": "Elu", "sigmoid": "Sigmoid", "tanh": "Tanh"}
 
 
-def measure_accuracy(
-    model: ModelConfig,
-    graph_def: Any,
-    resources: Resources,
-    signature: dict[str, Any],
-    dequantized: dict[str, np.ndarray],
-) -> AccuracyFigures:
+@dataclass(frozen=True)
+class FloatGraph:
+    """What quantized weights are measured against: the graph TF.js receives (before quantizing),
+    its table resources and signature, and the model whose ``accuracy:`` settings pick the samples."""
+
+    model: ModelConfig
+    graph_def: Any
+    resources: Resources
+    signature: dict[str, Any]
+
+    @contextmanager
+    def compared_runs(
+        self, replaced: Mapping[str, np.ndarray]
+    ) -> Iterator[tuple[list[dict[str, np.ndarray]], GraphRunner]]:
+        """The float model's outputs on the samples, and a runner that feeds the graph-level constants
+        named in ``replaced``; those inside function bodies are written into the runner's copy of the graph."""
+        graph_def, samples = unfuse(self.graph_def), model_samples(self.model, self.signature)
+        fed = sorted(graph_constants(graph_def) & replaced.keys())  # initializer weights stay as they are
+        inside = {name: replaced[name] for name in function_constants(graph_def) & replaced.keys()}
+        with GraphRunner(graph_def, self.resources, self.signature, samples, fed) as runner:
+            reference = runner.run({})
+            if not inside:
+                yield reference, runner
+                return
+        with GraphRunner(with_weights(graph_def, inside), self.resources, self.signature, samples, fed) as runner:
+            yield reference, runner
+
+
+def measure_accuracy(graph: FloatGraph, dequantized: dict[str, np.ndarray]) -> AccuracyFigures:
     """Error figures of the dequantized model against the float one, over the configured samples."""
-    runnable = unfuse(graph_def)
-    samples = model_samples(model, signature)
-    with _compared_runs(runnable, resources, signature, samples, dequantized) as (reference, runner):
+    with graph.compared_runs(dequantized) as (reference, runner):
         return compare_outputs(reference, runner.run(dequantized))
 
 
-def auto_dtypes(
-    model: ModelConfig,
-    graph_def: Any,
-    resources: Resources,
-    signature: dict[str, Any],
-    weights: Mapping[str, np.ndarray],
-    quantize: Mapping[str, str],
-) -> AutoChoice:
+def auto_dtypes(graph: FloatGraph, weights: Mapping[str, np.ndarray], quantize: Mapping[str, str]) -> AutoChoice:
     """``quantize: auto``: a dtype for each weight ``quantize`` maps to auto (graph-level float32
     constants; the others stay float32), with the explicitly quantized weights in place."""
-    runnable = unfuse(graph_def)
-    feedable = graph_constants(runnable)
+    feedable = graph_constants(graph.graph_def)  # unfuse adds and removes no constant
     candidates = {name: weights[name] for name, dtype in quantize.items()
                   if dtype == AUTO and name in feedable and weights[name].dtype == np.float32 and weights[name].size}
     fixed = {name: quantized_values(weights[name].astype(np.float32), dtype, name) for name, dtype in quantize.items()
              if dtype in QUANT_DTYPES and weights[name].dtype.kind == "f" and weights[name].size}
-    samples = model_samples(model, signature)
-    with _compared_runs(runnable, resources, signature, samples, {**fixed, **candidates}) as (reference, runner):
+    with graph.compared_runs({**fixed, **candidates}) as (reference, runner):
 
         def evaluate(values: Mapping[str, np.ndarray], count: int | None) -> Measured:
             outputs = runner.run({**fixed, **values}, count)
             figures = compare_outputs(reference[:count], outputs)
             return Measured(figures, mean_squared_difference(reference[:count], outputs))
 
-        assert model.accuracy.max_error is not None  # config/load.py requires it with auto
-        return choose_dtypes(candidates, evaluate, model.accuracy.max_error)
-
-
-@contextmanager
-def _compared_runs(
-    graph_def: Any, resources: Resources, signature: dict[str, Any], samples: list[dict[str, np.ndarray]],
-    replaced: Mapping[str, np.ndarray],
-) -> Iterator[tuple[list[dict[str, np.ndarray]], GraphRunner]]:
-    """The float model's outputs, and a runner that feeds the graph-level constants named in
-    ``replaced``; those inside function bodies are written into the runner's copy of the graph."""
-    fed = sorted(graph_constants(graph_def) & replaced.keys())  # initializer weights stay as they are
-    inside = {name: replaced[name] for name in function_constants(graph_def) & replaced.keys()}
-    with GraphRunner(graph_def, resources, signature, samples, fed) as runner:
-        reference = runner.run({})
-        if not inside:
-            yield reference, runner
-            return
-    with GraphRunner(with_weights(graph_def, inside), resources, signature, samples, fed) as runner:
-        yield reference, runner
+        max_error = graph.model.accuracy.max_error
+        assert max_error is not None  # config/load.py requires it with auto
+        return choose_dtypes(candidates, evaluate, max_error)
 
 
 def model_samples(model: ModelConfig, signature: dict[str, Any]) -> list[dict[str, np.ndarray]]:

@@ -36,7 +36,7 @@ from tfjs_build.convert.graph.emit import (
     rename_function_constants,
     strip_tf_only_fields,
 )
-from tfjs_build.convert.graph.evaluate import auto_dtypes, measure_accuracy
+from tfjs_build.convert.graph.evaluate import FloatGraph, auto_dtypes, measure_accuracy
 from tfjs_build.convert.graph.model_json import model_json, signature_of
 from tfjs_build.convert.graph.optimize import check_supported, node_names, optimize_for_tfjs
 from tfjs_build.convert.graph.passes.padding import TFJS_ONLY_CONVS, fold_pads
@@ -64,15 +64,16 @@ def convert_graph_model(model: ModelConfig, source: Path, out_dir: Path, work_di
     weights = sorted(extract_constants(graph_def, frozen.initializer), key=_by_name)
     quantize_map, warnings = resolve_quantization(model.quantize, [n for n, _ in weights], model.where("quantize"))
     resources = (frozen.initializer, frozen.resource_inputs, frozen.initializer_outputs)
+    float_graph = FloatGraph(model, runnable, resources, signature)
     if AUTO in quantize_map.values():
-        choice = auto_dtypes(model, runnable, resources, signature, dict(weights), quantize_map)
+        choice = auto_dtypes(float_graph, dict(weights), quantize_map)
         quantize_map |= choice.dtypes
     quantize_map = {name: dtype for name, dtype in quantize_map.items() if dtype not in (AUTO, FLOAT32)}
     written = write_weights([weights], out_dir, shard_size=model.shard_size, quantize=quantize_map)
     write_model_json(out_dir, model_json(model, frozen, graph_def, signature, written))
     accuracy = None
     if runnable is not None and written.quantized:
-        accuracy = measure_accuracy(model, runnable, resources, signature, written.dequantized())
+        accuracy = measure_accuracy(float_graph, written.dequantized())
     return ConvertResult(
         params=int(sum(value.size for _, value in weights)),
         ops=graph_ops(graph_def, frozen.initializer),

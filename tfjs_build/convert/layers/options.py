@@ -7,6 +7,7 @@ Pure (JSON in, JSON out, no tensorflow).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -74,34 +75,53 @@ def activation_of(value: Any, ctx: Context, path: str, cls: str, key: str) -> st
     return known[name]
 
 
+@dataclass(frozen=True)
+class _Family:
+    """Initializers, regularizers or constraints: Keras's alias names, the members tfjs-layers has,
+    how a refusal lists them, and the fix it suggests."""
+
+    what: str
+    aliases: Mapping[str, str]
+    members: Mapping[str, Any]
+    listed: Callable[[], str]
+    hint: str
+
+    def member(self, value: Any, ctx: Context, path: str, cls: str, key: str) -> tuple[str, dict[str, Any]]:
+        """(tfjs-layers name, config) of ``value``; refuses a custom object or one tfjs-layers lacks."""
+        name, config = kind(value)
+        name = self.aliases.get(name, name)
+        if is_custom(value) or name not in self.members:
+            ctx.fail(path, cls, f"option {key}: {self.what} {name!r} is not one tfjs-layers has{self.listed()}",
+                     self.hint)
+        return name, config
+
+
+_INITIALIZERS = _Family(
+    "initializer", S.INITIALIZER_NAMES, S.INITIALIZERS,
+    lambda: f"; supported: {', '.join(sorted(set(v[0] for v in S.INITIALIZERS.values())))}",
+    "use a built-in initializer (the weights are loaded anyway, so any built-in one works)")
+_REGULARIZERS = _Family(
+    "regularizer", S.REGULARIZER_NAMES, S.REGULARIZERS, lambda: " (only L1, L2, L1L2)",
+    "remove the regularizer (it only matters for training) or use L1/L2")
+_CONSTRAINTS = _Family(
+    "constraint", S.CONSTRAINT_NAMES, S.CONSTRAINTS, lambda: f"; supported: {', '.join(sorted(S.CONSTRAINTS))}",
+    "remove the constraint (it only matters for training) or use a built-in one")
+
+
 def initializer_of(value: Any, ctx: Context, path: str, cls: str, key: str) -> dict[str, Any]:
-    name, config = kind(value)
-    name = S.INITIALIZER_NAMES.get(name, name)
-    if is_custom(value) or name not in S.INITIALIZERS:
-        ctx.fail(path, cls, f"option {key}: initializer {name!r} is not one tfjs-layers has; "
-                 f"supported: {', '.join(sorted(set(v[0] for v in S.INITIALIZERS.values())))}",
-                 "use a built-in initializer (the weights are loaded anyway, so any built-in one works)")
+    name, config = _INITIALIZERS.member(value, ctx, path, cls, key)
     target, keys = S.INITIALIZERS[name]
     return {"class_name": target, "config": {k: v for k, v in config.items() if k in keys}}
 
 
 def regularizer_of(value: Any, ctx: Context, path: str, cls: str, key: str) -> dict[str, Any]:
-    name, config = kind(value)
-    name = S.REGULARIZER_NAMES.get(name, name)
-    if is_custom(value) or name not in S.REGULARIZERS:
-        ctx.fail(path, cls, f"option {key}: regularizer {name!r} is not one tfjs-layers has (only L1, L2, L1L2)",
-                 "remove the regularizer (it only matters for training) or use L1/L2")
+    name, config = _REGULARIZERS.member(value, ctx, path, cls, key)
     amounts = {part: float(config.get(part, 0.0) or 0.0) for part in S.REGULARIZERS[name]}
     return {"class_name": "L1L2", "config": {"l1": amounts.get("l1", 0.0), "l2": amounts.get("l2", 0.0)}}
 
 
 def constraint_of(value: Any, ctx: Context, path: str, cls: str, key: str) -> dict[str, Any]:
-    name, config = kind(value)
-    name = S.CONSTRAINT_NAMES.get(name, name)
-    if is_custom(value) or name not in S.CONSTRAINTS:
-        ctx.fail(path, cls, f"option {key}: constraint {name!r} is not one tfjs-layers has; "
-                 f"supported: {', '.join(sorted(S.CONSTRAINTS))}",
-                 "remove the constraint (it only matters for training) or use a built-in one")
+    name, config = _CONSTRAINTS.member(value, ctx, path, cls, key)
     return {"class_name": name, "config": {k: v for k, v in config.items() if k in S.CONSTRAINTS[name]}}
 
 

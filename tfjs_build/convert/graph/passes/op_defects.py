@@ -15,17 +15,15 @@ which switches this pass off, so it sees TF.js itself and not these rewrites.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from tfjs_build.checks.packaged import PackagedTable
 from tfjs_build.convert.graph.editor import GraphEditor, Node, dtype_of
 from tfjs_build.convert.graph.passes.builder import Builder, DType
 from tfjs_build.convert.graph.passes.shapes import Shapes
@@ -49,32 +47,25 @@ class DefectTable:
         return [(case, b, self.wrong[b][case]) for case in cases for b in backends if case in self.wrong.get(b, {})]
 
 
-_override: list[DefectTable] = []
-
-
-@lru_cache(maxsize=1)
-def _packaged() -> DefectTable:
-    data = json.loads(resources.files("tfjs_build.checks").joinpath("op_defects.json").read_text(encoding="utf-8"))
+def _parse(data: Any) -> DefectTable:
     return DefectTable(data["tfjs_version"], {b: dict(entry["wrong"]) for b, entry in data["backends"].items()})
 
 
+_SHIPPED = PackagedTable("op_defects.json", _parse)
+
+
 def load() -> DefectTable:
-    return _override[-1] if _override else _packaged()
+    return _SHIPPED.current()
 
 
-@contextmanager
-def override(table: DefectTable) -> Iterator[DefectTable]:
+def override(table: DefectTable) -> AbstractContextManager[DefectTable]:
     """Use ``table`` instead of the packaged one inside the block (the generator; tests)."""
-    _override.append(table)
-    try:
-        yield table
-    finally:
-        _override.pop()
+    return _SHIPPED.override(table)
 
 
 def measuring() -> AbstractContextManager[DefectTable]:
     """No defects known inside the block: the generator measures TF.js's own ops, not these rewrites."""
-    return override(DefectTable(_packaged().tfjs_version, {}))
+    return override(DefectTable(_SHIPPED.packaged.tfjs_version, {}))
 
 
 # ------------------------------------------------------------------ which cases a node is
