@@ -78,19 +78,10 @@ def test_every_call_is_inlined_at_any_depth_and_computes_the_same(nested_calls: 
 
 def test_control_edges_on_a_call_wait_for_its_inlined_body() -> None:
     """A node that waits on the call (``^call``) now waits on a NoOp of the same name after the body."""
-    from tensorflow.core.framework import graph_pb2
-
     from tfjs_build.convert.graph.passes.inline import inline_calls
 
-    graph_def = graph_pb2.GraphDef()
-    body = graph_def.library.function.add()
-    body.signature.name = "double"
-    body.signature.input_arg.add(name="x", type=1)
-    body.signature.output_arg.add(name="y", type=1)
-    body.node_def.add(name="twice", op="AddV2", input=["x", "x"]).attr["T"].type = 1
-    body.ret["y"] = "twice:z:0"
-    x = graph_def.node.add(name="x", op="Placeholder")
-    x.attr["dtype"].type = 1
+    graph_def, twice = _one_node_function("double", "AddV2", ["x", "x"], "twice:z:0")
+    twice.attr["T"].type = 1
     call = graph_def.node.add(name="call", op="PartitionedCall", input=["x"])
     call.attr["f"].func.name = "double"
     graph_def.node.add(name="after", op="Identity", input=["call:0", "^call"]).attr["T"].type = 1
@@ -137,19 +128,26 @@ def test_grouped_convs_become_depthwise_or_per_group_convs(grouped: Any) -> None
 
 def test_a_call_whose_body_uses_an_unknown_op_stays_a_call() -> None:
     """Without the op's definition its outputs cannot be numbered: the call is kept (and the op check refuses it)."""
-    from tensorflow.core.framework import graph_pb2
-
     from tfjs_build.convert.graph.passes.inline import inline_calls
 
-    graph_def = graph_pb2.GraphDef()
-    body = graph_def.library.function.add()
-    body.signature.name = "custom"
-    body.signature.input_arg.add(name="x", type=1)
-    body.signature.output_arg.add(name="y", type=1)
-    body.node_def.add(name="magic", op="SomeCustomOp", input=["x"])
-    body.ret["y"] = "magic:out:0"
-    graph_def.node.add(name="x", op="Placeholder").attr["dtype"].type = 1
+    graph_def, _ = _one_node_function("custom", "SomeCustomOp", ["x"], "magic:out:0")
     graph_def.node.add(name="call", op="StatefulPartitionedCall", input=["x"]).attr["f"].func.name = "custom"
     before = graph_def.SerializeToString()
     assert inline_calls(graph_def) == 0
     assert graph_def.SerializeToString() == before
+
+
+def _one_node_function(name: str, op: str, inputs: list[str], output: str) -> tuple[Any, Any]:
+    """A graph of a float placeholder ``x`` whose library holds ``name``: x -> y, where y is ``output``
+    (``node:arg:index``) of the body's one ``op`` node; returns the graph and that node."""
+    from tensorflow.core.framework import graph_pb2
+
+    graph_def = graph_pb2.GraphDef()
+    body = graph_def.library.function.add()
+    body.signature.name = name
+    body.signature.input_arg.add(name="x", type=1)
+    body.signature.output_arg.add(name="y", type=1)
+    node = body.node_def.add(name=output.split(":")[0], op=op, input=inputs)
+    body.ret["y"] = output
+    graph_def.node.add(name="x", op="Placeholder").attr["dtype"].type = 1
+    return graph_def, node

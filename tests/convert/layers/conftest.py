@@ -114,3 +114,16 @@ def convert_fixture(tmp_path: Path) -> Callable[..., Converted]:
         return Converted(out_dir, convert_layers_model(model, project / source.name, out_dir, work_dir), project)
 
     return run
+
+
+def converts_only_on(convert: Callable[..., Converted], keras_model: Any, folder: Path, refusal: str,
+                     backends: str) -> Converted:
+    """``keras_model`` (saved into ``folder``) is refused on every backend with a message matching ``refusal``,
+    and converts once tfjs.yaml lists only ``backends`` (the fix such a message names)."""
+    from tfjs_build.errors import UnsupportedModelError
+
+    source = folder / f"{keras_model.name}.keras"
+    keras_model.save(source)
+    with pytest.raises(UnsupportedModelError, match=refusal):
+        convert(source)
+    return convert(source, f"backends: [{backends}]", name="narrowed")

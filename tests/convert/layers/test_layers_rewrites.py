@@ -16,7 +16,7 @@ from tfjs_build.errors import UnsupportedModelError
 from tfjs_build.verify.runner import fit_in_tfjs
 
 from . import models
-from .conftest import predict, sample_feeds
+from .conftest import converts_only_on, predict, sample_feeds
 
 pytestmark = [pytest.mark.slow, pytest.mark.node]
 APPLICATIONS = ("MobileNetV3Small", "EfficientNetB0")
@@ -178,14 +178,10 @@ def _axis1_batch_norm_model() -> Any:
 def test_batch_norm_on_a_middle_axis_is_refused_for_cpu_and_wasm(convert, tmp_path) -> None:
     """TF.js 4.22's cpu and wasm batchNorm kernels walk the statistics along the last axis whatever their shape
     (measured: off by O(1) for axis 1 of a rank-3 input), so only webgl may run it."""
-    keras_model = _axis1_batch_norm_model()
-    source = tmp_path / "axis1.keras"
-    keras_model.save(source)
-    with pytest.raises(UnsupportedModelError, match=r"layer 'bn' \(BatchNormalization\): normalizes along axis 1 "
-                       r"of a rank-3 input, but TF.js 4.22.0's cpu and wasm batchNorm kernels .*Fix: remove cpu, "
-                       r"wasm from \S*tfjs.yaml:\d+:\d+: models.m.backends"):
-        convert(source)
-    assert (convert(source, "backends: [webgl]", name="webgl").out_dir / "model.json").is_file()
+    refusal = (r"layer 'bn' \(BatchNormalization\): normalizes along axis 1 of a rank-3 input, but TF.js 4.22.0's "
+               r"cpu and wasm batchNorm kernels .*Fix: remove cpu, wasm from \S*tfjs.yaml:\d+:\d+: models.m.backends")
+    converted = converts_only_on(convert, _axis1_batch_norm_model(), tmp_path, refusal, "webgl")
+    assert (converted.out_dir / "model.json").is_file()
 
 
 @pytest.mark.browser
