@@ -1,4 +1,4 @@
-"""A stand-in ``tensorflow`` package that proves a code path never imports TensorFlow.
+"""A stand-in ``tensorflow`` package (or any other) that proves a code path never imports it.
 
 Put ``pythonpath`` first on a subprocess's PYTHONPATH: any ``import tensorflow`` then
 leaves ``mark`` behind and raises, so the path under test fails loudly, and the mark
@@ -21,10 +21,14 @@ class PoisonedTensorflow(NamedTuple):
 
 
 def poison_tensorflow(folder: Path) -> PoisonedTensorflow:
-    package = folder / "poison" / "tensorflow"
+    return poison_module(folder, "tensorflow")
+
+
+def poison_module(folder: Path, name: str) -> PoisonedTensorflow:
+    package = folder / "poison" / name
     package.mkdir(parents=True)
-    mark = folder / "tensorflow-was-imported"
+    mark = folder / f"{name}-was-imported"
     (package / "__init__.py").write_text(
-        f"open({str(mark)!r}, 'w').close()\nraise RuntimeError('tensorflow was imported')\n", encoding="utf-8"
+        f"open({str(mark)!r}, 'w').close()\nraise RuntimeError('{name} was imported')\n", encoding="utf-8"
     )
     return PoisonedTensorflow(package.parent, mark)

@@ -12,8 +12,6 @@ import importlib
 import os
 import signal
 import sys
-import threading
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,10 +89,11 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     _add_global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
-        subparser = sub.add_parser(name, help=help_text, description=help_text)
-        _add_global_options(subparser, defaults=False)
-        if name == command:
-            _command_module(name).add_arguments(subparser)
+        if command in (None, name):  # a known command needs only its own sub-parser (a few ms each)
+            subparser = sub.add_parser(name, help=help_text, description=help_text)
+            _add_global_options(subparser, defaults=False)
+            if name == command:
+                _command_module(name).add_arguments(subparser)
     return parser
 
 
@@ -117,14 +116,14 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
     Once the command is over, a SIGTERM still exits 130 rather than killing the process: the interpreter's
     shutdown (joining worker processes, atexit handlers) takes a moment after the summary is printed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (cli.main called from a test's thread): signals are not ours
+        yield
+        return
     try:
         yield
     finally:
@@ -170,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             if (fault := environment_fault(exc)) is not None:
                 console.error(str(fault))
                 return fault.exit_code
+            import traceback
+
             console.error("internal error in tfjs-build (please report it with this output):")
             traceback.print_exc()
             return EXIT_INTERNAL_ERROR

@@ -1,7 +1,7 @@
 """Every file tfjs-build owns in a project, named in one place.
 
 Beside tfjs.yaml: ``tfjs.lock`` (committed) and ``.tfjs-build/`` (never committed: it
-holds a ``.gitignore`` of ``*``), which holds the stat cache, the build mutex, the
+holds a ``.gitignore`` of ``*``), which holds the stat cache, the parsed tfjs.yaml, the build mutex, the
 work folder of running conversions and, by default, the build cache.
 
 Asking for a path never creates anything: a read-only command (status, check, a no-op
@@ -36,6 +36,7 @@ class ProjectPaths:
         self.state_dir = root / STATE_DIR_NAME
         self.gitignore = self.state_dir / ".gitignore"
         self.stat_cache = self.state_dir / "stat.sqlite"
+        self.parse_cache = self.state_dir / "parsed-config.json"  # tfjs.yaml as read, by its text's sha256
         self.build_mutex = self.state_dir / "build.lock"
         self.work_dir = self.state_dir / "work"  # scratch folders of running conversions, one per model
         self.default_cache_dir = self.state_dir / "cache"

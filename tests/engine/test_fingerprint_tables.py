@@ -22,7 +22,7 @@ def tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder.mkdir()
     for name in fp.CONVERTER_TABLES:
         shutil.copyfile(CHECKS / name, folder / name)
-    monkeypatch.setattr(fp.resources, "files", lambda package: folder)
+    monkeypatch.setattr(fp, "table_bytes", lambda name: (folder / name).read_bytes())
     fp.converter_tables.cache_clear()
     yield folder
     fp.converter_tables.cache_clear()
@@ -45,7 +45,7 @@ def test_a_regenerated_table_changes_the_fingerprint(tables: Path, tmp_path: Pat
 
 def _packaged_digest() -> str:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fp.resources, "files", lambda package: CHECKS)
+        patch.setattr(fp, "table_bytes", lambda name: (CHECKS / name).read_bytes())
         fp.converter_tables.cache_clear()
         digest = fp.converter_tables()
     fp.converter_tables.cache_clear()

@@ -5,8 +5,8 @@ input stays cheap and every refusal names a line: nesting is bounded (the compos
 recurses, and 10,000 nested lists crashed it), aliases are expanded by reference
 with a bound on the values they repeat in total (a 454-byte "billion laughs" took a
 minute and 2.5 GB), tags other than plain mappings, lists and scalars are refused,
-and keys must be strings given once. yaml is imported here, only when a file is read,
-and libyaml's parser is used when it is installed.
+and keys must be strings given once. yaml is imported here, only when a file is read
+that the parse cache does not know, and libyaml's parser is used when it is installed.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tfjs_build.config import parse_cache
 from tfjs_build.errors import ConfigError
 from tfjs_build.hints import describe, display_path
 
@@ -46,14 +47,25 @@ class Doc:
 
 def read_yaml(path: Path) -> tuple[Any, Doc]:
     """The file's data (None when empty) and its positions; every problem is a ConfigError naming file:line:col."""
+    text = _read_text(path)
+    project, key = path.parent.resolve(), parse_cache.text_key(text)
+    if (cached := parse_cache.lookup(project, key)) is not None:
+        doc = Doc(display_path(path), project)
+        data, doc.value_marks, doc.key_marks = cached
+        return data, doc
+    data, doc = _parse_yaml(path, text, project)
+    parse_cache.store(project, key, data, doc.value_marks, doc.key_marks)
+    return data, doc
+
+
+def _parse_yaml(path: Path, text: str, project: Path) -> tuple[Any, Doc]:
     import yaml
 
-    text = _read_text(path)
     loaders = [yaml.CSafeLoader, yaml.SafeLoader] if hasattr(yaml, "CSafeLoader") else [yaml.SafeLoader]
     for loader_class in loaders:
         # libyaml words syntax errors tersely ("did not find expected ','"): the pure-Python parser reads the file
         # again to say what it found instead. Only on that error path, so valid files never pay for it.
-        doc = Doc(display_path(path), path.parent.resolve())
+        doc = Doc(display_path(path), project)
         try:
             return _read(text, doc, loader_class, yaml), doc
         except yaml.YAMLError as exc:

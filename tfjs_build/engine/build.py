@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import tfjs_build
 from tfjs_build.config import Config, ModelConfig
-from tfjs_build.convert.result import ConvertResult
 from tfjs_build.engine.fingerprint import changed_input
 from tfjs_build.engine.local_cache import CorruptEntry, LocalCache
 from tfjs_build.engine.lockfile import Lock, LockedWeight, LockEntry, read_lock, write_lock
@@ -52,7 +51,6 @@ from tfjs_build.engine.placement import (
 from tfjs_build.engine.plan import Step, current_plan
 from tfjs_build.engine.progress import Progress
 from tfjs_build.engine.shards import ORDINARY, Fanout, input_bytes, shard_of, split_steps
-from tfjs_build.engine.worker import ConvertFn, Job, Outcome
 from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_USER_ERROR, EnvironmentFault, environment_fault
 from tfjs_build.project import READ_ONLY_ERRNOS, ProjectPaths
 from tfjs_build.terminal import Console
@@ -60,7 +58,9 @@ from tfjs_build.util.tensorflow_extra import require_tensorflow
 from tfjs_build.util.units import format_size
 
 if TYPE_CHECKING:
+    from tfjs_build.convert.result import ConvertResult
     from tfjs_build.engine.remote_store import Remote
+    from tfjs_build.engine.worker import ConvertFn, Job, Outcome
 
 T = TypeVar("T")
 
@@ -229,6 +229,8 @@ class _Build:
                 progress.finish(step.model, self.finish(step, job, outcome))
 
     def _job(self, step: Step, convert_fn: ConvertFn | None) -> Job:
+        from tfjs_build.engine.worker import Job
+
         model = self.config.model(step.model)
         return Job(
             model=model,

@@ -26,12 +26,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any, NamedTuple
 
 import tfjs_build
+from tfjs_build.checks.packaged import table_bytes
 from tfjs_build.config import ModelConfig
 from tfjs_build.engine.source_files import source_files
 from tfjs_build.engine.stat_cache import RACY_NS, StatCache
@@ -238,9 +238,8 @@ def _first_rehash_mismatch(files: list[tuple[str, Path]], digests: dict[str, str
 def converter_tables() -> str:
     """One digest of ``CONVERTER_TABLES`` (under 60 KB, read once per process)."""
     digest = hashlib.new(HASH_NAME)
-    folder = resources.files("tfjs_build.checks")
     for name in CONVERTER_TABLES:
-        data = folder.joinpath(name).read_bytes()
+        data = table_bytes(name)
         digest.update(f"{name}\0{len(data)}\0".encode() + data)
     return digest.hexdigest()
 

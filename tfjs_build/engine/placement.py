@@ -13,7 +13,6 @@ shards and the files its lock entry lists (``output_dir: .`` and a model named
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fcntl
 import os
@@ -38,6 +37,8 @@ DIR_MODE = FILE_MODE | (FILE_MODE & 0o444) >> 2
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    import ctypes  # here: a no-op build swaps nothing
+
     libc = ctypes.CDLL(None, use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is None:

@@ -26,9 +26,10 @@ def source_files(model: ModelConfig, folder: Path, root: Path) -> list[str]:
     the fingerprint could not follow."""
     root = root.resolve()
     found: list[str] = []
-    pending = [("", folder, frozenset({folder.resolve()}))]  # (relative prefix, folder, real folders above it)
+    start = folder.resolve()
+    pending = [("", folder, start, frozenset({start}))]  # (relative prefix, folder, its real path, real folders above)
     while pending:
-        prefix, current, above = pending.pop()
+        prefix, current, real_current, above = pending.pop()
         with os.scandir(current) as scan:
             entries = sorted(scan, key=lambda e: e.name)
         for entry in entries:
@@ -36,11 +37,11 @@ def source_files(model: ModelConfig, folder: Path, root: Path) -> list[str]:
             if entry.is_symlink():
                 _check_link(model, path, root)
             if entry.is_dir():  # a link to a folder counts: TensorFlow reads through it
-                real = path.resolve()
+                real = path.resolve() if entry.is_symlink() else real_current / entry.name
                 if real in above:
                     raise SourceError(f"{_where(model, path, root)} is a symlink to {real}, a folder that holds it "
                                       "(a loop); remove the link")
-                pending.append((f"{prefix}{entry.name}/", path, above | {real}))
+                pending.append((f"{prefix}{entry.name}/", path, real, above | {real}))
             elif entry.is_file():
                 found.append(prefix + entry.name)
             else:
