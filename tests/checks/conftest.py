@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from checkproject import Project
+from projects import Project
 
 
 @pytest.fixture

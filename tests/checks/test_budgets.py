@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from checkproject import Project, entry
+from projects import Project, entry
 
 from tfjs_build.checks.budgets import evaluate_budgets
 from tfjs_build.config import load_config
@@ -76,7 +76,7 @@ def test_every_budget_gets_a_line_with_its_use(mobilenet: Project) -> None:
 
 
 def test_no_budget_means_no_line(project: Project) -> None:
-    project.write_config(f"version: 1\nmodels:\n  plain:\n    source: {project.source('plain')}\n")
+    project.write_models("plain")
     model = load_config(project.root / "tfjs.yaml").model("plain")
     assert evaluate_budgets(model, entry(size=10**12)) == ()
 

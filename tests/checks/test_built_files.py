@@ -9,7 +9,7 @@ import shutil
 import time
 
 import pytest
-from checkproject import Project, entry
+from projects import Project, entry
 
 from tfjs_build.engine.fingerprint import HASH_NAME
 from tfjs_build.engine.lockfile import OutputFile
@@ -23,7 +23,7 @@ SHARD = bytes(range(256)) * 16
 @pytest.fixture
 def built(project: Project) -> Project:
     """Model ``m`` built: its folder holds exactly the files its lock entry lists."""
-    project.write_config(f"version: 1\nmodels:\n  m:\n    source: {project.source('m')}\n")
+    project.write_models("m")
     folder = project.root / "dist" / "tfjs" / "m"
     folder.mkdir(parents=True)
     files = []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import git
 import pytest
-from checkproject import Project, entry
+from projects import Project, entry
 
 from tfjs_build.engine.lock_at_ref import BaseLock
 from tfjs_build.engine.lockfile import Lock
@@ -134,7 +134,7 @@ def test_ref_without_a_lock_counts_every_model_as_added(history: Project) -> Non
 
 def test_outside_git_is_a_user_error(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(project.root.parent))
-    project.write_config(f"version: 1\nmodels:\n  a:\n    source: {project.source('a')}\n")
+    project.write_models("a")
     with pytest.raises(TfjsBuildError, match="not inside a git repository"):
         project.run("diff", "--base", "main")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from checkproject import Project, entry
 from pngpixels import read_png
+from projects import Project, entry
 
 from tfjs_build.report.html import COLORS
 from tfjs_build.verify.runner import chromium_path
@@ -27,15 +27,7 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 def page(project: Project, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A check report with a passing budget (size), a failing one (shards) and a weight chart."""
     monkeypatch.chdir(project.root)
-    project.write_config(f"""\
-        version: 1
-        models:
-          mobilenet:
-            source: {project.source("mobilenet")}
-            budgets:
-              size: 1MB
-              shards: 1
-        """)
+    project.write_models("mobilenet", keys="budgets:\n  size: 1MB\n  shards: 1")
     project.write_lock({"mobilenet": entry(size=500_000, shards=3, weights=WEIGHTS)})
     code, _ = project.run("check", "--html", "report.html")
     assert code == 1

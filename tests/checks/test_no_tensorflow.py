@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from checkproject import Project, entry
 from no_tensorflow import PoisonedTensorflow
+from projects import Project, entry
 
 from tfjs_build.engine.lockfile import OutputFile
 

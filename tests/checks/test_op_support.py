@@ -7,7 +7,7 @@ import hashlib
 import json
 
 import pytest
-from checkproject import Project, entry
+from projects import Project, entry
 
 from tfjs_build.checks import fusion_support as fs
 from tfjs_build.engine.lockfile import OutputFile
@@ -32,13 +32,7 @@ OPS = ("Erfc", "Identity", "Placeholder", "_FusedConv2D")
 @pytest.fixture
 def gelu(project: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
     monkeypatch.chdir(project.root)
-    project.write_config(f"""\
-        version: 1
-        models:
-          gelu:
-            source: {project.source("gelu")}
-            backends: [cpu, wasm]
-        """)
+    project.write_models("gelu", keys="backends: [cpu, wasm]")
     return project
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import git
 import pytest
-from checks.checkproject import Project, entry
+from projects import Project, entry
 
 from tfjs_build.bench.record import BackendBench, BenchRecord, KernelTime, Machine, ModelBench, write_bench
 from tfjs_build.config import load_config
