@@ -17,7 +17,6 @@ from tfjs_build.bench.units import format_ms
 from tfjs_build.config import Config
 from tfjs_build.engine.lockfile import read_lock
 from tfjs_build.engine.plan import require_fresh
-from tfjs_build.project import ProjectPaths
 from tfjs_build.terminal import Console
 
 
@@ -67,7 +66,7 @@ def bench_models(config: Config, names: Sequence[str], backends: Sequence[str] |
         if figures:
             measured[model.name] = ModelBench(lock.models[model.name].fingerprint, figures)
     host = machine(envs)
-    path = ProjectPaths(config.root).bench
+    path = config.paths.bench
     record, note = merge(read_bench(path), host, measured)
     if write and measured:
         write_bench(path, record)

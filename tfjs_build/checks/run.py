@@ -22,7 +22,7 @@ from tfjs_build.engine.fingerprint import open_stat_cache
 from tfjs_build.engine.lockfile import Lock, LockEntry
 from tfjs_build.engine.output_facts import output_mismatch
 from tfjs_build.engine.stat_cache import StatCache
-from tfjs_build.project import BENCH_NAME, ProjectPaths
+from tfjs_build.project import BENCH_NAME
 from tfjs_build.report.record import Figures, ModelReport, Report, Unsupported
 
 MAX_NODES = 5  # node names quoted per unsupported op; the rest are counted
@@ -31,7 +31,7 @@ MAX_NODES = 5  # node names quoted per unsupported op; the rest are counted
 def run_checks(config: Config, lock: Lock, names: Sequence[str] = ()) -> Report:
     """Check the models named (all when none are), in tfjs.yaml order; timing budgets against tfjs.bench.json."""
     models = config.select(names)
-    paths = ProjectPaths(config.root)
+    paths = config.paths
     bench = read_bench(paths.bench).models
     with open_stat_cache(paths) as stats:
         return Report("check", tuple(check_model(config, model, lock.models.get(model.name), stats,

@@ -23,11 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.engine.local_cache import LocalCache
     from tfjs_build.engine.placement import BuildMutex
-    from tfjs_build.project import ProjectPaths
 
     config = ctx.load_config()
     budget = config.cache.max_size if args.max_size is None else args.max_size
-    with BuildMutex(ProjectPaths(config.root), ctx.console):  # never delete what a running build stores
+    with BuildMutex(config.paths, ctx.console):  # never delete what a running build stores
         result = LocalCache(config.cache.dir).gc(budget)
     ctx.console.info(
         f"removed {result.removed_entries} entries ({format_size(result.removed_bytes)}); "

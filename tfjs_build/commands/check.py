@@ -27,10 +27,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.base is not None:
         from tfjs_build.bench.compare import compare_bench_at
         from tfjs_build.engine.lock_at_ref import read_lock_at
-        from tfjs_build.project import ProjectPaths
         from tfjs_build.report.compare import compare
 
         report = compare(report, read_lock_at(args.base, config.lock_path), include_removed=not args.models)
-        report = compare_bench_at(report, ProjectPaths(config.root).bench, args.base)
+        report = compare_bench_at(report, config.paths.bench, args.base)
     emit(report, args, ctx.console, ctx.directory)
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED

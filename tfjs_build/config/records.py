@@ -42,7 +42,7 @@ from tfjs_build.config.kinds import (
 )
 from tfjs_build.errors import ConfigError
 from tfjs_build.hints import did_you_mean, display_path
-from tfjs_build.project import LOCK_NAME, STATE_DIR_NAME
+from tfjs_build.project import STATE_DIR_NAME, ProjectPaths
 from tfjs_build.sources.detect import INPUT_FORMATS
 
 CONFIG_NAME = "tfjs.yaml"
@@ -249,10 +249,15 @@ class Config:
     def model_output_dir(self, name: str) -> Path:
         return self.output_dir / name
 
+    @cached_property
+    def paths(self) -> ProjectPaths:
+        """Every file tfjs-build owns in this project (tfjs.lock, .tfjs-build/...)."""
+        return ProjectPaths(self.root)
+
     @property
     def lock_path(self) -> Path:
         """tfjs.lock, beside tfjs.yaml: every command reads the same project lock."""
-        return self.root / LOCK_NAME
+        return self.paths.lock
 
 
 MODEL_FIELDS = fields.keys_of(ModelConfig)  # every model key (also valid under `defaults:`), in message order

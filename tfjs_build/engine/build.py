@@ -52,7 +52,7 @@ from tfjs_build.engine.plan import Step, current_plan
 from tfjs_build.engine.progress import Progress
 from tfjs_build.engine.shards import ORDINARY, Fanout, input_bytes, shard_of, split_steps
 from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_USER_ERROR, EnvironmentFault, environment_fault
-from tfjs_build.project import READ_ONLY_ERRNOS, ProjectPaths
+from tfjs_build.project import READ_ONLY_ERRNOS
 from tfjs_build.terminal import Console
 from tfjs_build.util.tensorflow_extra import require_tensorflow
 from tfjs_build.util.units import format_size
@@ -110,7 +110,7 @@ class _Build:
         self.console = console
         self.entries = dict(lock.models)
         self.cache = LocalCache(config.cache.dir)
-        self.work_root = ProjectPaths(config.root).work_dir
+        self.work_root = config.paths.work_dir
         self.summary = BuildSummary()
         self._remote: Remote | None = None
         self._remote_broken = False
@@ -254,7 +254,7 @@ def build(
     ``fanout``: one shard's models only, and/or restore without converting (engine/shards.py)."""
     names = list(names)
     try:
-        mutex = BuildMutex(ProjectPaths(config.root), console)
+        mutex = BuildMutex(config.paths, console)
     except OSError as exc:
         if exc.errno not in READ_ONLY_ERRNOS:
             raise
@@ -291,7 +291,7 @@ def _read_only_build(config: Config, names: list[str], force: bool, fault: OSErr
 def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_fn: ConvertFn | None,
          fanout: Fanout) -> None:
     config = run.config
-    remove_leftovers(config.output_dir, ProjectPaths(config.root))
+    remove_leftovers(config.output_dir, config.paths)
     run.cache.remove_leftovers()
     steps = current_plan(config, Lock(dict(run.entries)), names, force)
     groups = split_steps(steps, Lock(dict(run.entries)), fanout.count) if fanout.count else []

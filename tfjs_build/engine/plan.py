@@ -19,7 +19,6 @@ from tfjs_build.engine.lockfile import Lock, LockEntry, read_lock
 from tfjs_build.engine.output_facts import output_mismatch
 from tfjs_build.engine.stat_cache import StatCache
 from tfjs_build.errors import TfjsBuildError
-from tfjs_build.project import ProjectPaths
 
 FORCED = "forced"
 
@@ -95,7 +94,7 @@ def survey(
 def current_plan(config: Config, lock: Lock | None = None, names: Iterable[str] = (), force: bool = False) -> list[Step]:
     """``survey`` against the project's tfjs.lock (or ``lock``), with its stat cache."""
     lock = read_lock(config.lock_path) if lock is None else lock
-    with open_stat_cache(ProjectPaths(config.root)) as stats:
+    with open_stat_cache(config.paths) as stats:
         return survey(config, lock, stats, names, force)
 
 
