@@ -18,6 +18,7 @@ from tfjs_build.config import load_config
 from tfjs_build.engine.fingerprint import ModelInputs
 from tfjs_build.engine.lockfile import Lock, LockEntry, OutputFile, read_lock, write_lock
 from tfjs_build.engine.plan import current_plan
+from tfjs_build.tfjs_format.shards import shard_name
 
 
 @dataclass
@@ -33,11 +34,19 @@ class Project:
         (self.root / "tfjs.yaml").write_text("\n".join(lines) + "\npublish:\n" + publish_yaml)
 
     def build(self, name: str, seed: int = 0, shards: int = 2) -> dict[str, bytes]:
-        """Write NAME's output folder and its lock entry; return {file name: bytes}."""
+        """NAME's output with shards named as before content naming (``group1-shardKofN.bin``): the digest layout."""
         rng = random.Random(f"{name}-{seed}")
         files = {f"group1-shard{i}of{shards}.bin": rng.randbytes(1000 + 37 * i) for i in range(1, shards + 1)}
         manifest = [{"paths": sorted(files), "weights": [{"name": "w", "shape": [1], "dtype": "float32"}]}]
         files["model.json"] = json.dumps({"format": "graph-model", "seed": seed, "weightsManifest": manifest}).encode()
+        return self.build_files(name, files)
+
+    def build_shards(self, name: str, shards: list[bytes], tag: str = "") -> dict[str, bytes]:
+        """NAME's output with content-named shards (``w-<16 hex>.bin``, as the converter writes them), in this
+        manifest order; ``tag`` goes into model.json. Returns {file name: bytes}, shards in manifest order."""
+        files = {shard_name(hashlib.sha256(data).hexdigest()): data for data in shards}
+        manifest = [{"paths": list(files), "weights": [{"name": "w", "shape": [1], "dtype": "float32"}]}]
+        files["model.json"] = json.dumps({"format": "graph-model", "tag": tag, "weightsManifest": manifest}).encode()
         return self.build_files(name, files)
 
     def build_files(self, name: str, files: dict[str, bytes]) -> dict[str, bytes]:

@@ -32,6 +32,14 @@ http {{
     gzip_types application/json;
     gzip_min_length 1;
     access_log {prefix}/access.log;
+    map $uri $tfjs_cache_control {{  # what docs/frontdoors.md asks of an origin
+        default "";
+        "~/w-[0-9a-f]{{16}}[.]bin$" "public, max-age=31536000, immutable";
+        "~/model-[0-9a-f]{{16}}[.]json$" "public, max-age=31536000, immutable";
+        "~/[0-9a-f]{{16}}/[^/]+$" "public, max-age=31536000, immutable";
+        "~/(latest|versions)[.]json$" "no-cache";
+    }}
+    add_header Cache-Control $tfjs_cache_control;
     client_body_temp_path {prefix}/body;
     proxy_temp_path {prefix}/proxy;
     fastcgi_temp_path {prefix}/fastcgi;

@@ -114,4 +114,5 @@ def test_s3_locations_use_public_url_when_given(project, capsys):
     lines = capsys.readouterr().out.splitlines()
     digest = lines[0].split()[2]
     assert lines[3].startswith(f"  would upload https://cdn.example.com/models/alpha/{digest}/model.json (")
-    assert lines[4].startswith("  would upload https://cdn.example.com/models/alpha/latest.json (")
+    assert lines[4] == "  would upload https://cdn.example.com/models/alpha/versions.json (adds this version, no-cache)"
+    assert lines[5].startswith("  would upload https://cdn.example.com/models/alpha/latest.json (")

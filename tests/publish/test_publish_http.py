@@ -13,6 +13,7 @@ from no_tensorflow import poison_tensorflow
 from tfjs_build.config import load_config
 from tfjs_build.engine.lockfile import read_lock
 from tfjs_build.publish.bundle import collect_bundle, model_digest
+from tfjs_build.publish.layout import pointer_bytes, upload_plan
 
 
 def test_publish_puts_every_file_and_a_second_run_puts_nothing(project, nginx, capsys):
@@ -28,14 +29,14 @@ def test_publish_puts_every_file_and_a_second_run_puts_nothing(project, nginx, c
         pointer = requests.get(f"{nginx.url}/first/{model}/latest.json", timeout=5).json()
         assert pointer["model_json"] == f"{digest}/model.json"
     puts = [p for p in nginx.requests("PUT") if p.startswith("/first/")]
-    assert len(puts) == 8
+    assert len(puts) == 10  # (2 shards + model.json + versions.json + latest.json) x 2
     assert puts.index("/first/alpha/latest.json") > puts.index(f"/first/alpha/{model_digest(lock.models['alpha'])}/model.json")
     capsys.readouterr()
 
     assert project.publish() == 0
     assert [p for p in nginx.requests("PUT") if p.startswith("/first/")] == puts
     out = capsys.readouterr().out
-    assert out.count("(0 uploaded, 0 B; 4 already there)") == 2
+    assert out.count("(0 uploaded, 0 B; 5 already there)") == 2
 
 
 def test_a_partly_published_model_gets_only_what_is_missing(project, nginx):
@@ -66,7 +67,8 @@ def test_dry_run_lists_uploads_without_contacting_the_origin(project, capsys):
     files = project.build("alpha")
     entry = read_lock(project.root / "tfjs.lock").models["alpha"]
     config = load_config(project.root / "tfjs.yaml")
-    digest, pointer_size = model_digest(entry), len(collect_bundle(config, config.model("alpha"), entry).pointer())
+    version, _ = upload_plan(collect_bundle(config, config.model("alpha"), entry))
+    digest, pointer_size = model_digest(entry), len(pointer_bytes("alpha", version))
     assert project.publish("--dry-run") == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"origin: alpha {digest} (dry run, nothing uploaded)"
@@ -76,6 +78,7 @@ def test_dry_run_lists_uploads_without_contacting_the_origin(project, capsys):
         f"  would upload http://127.0.0.1:9/models/alpha/{digest}/group1-shard2of2.bin "
         f"({len(files['group1-shard2of2.bin'])} bytes)",
         f"  would upload http://127.0.0.1:9/models/alpha/{digest}/model.json ({len(files['model.json'])} bytes)",
+        "  would upload http://127.0.0.1:9/models/alpha/versions.json (adds this version)",
         f"  would upload http://127.0.0.1:9/models/alpha/latest.json ({pointer_size} bytes)",
         "  (Cache-Control is the origin's to set: an upload carries no stored headers)",  # a PUT stores no headers
     ]
@@ -102,7 +105,7 @@ def test_publish_never_imports_tensorflow(project, nginx, tmp_path):
     result = subprocess.run([sys.executable, "-m", "tfjs_build", "-C", str(project.root), "publish"],
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "(4 uploaded" in result.stdout
+    assert "(5 uploaded" in result.stdout
     assert not mark.exists()
 
 

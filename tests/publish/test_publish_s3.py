@@ -61,22 +61,23 @@ def digest(project, name: str) -> str:
 def test_publish_uploads_every_file_with_headers_then_nothing_the_second_time(project, endpoint, bucket, puts, capsys):
     client, name = bucket
     project.write_config(target_yaml(endpoint, name))
-    built = {model: project.build(model) for model in ("alpha", "beta")}
+    built = {model: project.build_shards(model, [model.encode() * 300, b"head" * 200]) for model in ("alpha", "beta")}
 
     assert project.publish() == 0
     first = capsys.readouterr()
     for model, files in built.items():
-        base = f"models/{model}/{digest(project, model)}"
-        for file_name, data in files.items():
-            obj = client.get_object(Bucket=name, Key=f"{base}/{file_name}")
+        stored = {f"model-{digest(project, model)}.json" if n == "model.json" else n: d for n, d in files.items()}
+        for file_name, data in stored.items():  # shards and the versioned model.json beside them
+            obj = client.get_object(Bucket=name, Key=f"models/{model}/{file_name}")
             assert obj["Body"].read() == data
             assert obj["CacheControl"] == "public, max-age=31536000, immutable"
             assert obj["ContentType"] == ("application/json" if file_name.endswith(".json") else "application/octet-stream")
-        pointer = client.get_object(Bucket=name, Key=f"models/{model}/latest.json")
-        assert pointer["CacheControl"] == "no-cache"
-        assert f'"model_json": "{digest(project, model)}/model.json"' in pointer["Body"].read().decode()
-    assert len(puts) == 8  # (2 shards + model.json + pointer) x 2 models
-    assert "3 uploaded" not in first.out and "4 uploaded" in first.out
+        for mutable in ("latest.json", "versions.json"):
+            assert client.get_object(Bucket=name, Key=f"models/{model}/{mutable}")["CacheControl"] == "no-cache"
+        pointer = client.get_object(Bucket=name, Key=f"models/{model}/latest.json")["Body"].read().decode()
+        assert f'"model_json": "model-{digest(project, model)}.json"' in pointer
+    assert len(puts) == 10  # (2 shards + model.json + versions.json + latest.json) x 2 models
+    assert "4 uploaded" not in first.out and "5 uploaded" in first.out
     assert KEYS["TEST_S3_SECRET"] not in first.out + first.err
 
     puts.clear()
@@ -85,17 +86,19 @@ def test_publish_uploads_every_file_with_headers_then_nothing_the_second_time(pr
     assert capsys.readouterr().out.count("0 uploaded") == 2
 
 
-def test_shards_go_first_model_json_after_them_pointer_last(project, endpoint, bucket, puts):
+def test_shards_go_first_in_manifest_order_model_json_after_them_pointer_last(project, endpoint, bucket, puts):
     client, name = bucket
     project.write_config(target_yaml(endpoint, name), models=("alpha",))
-    project.build("alpha", shards=3)
+    files = project.build_shards("alpha", [b"c" * 900, b"a" * 800, b"b" * 700])  # names not in sorted order
     assert project.publish("cdn", "alpha") == 0
     names = [key.rsplit("/", 1)[1] for key in puts]
-    assert names[:3] == [f"group1-shard{i}of3.bin" for i in (1, 2, 3)]
-    assert names[3:] == ["model.json", "latest.json"]
+    assert names[:3] == list(files)[:3] != sorted(list(files)[:3])
+    assert names[3:] == [f"model-{digest(project, 'alpha')}.json", "versions.json", "latest.json"]
 
 
-def test_a_rebuilt_model_gets_a_new_immutable_folder_and_only_it_is_uploaded(project, endpoint, bucket, puts):
+def test_a_rebuilt_model_of_the_digest_layout_gets_a_new_folder_and_only_it_is_uploaded(project, endpoint, bucket,
+                                                                                       puts):
+    """Shards not named by content (built before content naming) keep the digest layout: MODEL/DIGEST/FILE."""
     client, name = bucket
     project.write_config(target_yaml(endpoint, name))
     project.build("alpha")
@@ -108,8 +111,8 @@ def test_a_rebuilt_model_gets_a_new_immutable_folder_and_only_it_is_uploaded(pro
     puts.clear()
 
     assert project.publish() == 0
-    assert all(key.startswith(f"models/beta/{new_beta}/") for key in puts[:-1])
-    assert puts[-1] == "models/beta/latest.json" and len(puts) == 4
+    assert all(key.startswith(f"models/beta/{new_beta}/") for key in puts[:-2])
+    assert puts[-2:] == ["models/beta/versions.json", "models/beta/latest.json"] and len(puts) == 5
     # The old version stays where it was: URLs handed out earlier keep working.
     client.head_object(Bucket=name, Key=f"models/beta/{old_beta}/model.json")
 
@@ -148,18 +151,19 @@ def test_an_unreachable_endpoint_is_a_clear_error(project, bucket, capsys):
 
 @pytest.mark.parametrize("tamper", [lambda data: data[::-1], lambda data: data + b" "], ids=["same-size", "other-size"])
 def test_never_overwrites_a_digest_object(project, endpoint, bucket, puts, capsys, tamper):
-    """S3 reports each object's MD5 (its ETag), so even a same-size object with other bytes is caught."""
+    """S3 reports each object's MD5 (its ETag), so even a same-size shard with other bytes is caught."""
     client, name = bucket
     project.write_config(target_yaml(endpoint, name), models=("alpha",))
-    files = project.build("alpha")
+    files = project.build_shards("alpha", [bytes(range(250)) * 4, b"y" * 1000])
+    shard = next(iter(files))
     assert project.publish() == 0
-    key = f"models/alpha/{digest(project, 'alpha')}/group1-shard1of2.bin"
-    other = tamper(files["group1-shard1of2.bin"])
+    key = f"models/alpha/{shard}"
+    other = tamper(files[shard])
     client.put_object(Bucket=name, Key=key, Body=other)
     puts.clear()
     assert project.publish() == 2
     err = capsys.readouterr().err
     refusal = f"tfjs.yaml:6:3: publish.cdn: s3://{name}/{key} already exists with other bytes than the build's "
-    assert refusal + "group1-shard1of2.bin" in err, err
+    assert refusal + shard in err, err
     assert client.get_object(Bucket=name, Key=key)["Body"].read() == other
     assert puts == []

@@ -1,13 +1,14 @@
 """The protocol every publish target implements, and the shared upload loop of object stores.
 
 A target turns a Bundle into uploads. Object stores (S3, a WebDAV origin) share one
-layout and one loop: ``MODEL/DIGEST/FILE`` objects are immutable, so one that is
-already there with the right size (and the right MD5, where the store reports one) is
-skipped; when the store cannot tell (an origin that gzips and so sends no length) or
-disagrees, the object is fetched and compared by sha256, and an object holding other
-bytes is refused, never overwritten. ``MODEL/latest.json`` is the one mutable pointer,
-compared byte for byte. Shards go first, model.json after them, the pointer last, so a
-reader never sees a model.json whose shards are missing.
+layout (layout.py) and one loop: content-named shards and versioned model.json files are
+immutable, so one that is already there with the right size (and the right MD5, where the
+store reports one) is skipped; when the store cannot tell (an origin that gzips and so sends
+no length) or disagrees, the object is fetched and compared by sha256, and an object holding
+other bytes is refused, never overwritten. ``MODEL/versions.json`` (the index prune reads)
+and ``MODEL/latest.json`` (the one pointer apps read) are mutable, compared byte for byte.
+Shards go first in manifest order, model.json after them, the index, the pointer last, so
+a reader never sees a model.json whose shards are missing.
 """
 
 from __future__ import annotations
@@ -20,17 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tfjs_build.publish.bundle import IMMUTABLE, MODEL_JSON, NO_CACHE, Bundle, PublishFile
+from tfjs_build.publish.bundle import IMMUTABLE, NO_CACHE, Bundle, PublishFile
+from tfjs_build.publish.history import Listed, read_history
+from tfjs_build.publish.layout import INDEX, POINTER, index_bytes, pointer_bytes, upload_plan
 from tfjs_build.publish.transport import PublishError
-
-POINTER = "latest.json"
 
 Log = Callable[[str], None]
 
 
 @dataclass
 class Outcome:
-    """What one publish of one model did; ``location`` is where model.json now lives."""
+    """What one publish of one model did; ``location`` is where its model.json now lives."""
 
     model: str
     location: str
@@ -39,13 +40,25 @@ class Outcome:
     uploaded_bytes: int = 0
 
 
+@dataclass
+class Pruned:
+    """What one prune of one model did (or, in a dry run, would do): ``deleted`` keys in deletion order."""
+
+    model: str
+    kept: list[str] = field(default_factory=list)  # digests, oldest first
+    removed: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    freed_bytes: int = 0
+
+
 @dataclass(frozen=True)
 class Planned:
     """One upload a dry run would do (without asking the target what it already has)."""
 
     destination: str
-    size: int
+    size: int | None  # None: depends on what the store holds (the versions index)
     cache_control: str
+    model_json: bool = False  # the version's model.json: what an app loads
 
 
 class Target(Protocol):
@@ -54,6 +67,9 @@ class Target(Protocol):
 
     def publish(self, bundle: Bundle, log: Log) -> Outcome:
         """Upload what is missing; publishing the same bundle again uploads nothing."""
+
+    def prune(self, model: str, keep: int, dry_run: bool, log: Log) -> Pruned:
+        """Remove versions beyond the newest ``keep`` (never the current one) and the objects only they use."""
 
     def close(self) -> None:
         """Release connections."""
@@ -98,46 +114,58 @@ class ObjectStore(Protocol):
     def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
         """Store ``data`` at ``key``."""
 
+    def delete(self, key: str) -> None:
+        """Remove ``key``; a key already gone is fine (an interrupted prune runs again)."""
 
-def store_layout(prefix: str, bundle: Bundle) -> list[tuple[str, int, str]]:
-    """(key, size, cache_control) of every object, in upload order, pointer last."""
-    base = f"{prefix}{bundle.model}/"
-    objects = [(f"{base}{bundle.digest}/{f.name}", f.size, IMMUTABLE) for f in bundle.files]
-    objects.append((f"{base}{POINTER}", len(bundle.pointer()), NO_CACHE))
-    return objects
+    def list_keys(self, prefix: str) -> list[Listed] | None:
+        """Every object under ``prefix``, or None when the store cannot list (plain HTTP)."""
 
 
 def plan_store(store: ObjectStore, prefix: str, bundle: Bundle) -> list[Planned]:
-    return [Planned(store.url(key), size, cache) for key, size, cache in store_layout(prefix, bundle)]
+    """Every object in upload order, the index (its size depends on the store) and the pointer last."""
+    base = f"{prefix}{bundle.model}/"
+    version, uploads = upload_plan(bundle)
+    planned = [Planned(store.url(base + key), item.size, IMMUTABLE, key == version.model_json) for key, item in uploads]
+    planned.append(Planned(store.url(base + INDEX), None, NO_CACHE))
+    planned.append(Planned(store.url(base + POINTER), len(pointer_bytes(bundle.model, version)), NO_CACHE))
+    return planned
 
 
 def publish_to_store(store: ObjectStore, prefix: str, bundle: Bundle, log: Log) -> Outcome:
-    """Upload the immutable files that are missing, then update the pointer if it changed."""
+    """Upload the immutable objects that are missing (shards, then model.json), then the index, the pointer last."""
     base = f"{prefix}{bundle.model}/"
-    outcome = Outcome(bundle.model, store.url(f"{base}{bundle.digest}/{MODEL_JSON}"))
-    for item in bundle.files:
-        key = f"{base}{bundle.digest}/{item.name}"
-        if already_there(store, key, item):
-            outcome.skipped.append(key)
-            log(f"  = {store.url(key)} (already there)")
+    version, uploads = upload_plan(bundle)
+    outcome = Outcome(bundle.model, store.url(base + version.model_json))
+    for key, item in uploads:
+        if already_there(store, base + key, item):
+            log(f"  = {store.url(base + key)} (already there)")
+            outcome.skipped.append(base + key)
             continue
-        store.put(key, item.read(), item.content_type, IMMUTABLE)
-        _uploaded(outcome, store, key, item.size, log)
-    pointer = bundle.pointer()
-    key = f"{base}{POINTER}"
-    if store.read(key) == pointer:
-        outcome.skipped.append(key)
-        log(f"  = {store.url(key)} (unchanged)")
-    else:
-        store.put(key, pointer, "application/json", NO_CACHE)
-        _uploaded(outcome, store, key, len(pointer), log)
+        store.put(base + key, item.read(), item.content_type, IMMUTABLE)
+        log(f"  + {store.url(base + key)} ({item.size} bytes)")
+        outcome.uploaded.append(base + key)
+        outcome.uploaded_bytes += item.size
+    history = read_history(store, base)
+    versions = [v for v in history.versions if v.digest != version.digest] + [version]
+    mutable = ((INDEX, index_bytes(bundle.model, versions), history.raw),
+               (POINTER, pointer_bytes(bundle.model, version), store.read(base + POINTER)))
+    for name, data, stored in mutable:
+        if put_if_changed(store, base + name, data, stored, log):
+            outcome.uploaded.append(base + name)
+            outcome.uploaded_bytes += len(data)
+        else:
+            outcome.skipped.append(base + name)
     return outcome
 
 
-def _uploaded(outcome: Outcome, store: ObjectStore, key: str, size: int, log: Log) -> None:
-    outcome.uploaded.append(key)
-    outcome.uploaded_bytes += size
-    log(f"  + {store.url(key)} ({size} bytes)")
+def put_if_changed(store: ObjectStore, key: str, data: bytes, stored: bytes | None, log: Log) -> bool:
+    """Write a mutable object (no-cache) unless it already holds ``data``; whether it was written."""
+    if stored == data:
+        log(f"  = {store.url(key)} (unchanged)")
+        return False
+    store.put(key, data, "application/json", NO_CACHE)
+    log(f"  + {store.url(key)} ({len(data)} bytes)")
+    return True
 
 
 def already_there(store: ObjectStore, key: str, item: PublishFile) -> bool:

@@ -3,7 +3,8 @@
 Publishing never rebuilds and never trusts the output folder alone: every file is checked
 against its sha256 in tfjs.lock, so what lands on a CDN is byte for byte what was built,
 checked and committed. The model's digest (a hash of its files' hashes) names the
-immutable folder or release it goes to, which is what makes re-publishing a no-op.
+immutable version (its model.json on a store, its release on GitHub), which is what makes
+re-publishing a no-op.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class PublishFile:
 
 @dataclass(frozen=True)
 class Bundle:
-    """A model ready to publish: ``files`` are ordered shards first, model.json last."""
+    """A model ready to publish: ``files`` are its shards in manifest order (as TF.js fetches them), model.json last."""
 
     model: str
     digest: str
@@ -53,16 +54,6 @@ class Bundle:
     @property
     def size(self) -> int:
         return sum(f.size for f in self.files)
-
-    def pointer(self) -> bytes:
-        """The mutable ``latest.json``: which immutable version is current (deterministic bytes)."""
-        data = {
-            "model": self.model,
-            "digest": self.digest,
-            "model_json": f"{self.digest}/{MODEL_JSON}",
-            "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in self.files],
-        }
-        return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 def model_digest(entry: LockEntry) -> str:
@@ -82,8 +73,19 @@ def collect_bundle(config: Config, model: ModelConfig, entry: LockEntry | None) 
     files = [_checked_file(model, folder, item.path, item.size, item.sha256) for item in entry.files]
     if not any(f.name == MODEL_JSON for f in files):
         raise TfjsBuildError(f"{model.where()}: {LOCK_NAME} lists no {MODEL_JSON}; run `tfjs-build build {model.name}`")
-    ordered = [f for f in files if f.name != MODEL_JSON] + [f for f in files if f.name == MODEL_JSON]
-    return Bundle(model=model.name, digest=model_digest(entry), files=tuple(ordered))
+    model_json = next(f for f in files if f.name == MODEL_JSON)
+    order = {path: i for i, path in enumerate(manifest_paths(model_json.read()))}
+    shards = sorted((f for f in files if f.name != MODEL_JSON), key=lambda f: order.get(f.name, len(order)))
+    return Bundle(model=model.name, digest=model_digest(entry), files=(*shards, model_json))
+
+
+def manifest_paths(model_json: bytes) -> list[str]:
+    """Shard paths in the order TF.js fetches them (weightsManifest order); [] when model.json says nothing usable."""
+    try:
+        manifest = json.loads(model_json).get("weightsManifest")
+        return [path for group in manifest for path in group["paths"] if isinstance(path, str)]
+    except (ValueError, RecursionError, AttributeError, TypeError, KeyError):
+        return []
 
 
 def _checked_file(model: ModelConfig, folder: Path, name: str, size: int, sha256: str) -> PublishFile:

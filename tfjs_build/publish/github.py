@@ -23,8 +23,8 @@ from typing import Any
 
 from tfjs_build.config import PublishTarget
 from tfjs_build.config.kinds import Boolean, EnvName, Text, Url
-from tfjs_build.publish.base import Log, Outcome, Planned
-from tfjs_build.publish.bundle import IMMUTABLE, Bundle, PublishFile
+from tfjs_build.publish.base import Log, Outcome, Planned, Pruned
+from tfjs_build.publish.bundle import IMMUTABLE, MODEL_JSON, Bundle, PublishFile
 from tfjs_build.publish.github_api import REPO, GitHubApi
 from tfjs_build.publish.options import Options, option
 from tfjs_build.publish.transport import PublishError, server_message
@@ -64,13 +64,21 @@ class GitHubTarget:
 
     def plan(self, bundle: Bundle) -> list[Planned]:
         tag = self.tag.format(model=bundle.model, digest=bundle.digest)
-        return [Planned(f"github:{self.repo}@{tag}/{f.name}", f.size, IMMUTABLE) for f in bundle.files]
+        return [Planned(f"github:{self.repo}@{tag}/{f.name}", f.size, IMMUTABLE, f.name == MODEL_JSON)
+                for f in bundle.files]
 
     def publish(self, bundle: Bundle, log: Log) -> Outcome:
         try:
             return self._publish(bundle, log)
         except PublishError as exc:
             raise PublishError(f"{self.where}: {exc}") from None
+
+    def prune(self, model: str, keep: int, dry_run: bool, log: Log) -> Pruned:
+        raise PublishError(
+            f"{self.where}: --prune works on s3 and http targets only; a github target keeps one immutable release "
+            "per version and has no latest.json to protect: delete old releases on GitHub "
+            "(`gh release delete TAG --cleanup-tag`)"
+        )
 
     def close(self) -> None:
         if self._api is not None:

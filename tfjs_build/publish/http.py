@@ -1,14 +1,15 @@
 """Publish to a plain HTTP origin that accepts PUT (WebDAV: nginx ``dav_methods PUT``, Apache, ...).
 
 HEAD (asking for the identity encoding, so a gzipping origin still sends Content-Length)
-says whether an immutable object is already there; PUT uploads. A PUT carries no
-lasting headers, so Cache-Control is the origin's job: serve ``*/<16 hex>/*`` with
-``public, max-age=31536000, immutable`` and ``latest.json`` with ``no-cache``.
+says whether an immutable object is already there; PUT uploads; DELETE prunes. A PUT
+carries no lasting headers, so Cache-Control is the origin's job: serve ``w-<16 hex>.bin``,
+``model-<16 hex>.json`` and ``<16 hex>/*`` with ``public, max-age=31536000, immutable`` and
+``latest.json`` / ``versions.json`` with ``no-cache`` (docs/frontdoors.md has the nginx lines).
 
     publish:
       origin:
         type: http
-        url: https://models.example.com/tfjs     # objects go to URL/MODEL/DIGEST/FILE (a ?query stays on each)
+        url: https://models.example.com/tfjs     # objects go to URL/MODEL/... (a ?query stays on each)
         token_env: ORIGIN_TOKEN                   # optional: Authorization: Bearer $ORIGIN_TOKEN
         basic_auth_env: ORIGIN_AUTH               # optional: user:password for Basic auth
                                                   # (else user:password@ in the URL, if any)
@@ -19,14 +20,14 @@ Messages and printed plans show URLs only through ``redact`` (no credentials, no
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
 
 from tfjs_build.config import PublishTarget
 from tfjs_build.config.kinds import EnvName, Url
-from tfjs_build.publish.base import Log, Outcome, Planned, Stored, plan_store, publish_to_store, stored_md5
+from tfjs_build.publish.base import Log, Outcome, Planned, Pruned, Stored, plan_store, publish_to_store, stored_md5
 from tfjs_build.publish.bundle import Bundle
 from tfjs_build.publish.options import Options, option
 from tfjs_build.publish.transport import PublishError, Transport
@@ -58,10 +59,15 @@ class HttpTarget:
 
     def plan(self, bundle: Bundle) -> list[Planned]:
         """No Cache-Control: a PUT stores no headers, the origin sets them (docs/frontdoors.md shows how)."""
-        return [Planned(p.destination, p.size, "") for p in plan_store(self, "", bundle)]
+        return [replace(p, cache_control="") for p in plan_store(self, "", bundle)]
 
     def publish(self, bundle: Bundle, log: Log) -> Outcome:
         return publish_to_store(self, "", bundle, log)
+
+    def prune(self, model: str, keep: int, dry_run: bool, log: Log) -> Pruned:
+        from tfjs_build.publish.prune import prune_store
+
+        return prune_store(self, "", model, keep, dry_run=dry_run, log=log)
 
     def close(self) -> None:
         if self._transport is not None:
@@ -87,6 +93,12 @@ class HttpTarget:
     def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
         self._request("PUT", key, ok=(200, 201, 204), data=data,
                       headers={"Content-Type": content_type, "Cache-Control": cache_control})
+
+    def delete(self, key: str) -> None:
+        self._request("DELETE", key, ok=(200, 204, 404))
+
+    def list_keys(self, prefix: str) -> None:
+        return None  # plain HTTP has no listing: history.py then knows only the index and latest.json
 
     def _request(self, method: str, key: str, **kwargs: Any) -> requests.Response:
         try:

@@ -17,14 +17,16 @@ instance roles) or from variables named by ``access_key_id_env`` / ``secret_acce
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tfjs_build.config import PublishTarget
 from tfjs_build.config.kinds import Choice, EnvName, Text, Url
 from tfjs_build.errors import ConfigError
-from tfjs_build.publish.base import Log, Outcome, Planned, Stored, plan_store, publish_to_store, stored_md5
+from tfjs_build.publish.base import Log, Outcome, Planned, Pruned, Stored, plan_store, publish_to_store, stored_md5
 from tfjs_build.publish.bundle import Bundle
+from tfjs_build.publish.history import Listed
 from tfjs_build.publish.options import Options, option
 from tfjs_build.publish.transport import PublishError
 from tfjs_build.util.urls import join_url, redact, server_text
@@ -68,6 +70,11 @@ class S3Target:
     def publish(self, bundle: Bundle, log: Log) -> Outcome:
         return publish_to_store(self, self.prefix, bundle, log)
 
+    def prune(self, model: str, keep: int, dry_run: bool, log: Log) -> Pruned:
+        from tfjs_build.publish.prune import prune_store
+
+        return prune_store(self, self.prefix, model, keep, dry_run=dry_run, log=log)
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
@@ -90,14 +97,28 @@ class S3Target:
     def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
         self._call("PUT", key, "put_object", Body=data, ContentType=content_type, CacheControl=cache_control)
 
+    def delete(self, key: str) -> None:
+        self._call("DELETE", key, "delete_object")  # S3 answers 204 for a key already gone
+
+    def list_keys(self, prefix: str) -> list[Listed]:
+        listed = []
+        pages = self._connect().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        for page in self._calling("LIST", prefix, lambda: list(pages)):
+            listed += [Listed(o["Key"], int(o["Size"]), o["LastModified"].timestamp()) for o in page.get("Contents", [])]
+        return listed
+
     # ------------------------------------------------------------ boto3
 
     def _call(self, verb: str, key: str, method: str, **kwargs: Any) -> Any:
         client = self._connect()
+        return self._calling(verb, key, lambda: getattr(client, method)(Bucket=self.bucket, Key=key, **kwargs))
+
+    def _calling(self, verb: str, key: str, call: Callable[[], Any]) -> Any:
+        """``call()``, its botocore errors turned into messages that name the object and what to check."""
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         try:
-            return getattr(client, method)(Bucket=self.bucket, Key=key, **kwargs)
+            return call()
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code = str(error.get("Code", ""))
