@@ -27,7 +27,7 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 64; }}
 http {{
-    types {{ application/json json; application/octet-stream bin; }}
+    types {{ application/json json; application/octet-stream bin; text/html html; application/javascript js; }}
     gzip on;  # as a CDN origin would: HEAD with Accept-Encoding: gzip then has no Content-Length
     gzip_types application/json;
     gzip_min_length 1;

@@ -245,6 +245,12 @@ def test_an_interrupted_publish_leaves_the_published_version_whole(project, stor
     assert json.loads(store.get("alpha/latest.json"))["model_json"] != f"model-{v1}.json"
 
 
+def test_pruning_a_model_never_published_writes_nothing(project, store):
+    project.write_config(store.yaml, models=("alpha",))
+    assert project.publish("--prune", "1") == 0
+    assert store.objects() == {}
+
+
 def test_a_garbled_latest_json_is_a_clear_error(project, store, capsys):
     project.write_config(store.yaml, models=("alpha",))
     store.write("alpha/latest.json", b'{"digest": "../../etc", "model_json": "../x", "files": []}')

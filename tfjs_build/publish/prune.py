@@ -31,7 +31,7 @@ def prune_store(store: ObjectStore, prefix: str, model: str, keep: int, *, dry_r
         if not dry_run:
             store.delete(base + key)
         log(f"  {'would delete' if dry_run else '-'} {store.url(base + key)} ({sizes[key]} bytes)")
-    if not dry_run:
+    if not dry_run and (removed or history.raw is not None):  # a model never published gets no index
         put_if_changed(store, base + INDEX, index_bytes(model, kept), history.raw, log)
     return result
 
