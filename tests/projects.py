@@ -26,6 +26,16 @@ from tfjs_build.engine.plan import current_plan
 from tfjs_build.terminal import Console
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
+DATA_FILE = "variables/variables.data-00000-of-00001"  # a SavedModel's variables, in pair_project's models
+MIXED_SIZES = (5000, 90_000, 20_000, 60_000, 1000, 40_000)
+FRESH_CONFIG = """\
+version: 1
+output_dir: dist
+models:
+  digits:
+    source: models/digits
+    metadata: {labels: labels.json}
+"""
 
 
 def write_config(root: Path, text: str) -> Path:
@@ -53,6 +63,58 @@ def quickstart(root: Path, extra: str = "") -> Path:
     return root
 
 
+def fresh_project(root: Path) -> Path:
+    """One model, ``digits`` (a stand-in SavedModel with metadata labels.json; output_dir dist), its model.json
+    written and recorded in tfjs.lock so that it is fresh, as a build would leave it (no converter needed)."""
+    stand_in_source(root, "digits")
+    (root / "labels.json").write_text('["zero", "one"]', encoding="utf-8")
+    write_config(root, FRESH_CONFIG)
+    record_build(root, "digits", {"model.json": b'{"format": "graph-model", "modelTopology": {}, "weightsManifest": []}'})
+    return root
+
+
+def pair_project(root: Path, sizes: tuple[int, int] = (200_000, 50_000), quantize: str = "uint8") -> Path:
+    """Models alpha and beta: SavedModel folders (saved_model.pb, variables of random bytes of ``sizes``) that
+    the engine tests' stand-in converter reads, listed by ``write_pair_config``; aged."""
+    for name, size in zip(("alpha", "beta"), sizes, strict=True):
+        folder = root / "models" / name
+        (folder / "variables").mkdir(parents=True)
+        (folder / "saved_model.pb").write_bytes(name.encode() * 100)
+        (folder / "variables" / "variables.index").write_bytes(b"index-" + name.encode())
+        (folder / DATA_FILE).write_bytes(os.urandom(size))
+    write_pair_config(root, quantize)
+    age(root)
+    return root
+
+
+def write_pair_config(root: Path, quantize: str = "uint8") -> None:
+    """tfjs.yaml of ``pair_project``: beta quantized with ``quantize``."""
+    write_config(root, f"""\
+        version: 1
+        models:
+          alpha:
+            source: models/alpha
+          beta:
+            source: models/beta
+            quantize: {quantize}
+        """)
+
+
+def mixed_project(root: Path, sizes: tuple[int, ...] = MIXED_SIZES, extra: str = "") -> Path:
+    """Models m0..mK, each a frozen graph of ``sizes[i]`` bytes (content distinct per model), for the fan-out's
+    split by cost; ``extra`` ends tfjs.yaml; aged."""
+    lines = ["version: 1", "models:"]
+    for i, size in enumerate(sizes):
+        folder = root / "models" / f"m{i}"
+        folder.mkdir(parents=True)
+        (folder / "model.pb").write_bytes(bytes([i]) * size)
+        lines += [f"  m{i}:", f"    source: models/m{i}/model.pb", "    input_format: frozen_graph",
+                  "    outputs: [out]"]
+    (root / "tfjs.yaml").write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
+    age(root)
+    return root
+
+
 def age(path: Path, seconds: float = 60) -> None:
     """Date every file below ``path`` back, so the stat cache trusts them (not "racily clean")."""
     past = time.time() - seconds
@@ -69,10 +131,11 @@ def copy_project(root: Path, dest: Path) -> Path:
 
 
 def snapshot(root: Path, output_dir: str = "dist/tfjs") -> dict[str, bytes]:
-    """tfjs.lock and every file of the model folders in ``output_dir``, by path from ``root``: what a build
-    leaves (not the builder's hidden temp folders beside the model folders, which the next build removes)."""
+    """tfjs.lock (when there is one) and every file of the model folders in ``output_dir``, by path from ``root``:
+    what a build leaves (not the builder's hidden temp folders beside the model folders: the next build removes
+    them)."""
     out = root / output_dir
-    files = {LOCK_NAME: (root / LOCK_NAME).read_bytes()}
+    files = {LOCK_NAME: (root / LOCK_NAME).read_bytes()} if (root / LOCK_NAME).is_file() else {}
     for path in sorted(out.rglob("*")):
         if path.is_file() and not path.relative_to(out).parts[0].startswith("."):
             files[path.relative_to(root).as_posix()] = path.read_bytes()

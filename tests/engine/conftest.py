@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from engine_project import DATA_FILE, age, write_config
+from projects import pair_project
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    for name, size in (("alpha", 200_000), ("beta", 50_000)):
-        folder = root / "models" / name
-        (folder / "variables").mkdir(parents=True)
-        (folder / "saved_model.pb").write_bytes(name.encode() * 100)
-        (folder / "variables" / "variables.index").write_bytes(b"index-" + name.encode())
-        (folder / DATA_FILE).write_bytes(os.urandom(size))
-    write_config(root)
-    age(root)
-    return root
+    return pair_project(tmp_path / "project")
 
 
 @pytest.fixture

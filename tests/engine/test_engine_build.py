@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_project import DATA_FILE, age, build_process, copy_project, run_build, snapshot, wait_for, write_config
+from projects import DATA_FILE, age, copy_project, snapshot, write_pair_config
+from stand_in_runs import build_process, run_build, wait_for
 
 from tfjs_build.engine.local_cache import LocalCache
 from tfjs_build.errors import EXIT_USER_ERROR
@@ -41,9 +42,9 @@ def test_noop_build_converts_nothing_and_leaves_the_lock_alone(project: Path, co
 def test_switching_back_restores_from_cache_without_converting(project: Path, conversions) -> None:
     run_build(project)
     original = snapshot(project)
-    write_config(project, quantize="float16")
+    write_pair_config(project, quantize="float16")
     assert run_build(project).built == ["beta"]
-    write_config(project, quantize="uint8")
+    write_pair_config(project, quantize="uint8")
     summary = run_build(project)
     assert summary.restored == ["beta"] and not summary.built
     assert sorted(conversions()) == ["alpha", "beta", "beta"]
@@ -65,9 +66,9 @@ def test_corrupt_cache_entry_is_discarded_and_rebuilt(project: Path, conversions
     blob = project / ".tfjs-build/cache/blobs" / shard["sha256"][:2] / shard["sha256"]
     with open(blob, "r+b") as handle:
         handle.write(b"rot")
-    write_config(project, quantize="float16")
+    write_pair_config(project, quantize="float16")
     run_build(project)
-    write_config(project, quantize="uint8")
+    write_pair_config(project, quantize="uint8")
     summary = run_build(project)
     assert summary.built == ["beta"] and not summary.restored
     assert "is corrupt" in capsys.readouterr().err
@@ -99,7 +100,7 @@ def test_kill_9_mid_build_keeps_previous_outputs_and_lock(project: Path, tmp_pat
     run_build(project)
     before = snapshot(project)
     (project / "models/alpha" / DATA_FILE).write_bytes(os.urandom(1000))
-    write_config(project, quantize="float16")
+    write_pair_config(project, quantize="float16")
     gate = tmp_path / "gate"
     gate.mkdir()
     process = build_process(project, {"STAND_IN_GATE": str(gate)})
@@ -137,7 +138,7 @@ def test_concurrent_builds_wait_for_each_other(project: Path, tmp_path: Path, co
 def test_cache_gc_drops_least_recently_used_entries_first(project: Path, conversions) -> None:
     run_build(project)
     uint8_beta = json.loads((project / "tfjs.lock").read_text())["models"]["beta"]["fingerprint"]
-    write_config(project, quantize="float16")
+    write_pair_config(project, quantize="float16")
     run_build(project)
     cache_dir = project / ".tfjs-build/cache"
     age(cache_dir / "entries" / uint8_beta[:2] / f"{uint8_beta}.json", 3600)  # used longest ago
@@ -149,9 +150,9 @@ def test_cache_gc_drops_least_recently_used_entries_first(project: Path, convers
     result = LocalCache(cache_dir).gc(total - 1)
     assert (result.removed_entries, result.kept_bytes, blob_bytes()) == (1, blob_bytes(), blob_bytes())
     assert result.kept_bytes <= total - 1
-    write_config(project, quantize="uint8")
+    write_pair_config(project, quantize="uint8")
     assert run_build(project).built == ["beta"]  # its entry was dropped: converted again
-    write_config(project, quantize="float16")
+    write_pair_config(project, quantize="float16")
     assert run_build(project).restored == ["beta"]  # kept
     assert sorted(conversions()) == ["alpha", "beta", "beta", "beta"]
     assert LocalCache(cache_dir).gc(0).kept_bytes == 0 and blob_bytes() == 0

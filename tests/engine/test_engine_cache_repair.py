@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from engine_project import run_build
+from stand_in_runs import run_build
 
 from tfjs_build.config import load_config
 from tfjs_build.engine.local_cache import LocalCache

@@ -11,8 +11,9 @@ import subprocess
 from pathlib import Path
 
 from cli_process import run_cli
-from engine_project import DATA_FILE, run_build, write_config
 from no_tensorflow import PoisonedTensorflow
+from projects import DATA_FILE, write_pair_config
+from stand_in_runs import run_build
 
 from tfjs_build.errors import EXIT_USER_ERROR
 
@@ -36,9 +37,9 @@ def test_noop_build_and_status_never_import_tensorflow(project: Path, poisoned_t
 
 def test_restoring_from_the_cache_never_imports_tensorflow(project: Path, poisoned_tensorflow: PoisonedTensorflow) -> None:
     run_build(project)
-    write_config(project, quantize="float16")
+    write_pair_config(project, quantize="float16")
     run_build(project)
-    write_config(project, quantize="uint8")
+    write_pair_config(project, quantize="uint8")
     restore = cli(project, "build", pythonpath=poisoned_tensorflow.pythonpath)
     assert (restore.returncode, restore.stdout) == (
         0, f"beta: restored from cache\n1 fresh, 1 restored from cache\n  {project / 'dist/tfjs/beta/model.json'}\n"
@@ -48,7 +49,7 @@ def test_restoring_from_the_cache_never_imports_tensorflow(project: Path, poison
 def test_status_and_plan_report_reasons(project: Path) -> None:
     run_build(project)
     (project / "models/alpha" / DATA_FILE).write_bytes(b"new weights")
-    write_config(project, quantize="uint16")
+    write_pair_config(project, quantize="uint16")
     status = cli(project, "status")
     assert status.stdout == (
         f"stale  alpha  source changed: {DATA_FILE}\n"

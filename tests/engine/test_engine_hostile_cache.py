@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_project import copy_project, run_build, stand_in_cli
+from projects import copy_project
+from stand_in_runs import run_build, stand_in_cli
 from test_engine_remote import nginx, with_remote  # noqa: F401  (nginx: the module-scoped fixture)
 
 from tfjs_build.engine.local_cache import CorruptEntry, LocalCache

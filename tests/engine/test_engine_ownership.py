@@ -15,7 +15,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from engine_project import run_build, stand_in_cli, write_config
+from projects import write_pair_config
+from stand_in_runs import run_build, stand_in_cli
 
 from tfjs_build.engine import placement
 from tfjs_build.errors import TfjsBuildError
@@ -88,7 +89,7 @@ def test_output_dir_inside_git_or_the_state_folder_is_refused(project: Path, out
 
 def test_rebuild_over_our_own_output(project: Path) -> None:
     run_build(project)
-    write_config(project, quantize="float16")
+    write_pair_config(project, quantize="float16")
     assert run_build(project).built == ["beta"]
     assert run_build(project).fresh == ["alpha", "beta"]
 
@@ -147,7 +148,7 @@ def test_a_foreign_thing_in_our_output_folder_is_kept(project: Path, conversions
     out = project / "dist/tfjs/alpha"
     (out.parent / "elsewhere.bin").write_text("not ours")
     shown = foreign_things(out, kind)
-    write_config(project, quantize="float16")
+    write_pair_config(project, quantize="float16")
     (project / "models/alpha/saved_model.pb").write_bytes(b"changed")  # alpha stale: it would be converted
     before = sorted(p.name for p in out.iterdir())
     summary = run_build(project)

@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from engine_project import DATA_FILE, age, copy_project, run_build, write_config
+from projects import DATA_FILE, age, copy_project, write_pair_config
+from stand_in_runs import run_build
 
 import tfjs_build
 from tfjs_build.config import load_config
@@ -45,7 +46,7 @@ def test_added_and_removed_source_files(project: Path) -> None:
 
 def test_config_change_names_the_key(project: Path) -> None:
     run_build(project)
-    write_config(project, quantize="float16")
+    write_pair_config(project, quantize="float16")
     assert reasons(project) == {"alpha": [], "beta": ["config changed: quantize"]}
 
 

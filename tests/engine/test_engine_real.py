@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import stand_in_converter
-from engine_project import age, snapshot
+from projects import age, snapshot
 
 from tfjs_build.config import load_config
 from tfjs_build.engine.build import build

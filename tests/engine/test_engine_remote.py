@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_project import copy_project, run_build, snapshot
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "publish"))
 from nginx_origin import Origin, running_nginx  # noqa: E402  (the publish tests' nginx, reused)
+from projects import copy_project, snapshot
+from stand_in_runs import run_build
 
 
 @pytest.fixture(scope="module")

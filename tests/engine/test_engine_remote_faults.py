@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engine_project import copy_project, run_build, snapshot
 from hostile_server import ESCAPE, KINDS, Fault, HostileCache, hostile_cache
+from projects import copy_project, snapshot
+from stand_in_runs import run_build
 
 from tfjs_build.engine.local_cache import LocalCache
 from tfjs_build.engine.lockfile import LockEntry

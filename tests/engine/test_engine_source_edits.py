@@ -13,7 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from engine_project import DATA_FILE, age, copy_project, run_build, snapshot
+from projects import DATA_FILE, age, copy_project, snapshot
+from stand_in_runs import run_build
 
 from tfjs_build.config import load_config
 from tfjs_build.engine import fingerprint

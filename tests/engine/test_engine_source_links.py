@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_project import DATA_FILE, age, run_build, stand_in_cli
+from projects import DATA_FILE, age
+from stand_in_runs import run_build, stand_in_cli
 
 from tfjs_build.engine.fingerprint import hash_file
 

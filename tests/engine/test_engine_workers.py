@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_project import run_build, snapshot, stand_in_cli_process, wait_for
+from projects import snapshot
+from stand_in_runs import run_build, stand_in_cli_process, wait_for
 
 
 def _alive(pid: int) -> bool:

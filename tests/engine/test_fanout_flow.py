@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from engine_project import snapshot
-from fanout_project import mixed_project, runner
 from hostile_server import Fault, hostile_cache
+from projects import mixed_project, snapshot
+from stand_in_runs import stand_in_cli as runner
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parents[1] / "publish"))

@@ -11,8 +11,8 @@ import random
 from pathlib import Path
 
 import pytest
-from engine_project import run_build
-from fanout_project import mixed_project, runner
+from projects import mixed_project
+from stand_in_runs import run_build, stand_in_cli
 
 from tfjs_build.engine.lockfile import read_lock
 from tfjs_build.engine.shards import ShardSpec, balance, model_costs, parse_shard, shard_of, split
@@ -69,13 +69,13 @@ def test_costs_come_from_the_lock_then_input_bytes_then_the_mean() -> None:
 def test_plan_shards_and_build_shard_agree_and_the_lock_records_input_bytes(tmp_path: Path, conversions) -> None:
     root = tmp_path / "p"
     mixed_project(root)
-    plan = runner(root, "plan", "--json", "--shards", "3")
+    plan = stand_in_cli(root, "plan", "--json", "--shards", "3")
     assert plan.returncode == 0, plan.stderr
     rows = json.loads(plan.stdout)["include"]
     # LPT on the source bytes: 90k | 60k | 40k, then 20k -> 40k's shard (60k), 5k -> the lower of two 60k, 1k.
     assert rows == [{"shard": "1/3", "models": ["m1"]}, {"shard": "2/3", "models": ["m0", "m3"]},
                     {"shard": "3/3", "models": ["m2", "m4", "m5"]}]
-    result = runner(root, "build", "--shard", "2/3", "--json")
+    result = stand_in_cli(root, "build", "--shard", "2/3", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["built"] == ["m0", "m3"] and sorted(conversions()) == ["m0", "m3"]
     lock = read_lock(root / "tfjs.lock")
@@ -83,7 +83,7 @@ def test_plan_shards_and_build_shard_agree_and_the_lock_records_input_bytes(tmp_
     # The lock's cost wins over the bytes now: m3 shrinks to 10 bytes but is costed 60k until it is built
     # again (costed 10, the split would be [m1], [m2, m3, m4, m5]).
     (root / "models/m3/model.pb").write_bytes(b"x" * 10)
-    rows = json.loads(runner(root, "plan", "--json", "--shards", "2").stdout)["include"]
+    rows = json.loads(stand_in_cli(root, "plan", "--json", "--shards", "2").stdout)["include"]
     assert rows == [{"shard": "1/2", "models": ["m1", "m2"]}, {"shard": "2/2", "models": ["m3", "m4", "m5"]}]
 
 
@@ -93,7 +93,7 @@ def test_fanout_flags_that_make_no_sense_are_user_errors(project: Path) -> None:
                        (("build", "--shard", "3/2"), "1 <= I <= N"),
                        (("plan", "--shards", "2"), "--json"),
                        (("plan", "--json", "--shards", "999"), "at most 256")):
-        result = runner(project, *args)
+        result = stand_in_cli(project, *args)
         assert result.returncode == 2 and said in result.stderr, (args, result.stderr)
 
 

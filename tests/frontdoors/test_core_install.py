@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,39 +17,19 @@ from hidden_tensorflow import hide_tensorflow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 
-import stand_in_converter  # noqa: E402
-
-from tfjs_build.config import load_config  # noqa: E402
-from tfjs_build.engine.build import build  # noqa: E402
-from tfjs_build.terminal import Console  # noqa: E402
+from projects import pair_project, snapshot, write_pair_config  # noqa: E402
+from stand_in_runs import run_build  # noqa: E402
 
 HINT = "pip install 'tfjs-build[tensorflow]'"
 
 
-def write_config(root: Path, beta_quantize: str) -> None:
-    (root / "tfjs.yaml").write_text(
-        f"version: 1\nmodels:\n  alpha:\n    source: models/alpha\n  beta:\n    source: models/beta\n"
-        f"    quantize: {beta_quantize}\n", encoding="utf-8")
-
-
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    for name in ("alpha", "beta"):
-        folder = root / "models" / name
-        (folder / "variables").mkdir(parents=True)
-        (folder / "saved_model.pb").write_bytes(name.encode() * 100)
-        (folder / "variables" / "variables.index").write_bytes(b"index-" + name.encode())
-        (folder / "variables" / "variables.data-00000-of-00001").write_bytes(os.urandom(20_000))
-    past = time.time() - 60  # older than the stat cache's racy-clean window
-    for path in root.rglob("*"):
-        os.utime(path, (past, past))
-    return root
+    return pair_project(tmp_path / "project", sizes=(20_000, 20_000))
 
 
 def stand_in_build(root: Path) -> None:
-    summary = build(load_config(root / "tfjs.yaml"), Console(verbosity=-1, color=False),
-                    convert_fn=stand_in_converter.convert)
+    summary = run_build(root)
     assert summary.exit_code == 0, summary.failed
 
 
@@ -60,18 +39,12 @@ def core_cli(root: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProc
                           env=env, capture_output=True, text=True, timeout=120)
 
 
-def snapshot(root: Path) -> dict[str, bytes]:
-    """tfjs.lock and every file under dist/, by path."""
-    files = [root / "tfjs.lock", *sorted((root / "dist").rglob("*"))]
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in files if p.is_file()}
-
-
 def test_a_build_whose_stale_models_are_all_cached_needs_no_tensorflow(root, tmp_path):
-    write_config(root, "uint8")
+    write_pair_config(root, "uint8")
     stand_in_build(root)
-    write_config(root, "float16")
+    write_pair_config(root, "float16")
     stand_in_build(root)  # the cache now holds beta as uint8 and as float16
-    write_config(root, "uint8")
+    write_pair_config(root, "uint8")
 
     result = core_cli(root, tmp_path, "build")
     assert result.returncode == 0, result.stderr
@@ -82,9 +55,9 @@ def test_a_build_whose_stale_models_are_all_cached_needs_no_tensorflow(root, tmp
 
 
 def test_a_build_that_must_convert_without_tensorflow_is_a_user_error_that_changes_nothing(root, tmp_path):
-    write_config(root, "uint8")
+    write_pair_config(root, "uint8")
     stand_in_build(root)
-    write_config(root, "uint16")  # beta: stale, and no cache entry has it
+    write_pair_config(root, "uint16")  # beta: stale, and no cache entry has it
     before = snapshot(root)
 
     result = core_cli(root, tmp_path, "build")

@@ -35,17 +35,17 @@ for folder in (HERE.parent / "engine", HERE.parent / "publish"):
         sys.path.insert(0, str(folder))
 
 from built_project import Project  # noqa: E402
-from engine_project import HERE as ENGINE_TESTS  # noqa: E402
-from engine_project import age, run_build, snapshot  # noqa: E402
 from nginx_origin import Origin, origin_yaml  # noqa: E402
-from qa_project import group_ends  # noqa: E402
+from projects import DATA_FILE, age, snapshot  # noqa: E402
+from qa_cli import group_ends  # noqa: E402
+from stand_in_runs import HERE as ENGINE_TESTS  # noqa: E402
+from stand_in_runs import run_build  # noqa: E402
 
 from tfjs_build.engine.lockfile import LOCK_NAME, LockEntry, read_lock  # noqa: E402
 from tfjs_build.errors import TfjsBuildError  # noqa: E402
 from tfjs_build.publish.bundle import model_digest  # noqa: E402
 
 MODELS = {"m0": 400_000, "m1": 50_000, "m2": 900_000, "m3": 10_000, "m4": 200_000}
-DATA_FILE = "variables/variables.data-00000-of-00001"
 
 
 @dataclass

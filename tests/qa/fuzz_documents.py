@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 from hypothesis import strategies as st
-from qa_project import CONFIG, make_project
+from projects import FRESH_CONFIG, fresh_project
 
 from tfjs_build import cli
 from tfjs_build.engine.lockfile import LOCK_NAME
@@ -95,7 +95,7 @@ def _from_schema(draw: st.DrawFn, node: dict[str, Any], depth: int = 0) -> Any:
     return draw(_leaf(node))
 
 
-VALID_CONFIG = CONFIG + "publish:\n  t: {type: http, url: 'http://127.0.0.1:9/m'}\n"
+VALID_CONFIG = FRESH_CONFIG + "publish:\n  t: {type: http, url: 'http://127.0.0.1:9/m'}\n"
 PUBLISH_KEYS = ["type", "url", "token_env", "basic_auth_env", "bucket", "prefix", "endpoint_url", "region",
                 "addressing_style", "public_url", "access_key_id_env", "secret_access_key_env", "repo", "tag", "name",
                 "api_url", "prerelease", "target", "token", "password"]
@@ -207,7 +207,7 @@ class Sandbox:
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="tfjs-fuzz-"))
-        self.template = make_project(self.root / "template")
+        self.template = fresh_project(self.root / "template")
         self.valid_lock = (self.template / LOCK_NAME).read_text(encoding="utf-8")
         self.valid_config = (self.template / "tfjs.yaml").read_text(encoding="utf-8")
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from qa_project import assert_user_error, quickstart, snapshot, tfjs_build
+from projects import quickstart, snapshot
+from qa_cli import assert_user_error, tfjs_build
 
 pytestmark = pytest.mark.slow
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.slow
 def test_npz_without_the_models_input_names_the_config_line(tmp_path: Path) -> None:
     root = quickstart(tmp_path / "p", "    quantize: uint8\n    accuracy: {max_error: 0.1, inputs: samples.npz}\n")
     np.savez(root / "samples.npz", pixels=np.zeros((2, 28, 28, 1), np.float32))  # the input is called "image"
-    before = snapshot(root)
+    before = snapshot(root, "dist")
     run = tfjs_build(root, "build")
     assert_user_error(run, "tfjs.yaml:8:40: models.digits-layers.accuracy.inputs: ", "image")
-    assert snapshot(root) == before
+    assert snapshot(root, "dist") == before

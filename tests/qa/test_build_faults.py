@@ -11,7 +11,8 @@ import pytest
 from fault_trials import BuildTrials, PublishTrials
 from kill_at_point import POINTS
 from nginx_origin import running_nginx
-from qa_project import assert_user_error, quickstart, snapshot, tfjs_build
+from projects import quickstart, snapshot
+from qa_cli import assert_user_error, tfjs_build
 
 from tfjs_build.engine.lockfile import LOCK_NAME
 
@@ -33,7 +34,7 @@ def test_full_disk_keeps_previous_outputs_and_lock(tmpfs) -> None:
     small_disk = tmpfs.mount("2m")  # a real 2 MiB file system, so a full disk is the kernel's ENOSPC
     project = quickstart(small_disk / "project")
     assert tfjs_build(project, "build").code == 0
-    before = snapshot(project)
+    before = snapshot(project, "dist")
     filler = small_disk / "filler"
     with open(filler, "wb", buffering=0) as handle:  # fill the disk to the last block
         try:
@@ -43,7 +44,7 @@ def test_full_disk_keeps_previous_outputs_and_lock(tmpfs) -> None:
             pass
     run = tfjs_build(project, "build", "--force")
     assert_user_error(run, "No space left on device; free some disk space and run it again")
-    assert snapshot(project) == before
+    assert snapshot(project, "dist") == before
 
 
 @pytest.fixture(scope="module")

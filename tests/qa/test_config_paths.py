@@ -6,12 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
-from qa_project import assert_user_error, make_project, tfjs_build
+from projects import fresh_project
+from qa_cli import assert_user_error, tfjs_build
 
 
 @pytest.mark.parametrize("command", ["status", "build"])
 def test_metadata_that_is_a_directory(tmp_path: Path, command: str) -> None:
-    project = make_project(tmp_path)
+    project = fresh_project(tmp_path)
     (project / "labels.json").unlink()
     (project / "labels.json").mkdir()
     assert_user_error(tfjs_build(project, command), "tfjs.yaml:6:24: models.digits.metadata.labels:",
@@ -19,7 +20,7 @@ def test_metadata_that_is_a_directory(tmp_path: Path, command: str) -> None:
 
 
 def test_accuracy_inputs_that_is_a_directory(tmp_path: Path) -> None:
-    project = make_project(tmp_path)
+    project = fresh_project(tmp_path)
     config = project / "tfjs.yaml"
     config.write_text(config.read_text(encoding="utf-8") + "    accuracy: {inputs: models}\n", encoding="utf-8")
     assert_user_error(tfjs_build(project, "status"), "tfjs.yaml:7:24: models.digits.accuracy.inputs:",
@@ -27,7 +28,7 @@ def test_accuracy_inputs_that_is_a_directory(tmp_path: Path) -> None:
 
 
 def test_metadata_that_is_a_fifo(tmp_path: Path) -> None:
-    project = make_project(tmp_path)
+    project = fresh_project(tmp_path)
     (project / "labels.json").unlink()
     os.mkfifo(project / "labels.json")  # reading it would block forever
     assert_user_error(tfjs_build(project, "status"), "models.digits.metadata.labels:",
@@ -35,7 +36,7 @@ def test_metadata_that_is_a_fifo(tmp_path: Path) -> None:
 
 
 def test_source_that_is_a_fifo(tmp_path: Path) -> None:
-    project = make_project(tmp_path)
+    project = fresh_project(tmp_path)
     config = project / "tfjs.yaml"
     config.write_text(config.read_text(encoding="utf-8").replace("models/digits", "models/net.keras"), encoding="utf-8")
     os.mkfifo(project / "models" / "net.keras")

@@ -6,13 +6,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from qa_project import assert_user_error, make_project, tfjs_build
+from projects import fresh_project
+from qa_cli import assert_user_error, tfjs_build
 
 from tfjs_build.engine.lockfile import LOCK_NAME
 
 
 def test_output_dir_that_is_a_file(tmp_path: Path) -> None:
-    project = make_project(tmp_path)
+    project = fresh_project(tmp_path)
     shutil.rmtree(project / "dist")
     (project / "dist").write_text("not a folder", encoding="utf-8")
     lock = (project / LOCK_NAME).read_bytes()
@@ -23,7 +24,7 @@ def test_output_dir_that_is_a_file(tmp_path: Path) -> None:
 
 
 def test_state_dir_that_is_a_file(tmp_path: Path) -> None:
-    project = make_project(tmp_path)
+    project = fresh_project(tmp_path)
     shutil.rmtree(project / ".tfjs-build")
     (project / ".tfjs-build").write_text("", encoding="utf-8")
     assert_user_error(tfjs_build(project, "status"), f"{project / '.tfjs-build'}",

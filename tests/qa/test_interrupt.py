@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from qa_project import group_ends, quickstart, snapshot
+from projects import quickstart, snapshot
+from qa_cli import group_ends
 
 
 def _build(project: Path, *args: str) -> subprocess.Popen[str]:
@@ -26,7 +27,7 @@ def _build(project: Path, *args: str) -> subprocess.Popen[str]:
 def test_interrupted_build(tmp_path: Path, signum: int, whole_group: bool) -> None:
     project = quickstart(tmp_path)
     assert _build(project).wait(timeout=120) == 0
-    before = snapshot(project)
+    before = snapshot(project, "dist")
 
     build = _build(project, "--force")
     deadline = time.monotonic() + 60
@@ -41,10 +42,10 @@ def test_interrupted_build(tmp_path: Path, signum: int, whole_group: bool) -> No
     out, err = build.communicate(timeout=60)
     assert build.returncode == 130, (out, err)
     assert err.strip() == "error: interrupted"
-    assert snapshot(project) == before
+    assert snapshot(project, "dist") == before
     assert group_ends(build.pid, within=10.0)  # every process of the build, workers included, is gone
 
     again = _build(project)
     assert again.wait(timeout=120) == 0, again.communicate()
-    assert snapshot(project) == before
+    assert snapshot(project, "dist") == before
     assert not list((project / "dist").glob(".*"))  # the interrupted build's temp folder is cleaned up

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import h5py
 import pytest
-from qa_project import QUICKSTART, assert_user_error, quickstart, tfjs_build
+from projects import QUICKSTART, quickstart
+from qa_cli import assert_user_error, tfjs_build
 
 from tfjs_build.sources.detect import keras_file_problem
 

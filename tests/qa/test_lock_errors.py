@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from qa_project import assert_user_error, lock_data, make_project, tfjs_build, write_lock_data
+from projects import fresh_project
+from qa_cli import assert_user_error, lock_data, tfjs_build, write_lock_data
 
 from tfjs_build.engine.lockfile import LOCK_NAME
 
@@ -16,7 +17,7 @@ ACCURACY = {"max_abs_error": 0.01, "max_rel_error": 0.02, "top1_agreement": None
 
 @pytest.fixture(name="project")
 def _project(tmp_path: Path) -> Path:
-    return make_project(tmp_path)
+    return fresh_project(tmp_path)
 
 
 @pytest.mark.parametrize("command", ["status", "check", "build"])

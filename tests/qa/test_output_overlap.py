@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from qa_project import assert_user_error, tfjs_build
+from qa_cli import assert_user_error, tfjs_build
 
 
 @pytest.mark.parametrize(("config", "message"), [

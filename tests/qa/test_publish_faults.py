@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qa_project import make_project
+from projects import fresh_project
 
 
 def test_s3_without_credentials_names_the_variables(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "project")
+    project = fresh_project(tmp_path / "project")
     with open(project / "tfjs.yaml", "a", encoding="utf-8") as config:
         config.write("publish:\n  cdn: {type: s3, bucket: models, endpoint_url: 'https://127.0.0.1:9'}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

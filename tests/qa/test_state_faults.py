@@ -7,11 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from qa_project import assert_user_error, make_project, tfjs_build
+from projects import fresh_project
+from qa_cli import assert_user_error, tfjs_build
 
 
 def test_status_runs_when_the_stat_cache_cannot_be_opened(tmp_path: Path) -> None:
-    project = make_project(tmp_path)
+    project = fresh_project(tmp_path)
     (project / ".tfjs-build" / "stat.sqlite").unlink()
     (project / ".tfjs-build" / "stat.sqlite").mkdir()  # sqlite cannot open it, nor delete it
     run = tfjs_build(project, "status")
@@ -24,7 +25,7 @@ def _read_only_copy(tmpfs, with_state: bool) -> Path:
     """A project with a fresh model on a read-only file system: a CI checkout mounted ro, with or without the
     .tfjs-build/ an earlier command left."""
     disk = tmpfs.mount("16m")
-    project = make_project(disk / "project")
+    project = fresh_project(disk / "project")
     if not with_state:
         shutil.rmtree(project / ".tfjs-build")
     tmpfs.read_only(disk)
@@ -45,7 +46,7 @@ def test_reading_commands_work_in_a_read_only_project(tmpfs, with_state: bool, c
 
 def test_a_build_with_work_to_do_in_a_read_only_project_says_so(tmpfs) -> None:
     disk = tmpfs.mount("16m")
-    project = make_project(disk / "project")
+    project = fresh_project(disk / "project")
     (project / "labels.json").write_text('["zero", "one", "two"]', encoding="utf-8")  # digits is stale now
     tmpfs.read_only(disk)
     assert_user_error(tfjs_build(project, "build"), "Read-only file system",

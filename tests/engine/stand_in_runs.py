@@ -1,12 +1,13 @@
-"""Helpers for engine tests: a small project on disk, building it with the stand-in converter, snapshots.
+"""Building with the stand-in converter (stand_in_converter.py, no TensorFlow): in this process, as a separate
+build process, or through the real command line in a process of its own (one CI runner of a fan-out).
 
-(A module of its own rather than conftest.py, so that test modules can import it by a unique name.)
+(A module of its own rather than conftest.py, so that test modules can import it by a unique name; the
+projects they build come from tests/projects.py.)
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -19,27 +20,6 @@ from tfjs_build.engine.build import BuildSummary, build
 from tfjs_build.terminal import Console
 
 HERE = Path(__file__).parent
-DATA_FILE = "variables/variables.data-00000-of-00001"
-CONFIG = """\
-version: 1
-models:
-  alpha:
-    source: models/alpha
-  beta:
-    source: models/beta
-    quantize: {quantize}
-"""
-
-
-def age(path: Path, seconds: float = 60) -> None:
-    """Date every file below ``path`` back, so the stat cache trusts them (not "racily clean")."""
-    past = time.time() - seconds
-    for file in [path, *path.rglob("*")] if path.is_dir() else [path]:
-        os.utime(file, (past, past))
-
-
-def write_config(root: Path, quantize: str = "uint8") -> None:
-    (root / "tfjs.yaml").write_text(CONFIG.format(quantize=quantize), encoding="utf-8")
 
 
 def run_build(root: Path, *names: str, **options) -> BuildSummary:
@@ -56,10 +36,15 @@ def build_process(root: Path, env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-def stand_in_cli(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """The real command line, with the stand-in converter, in its own process."""
+def stand_in_cli(root: Path, *args: str, env: dict[str, str] | None = None, pythonpath: Path | None = None,
+                 timeout: float = 180) -> subprocess.CompletedProcess:
+    """``tfjs-build -C ROOT ARGS`` with the stand-in converter, in its own process; ``env`` adds to the
+    environment and ``pythonpath`` goes first on PYTHONPATH."""
+    environ = {**os.environ, **(env or {})}
+    if pythonpath is not None:
+        environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), environ.get("PYTHONPATH")]))
     return subprocess.run([sys.executable, str(HERE / "stand_in_cli.py"), "--no-color", "-C", str(root), *args],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, env=environ)
 
 
 def stand_in_cli_process(root: Path, *args: str, env: dict[str, str]) -> subprocess.Popen:
@@ -74,21 +59,3 @@ def wait_for(path: Path, timeout: float = 60) -> None:
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.05)
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    """The lock and every file of the model folders (not the builder's hidden temp folders), by path."""
-    files = {"tfjs.lock": (root / "tfjs.lock").read_bytes()}
-    out = root / "dist" / "tfjs"
-    for path in sorted(out.rglob("*")):
-        rel = path.relative_to(out).as_posix()
-        if path.is_file() and not rel.startswith("."):
-            files[rel] = path.read_bytes()
-    return files
-
-
-def copy_project(root: Path, dest: Path) -> Path:
-    shutil.copytree(root / "models", dest / "models")
-    shutil.copy(root / "tfjs.yaml", dest / "tfjs.yaml")
-    age(dest)
-    return dest
