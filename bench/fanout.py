@@ -1,15 +1,25 @@
-"""Fan-out figures (issue 11): modelled wall time of a build split over N = 1, 2, 4 CI runners, the balance
-of the split, and the assemble step (build --restore-only) against a one-machine build.
+"""Fan-out figures (issue 11): how well ``plan --shards N`` balances real builds, the modelled wall time of a
+build split over N = 1, 2, 4 CI runners, and the assemble step (``build --restore-only``) against one machine.
 
-Real conversions, not stand-ins: 12 Keras MLPs of mixed sizes (20 KB .. 12 MB of weights) are
-written as .keras files and built by the real CLI. Per-model build seconds are measured by
-building each model alone (``tfjs-build build MODEL -j 1``, one fresh process: what a model
-costs a runner, TensorFlow start included) after one warm-up build. A shard's modelled time is
-the sum of its models' seconds (one runner converts its group with -j 1 here); the fan-out's
-wall time is its slowest shard. The split is the real one (``plan --shards N``, costed on
-input bytes as on a first fan-out). Then, measured: a one-machine build of all 12 (-j 1) and the
-assemble step on a fresh copy whose local cache holds every entry (as after the shards pushed),
-with TensorFlow never imported.
+Real conversions, not stand-ins: 16 Keras models (MLPs and conv nets, 2-12 layers, 0.05-28 MB) are built
+by the real CLI with ``-j 1``, as one runner builds its group. Each model's seconds come from the build
+itself: with one worker, models convert one after another and each one's cache entry is written when it is
+done, so the gaps between the entries' mtimes are the models' build seconds. The first model of a build
+also pays the runner's start (Python, the plan, the worker, TensorFlow's import), so the project is built
+four times, in four orders (tfjs.yaml as is, rotated by half, and both reversed): each model's seconds are
+the median of the builds where it was not first. The runner's start-up is a build's wall time minus its
+models' seconds (the lock writes and the exit included), the median of the four builds.
+
+A shard's modelled time is one runner's start-up plus its models' seconds; the fan-out's wall time is its
+slowest shard. The splits are the real ones, twice: a cold project (no tfjs.lock: each model costed by its
+input bytes now) and a rebuild (a shared setting changed, so every model is stale and costed from the lock).
+Their balance (largest shard / mean shard, on measured seconds) is shown beside the best any split of this
+set can do: the exact optimum (branch and bound) and the lower bound max(1, largest model / mean shard).
+The cost formula (``tfjs_build.engine.shards.estimated_cost``) is checked against the measured seconds
+(correlation, and a least-squares fit of the same terms for comparison with its constants). Then the
+assemble step, right after each of the four builds (so both see the same load on a shared machine): a fresh
+copy whose local cache holds that build's entries (as after the shards pushed), TensorFlow poisoned; its
+time over the build's, the median of the four.
 
     .venv/bin/python bench/fanout.py [--keep DIR]
 """
@@ -20,27 +30,46 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-WIDTHS = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)  # hidden units: weights ~ 3 * w^2 floats
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fanout_figures import Assemble, Measured, print_assemble, print_cost_fit, print_splits  # noqa: E402
+
+# (kind, width or channels, layers): weights ~ layers * width^2 floats (MLP), layers * 9 * channels^2 (conv)
+SPECS = (("mlp", 64, 2), ("mlp", 64, 12), ("mlp", 256, 3), ("mlp", 256, 8), ("mlp", 512, 4), ("mlp", 1024, 2),
+         ("mlp", 1024, 4), ("mlp", 1536, 3), ("cnn", 16, 3), ("cnn", 16, 12), ("cnn", 32, 6), ("cnn", 64, 4),
+         ("cnn", 64, 10), ("cnn", 128, 3), ("cnn", 128, 8), ("cnn", 256, 4))
 
 
-def make_models(root: Path) -> None:
+def make_models(root: Path) -> list[str]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    names = []
+    for kind, width, depth in SPECS:
+        if kind == "mlp":
+            layers = [keras.Input((width,)), *(keras.layers.Dense(width, activation="relu") for _ in range(depth))]
+        else:
+            layers = [keras.Input((32, 32, 3)), *(keras.layers.Conv2D(width, 3, padding="same", activation="relu")
+                                                  for _ in range(depth)), keras.layers.GlobalAveragePooling2D()]
+        name = f"{kind}{width}x{depth}"
+        keras.Sequential([*layers, keras.layers.Dense(10)]).save(root / "models" / f"{name}.keras")
+        names.append(name)
+    write_config(root, names)
+    return names
+
+
+def write_config(root: Path, names: list[str], extra: str = "") -> None:
     lines = ["version: 1", "models:"]
-    for width in WIDTHS:
-        model = keras.Sequential([keras.Input((width,)), *(keras.layers.Dense(width, activation="relu")
-                                                            for _ in range(3)), keras.layers.Dense(10)])
-        (root / "models").mkdir(parents=True, exist_ok=True)
-        model.save(root / "models" / f"mlp{width}.keras")
-        lines += [f"  mlp{width}:", f"    source: models/mlp{width}.keras", "    quantize: none"]
-    (root / "tfjs.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name in names:
+        lines += [f"  {name}:", f"    source: models/{name}.keras", "    quantize: none"]
+    (root / "tfjs.yaml").write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
 
 
 def cli(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess]:
@@ -53,16 +82,62 @@ def cli(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[floa
     return seconds, result
 
 
-def fresh_copy(src: Path, dest: Path) -> Path:
+def fresh_copy(src: Path, dest: Path, names: list[str] | None = None) -> Path:
     shutil.copytree(src / "models", dest / "models")
-    shutil.copy(src / "tfjs.yaml", dest / "tfjs.yaml")
+    if names is None:
+        shutil.copy(src / "tfjs.yaml", dest / "tfjs.yaml")
+    else:
+        write_config(dest, names)
+    os.sync()
     return dest
 
 
-def per_model_seconds(base: Path, work: Path, names: list[str]) -> dict[str, float]:
-    """Each model built alone in a fresh copy (no cache), after one warm-up build (disk caches, .pyc)."""
-    cli(fresh_copy(base, work / "warmup"), "build", names[0], "-j", "1")
-    return {name: cli(fresh_copy(base, work / f"one-{name}"), "build", name, "-j", "1")[0] for name in names}
+def timed_build(root: Path) -> tuple[float, dict[str, float]]:
+    """Build everything with -j 1; (wall seconds, {model: seconds from the previous model's end to its own})."""
+    began = time.time()
+    wall = cli(root, "build", "-j", "1")[0]
+    lock = json.loads((root / "tfjs.lock").read_text(encoding="utf-8"))["models"]
+    cache = root / ".tfjs-build" / "cache" / "entries"
+    ends = {name: (cache / e["fingerprint"][:2] / f"{e['fingerprint']}.json").stat().st_mtime for name, e in lock.items()}
+    starts = {name: max([began, *(t for t in ends.values() if t < end)]) for name, end in ends.items()}
+    return wall, {name: ends[name] - starts[name] for name in lock}
+
+
+def measure(base: Path, work: Path, names: list[str]) -> Measured:
+    """Four rounds, each a -j 1 build (in four orders) then an assemble from its cache. Each model's seconds
+    without the runner's start: the median of the builds where it was not first; the start: the median."""
+    cli(fresh_copy(base, work / "warmup", names[:1]), "build", "-j", "1")  # disk caches, .pyc
+    half = len(names) // 2
+    orders = (names, names[half:] + names[:half], names[::-1], (names[half:] + names[:half])[::-1])
+    poison = poisoned_tensorflow(work)
+    runs, assembles = [], []
+    for i, order in enumerate(orders):
+        runs.append((order, *timed_build(fresh_copy(base, work / f"run{i}", order))))
+        assembles.append(assemble(base, work / f"run{i}", work / f"assemble{i}", poison))
+    seconds = {name: statistics.median(gaps[name] for order, _, gaps in runs if order[0] != name) for name in names}
+    startup = statistics.median(wall - sum(seconds.values()) for _, wall, _ in runs)
+    lock = json.loads((work / "run0" / "tfjs.lock").read_text(encoding="utf-8"))["models"]
+    return Measured(names, seconds, startup, [wall for _, wall, _ in runs], lock,
+                    {name: (base / "models" / f"{name}.keras").stat().st_size for name in names}, assembles)
+
+
+def plans(base: Path, work: Path, m: Measured) -> dict[str, tuple[dict[str, int], dict[int, list[list[str]]]]]:
+    """The real splits for N = 1, 2, 4, with the costs they balanced: on a cold project (no tfjs.lock), and on
+    a rebuild (every model stale, costed from tfjs.lock)."""
+    from tfjs_build.engine.shards import estimated_cost
+
+    cold = fresh_copy(base, work / "cold")
+    rebuild = work / "run0"  # built: change a setting every model shares, so every model is stale
+    write_config(rebuild, m.names, "defaults:\n  shard_size: 2MiB\n")
+    found = {}
+    for label, root, costs in (("cold (no tfjs.lock)", cold, {n: estimated_cost(m.input_bytes[n], None)
+                                                              for n in m.names}),
+                               ("rebuild (costs from tfjs.lock)", rebuild, {n: m.lock[n]["cost"] for n in m.names})):
+        found[label] = (costs, {n: [row["models"] for row in json.loads(cli(root, "plan", "--json", "--shards",
+                                                                            str(n))[1].stdout)["include"]]
+                                for n in (1, 2, 4)})
+    write_config(rebuild, m.names)
+    return found
 
 
 def poisoned_tensorflow(work: Path) -> tuple[str, Path]:
@@ -72,47 +147,31 @@ def poisoned_tensorflow(work: Path) -> tuple[str, Path]:
     return str(package.parent), mark
 
 
+def assemble(base: Path, built: Path, root: Path, poison: tuple[str, Path]) -> Assemble:
+    """build --restore-only on a fresh copy of ``built`` holding only its cache (as after the shards pushed;
+    no stat cache, no parsed config: a fresh clone), with TensorFlow poisoned."""
+    shutil.copytree(base / "models", root / "models")
+    shutil.copy(built / "tfjs.yaml", root / "tfjs.yaml")
+    shutil.copytree(built / ".tfjs-build" / "cache", root / ".tfjs-build" / "cache")
+    os.sync()  # the copies' writes done, as the build's were (fresh_copy) before it started
+    pythonpath, mark = poison
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [pythonpath, os.environ.get("PYTHONPATH")]))}
+    seconds, result = cli(root, "build", "--restore-only", "--json", env=env)
+    return Assemble(seconds, len(json.loads(result.stdout)["restored"]), mark.exists(),
+                    (root / "tfjs.lock").read_bytes() == (built / "tfjs.lock").read_bytes())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="fanout-bench-"))
     base = work / "base"
-    make_models(base)
-    names = [f"mlp{w}" for w in WIDTHS]
-    seconds = per_model_seconds(base, work, names)
-
-    print(f"{len(names)} real Keras models; per-model build seconds (alone, -j 1, TensorFlow start included):")
-    for name in names:
-        size = (base / "models" / f"{name}.keras").stat().st_size
-        print(f"  {name:8s} {size / 1e6:7.2f} MB source  {seconds[name]:6.2f} s")
-
-    solo = fresh_copy(base, work / "solo")
-    solo_seconds = cli(solo, "build", "-j", "1")[0]
-    print(f"\none-machine build of all {len(names)} (-j 1): {solo_seconds:.2f} s measured")
-    print("\nN  shards (models)                      modelled wall  speed-up  balance (secs)  balance (cost)")
-    for count in (1, 2, 4):
-        rows = json.loads(cli(base, "plan", "--json", "--shards", str(count))[1].stdout)["include"]
-        loads = [sum(seconds[m] for m in row["models"]) for row in rows] + [0.0] * (count - len(rows))
-        from tfjs_build.engine.shards import balance
-
-        costs = [(m, (base / "models" / f"{m}.keras").stat().st_size) for m in names]
-        groups = [row["models"] for row in rows]
-        sizes = "/".join(str(len(row["models"])) for row in rows)
-        wall = max(loads)
-        print(f"{count}  {sizes:37s} {wall:8.2f} s  {loads and sum(loads) / wall:7.2f}x  "
-              f"{max(loads) / (sum(loads) / count):14.3f}  {balance(costs, groups):14.3f}")
-
-    assemble = fresh_copy(base, work / "assemble")
-    shutil.copytree(solo / ".tfjs-build" / "cache", assemble / ".tfjs-build" / "cache")  # as the shards pushed
-    pythonpath, mark = poisoned_tensorflow(work)
-    assemble_seconds, result = cli(assemble, "build", "--restore-only", "--json", env={"PYTHONPATH": os.pathsep.join(
-        filter(None, [pythonpath, os.environ.get("PYTHONPATH")]))})
-    restored = len(json.loads(result.stdout)["restored"])
-    same = (assemble / "tfjs.lock").read_bytes() == (solo / "tfjs.lock").read_bytes()
-    print(f"\nassemble (build --restore-only, {restored} restored, TensorFlow imported: {mark.exists()}, "
-          f"lock identical: {same}): {assemble_seconds:.2f} s = {100 * assemble_seconds / solo_seconds:.1f}% "
-          f"of the one-machine build (goal <= 5%)")
+    names = make_models(base)
+    measured = measure(base, work, names)
+    print_cost_fit(measured)
+    print_splits(measured, plans(base, work, measured))
+    print_assemble(measured)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -8,14 +8,29 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
-from projects import mixed_project
+from projects import MIXED_SIZES, copy_project, mixed_project
 from stand_in_runs import run_build, stand_in_cli
 
-from tfjs_build.engine.lockfile import read_lock
-from tfjs_build.engine.shards import ShardSpec, balance, model_costs, parse_shard, shard_of, split
+from tfjs_build.engine import build as builder
+from tfjs_build.engine.lockfile import read_lock, write_lock
+from tfjs_build.engine.shards import (
+    PER_MIB_MS,
+    PER_MODEL_MS,
+    PER_TENSOR_MS,
+    UNBUILT_TENSORS,
+    Fanout,
+    ShardSpec,
+    balance,
+    estimated_cost,
+    model_costs,
+    parse_shard,
+    shard_of,
+    split,
+)
 
 
 def test_parse_shard_accepts_i_of_n_and_refuses_the_rest() -> None:
@@ -57,34 +72,60 @@ def test_more_shards_than_models_leaves_empty_groups() -> None:
     assert split([("a", 1), ("b", 1)], 3) == [["a"], ["b"], []]
 
 
-def test_costs_come_from_the_lock_then_input_bytes_then_the_mean() -> None:
+def test_the_cost_formula_is_a_fixed_part_plus_a_part_per_mib_and_per_weight_tensor() -> None:
+    assert estimated_cost(0, 0) == PER_MODEL_MS
+    assert estimated_cost(3 << 20, 0) == PER_MODEL_MS + 3 * PER_MIB_MS
+    assert estimated_cost(0, 7) == PER_MODEL_MS + 7 * PER_TENSOR_MS
+    assert estimated_cost(1 << 20, None) == estimated_cost(1 << 20, UNBUILT_TENSORS)  # not built yet
+    assert 0 < PER_MIB_MS and 0 < PER_TENSOR_MS and 0 < PER_MODEL_MS
+
+
+def test_small_models_are_spread_by_count_not_packed_by_bytes() -> None:
+    """At small sizes a build is mostly per-model work; bytes alone would put the largest model alone on one
+    runner and the seven others (half the work, if the work is mostly fixed) on another."""
+    sizes = {f"m{i}": 1024 << i for i in range(8)}  # 1 KB .. 128 KB
+    groups = split(model_costs([(name, None, size) for name, size in sizes.items()]), 4)
+    assert sorted(len(group) for group in groups) == [2, 2, 2, 2]
+    assert sorted(len(group) for group in split(list(sizes.items()), 4)) != [2, 2, 2, 2]  # what bytes did
+
+
+def test_costs_come_from_the_lock_then_the_formula_on_input_bytes_then_the_mean() -> None:
     class Entry:
         def __init__(self, cost: int | None) -> None:
             self.cost = cost
 
-    rows = [("locked", Entry(900), 10), ("old-lock", Entry(None), 300), ("new", None, 100), ("url", None, 0)]
-    assert model_costs(rows) == [("locked", 900), ("old-lock", 300), ("new", 100), ("url", 433)]
+    rows = [("locked", Entry(900), 10), ("old-lock", Entry(None), 300), ("new", None, 100), ("url", None, None)]
+    costed = model_costs(rows)
+    assert costed[:3] == [("locked", 900), ("old-lock", estimated_cost(300, None)), ("new", estimated_cost(100, None))]
+    assert costed[3] == ("url", sum(cost for _, cost in costed[:3]) // 3)
 
 
-def test_plan_shards_and_build_shard_agree_and_the_lock_records_input_bytes(tmp_path: Path, conversions) -> None:
+def test_plan_shards_and_build_shard_agree_and_the_lock_records_the_cost(tmp_path: Path, conversions) -> None:
     root = tmp_path / "p"
     mixed_project(root)
     plan = stand_in_cli(root, "plan", "--json", "--shards", "3")
     assert plan.returncode == 0, plan.stderr
     rows = json.loads(plan.stdout)["include"]
-    # LPT on the source bytes: 90k | 60k | 40k, then 20k -> 40k's shard (60k), 5k -> the lower of two 60k, 1k.
-    assert rows == [{"shard": "1/3", "models": ["m1"]}, {"shard": "2/3", "models": ["m0", "m3"]},
-                    {"shard": "3/3", "models": ["m2", "m4", "m5"]}]
+    cold = [(f"m{i}", estimated_cost(size, None)) for i, size in enumerate(MIXED_SIZES)]  # no lock: the formula on bytes
+    assert [row["models"] for row in rows] == split(cold, 3) and [row["shard"] for row in rows] == ["1/3", "2/3", "3/3"]
     result = stand_in_cli(root, "build", "--shard", "2/3", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["built"] == ["m0", "m3"] and sorted(conversions()) == ["m0", "m3"]
+    mine = split(cold, 3)[1]
+    assert json.loads(result.stdout)["built"] == mine and sorted(conversions()) == mine
     lock = read_lock(root / "tfjs.lock")
-    assert {name: entry.cost for name, entry in lock.models.items()} == {"m0": 5000, "m3": 60_000}
-    # The lock's cost wins over the bytes now: m3 shrinks to 10 bytes but is costed 60k until it is built
-    # again (costed 10, the split would be [m1], [m2, m3, m4, m5]).
-    (root / "models/m3/model.pb").write_bytes(b"x" * 10)
+    # The stand-in converter writes one weight tensor: the lock's cost knows that, the cold estimate did not.
+    assert {name: entry.cost for name, entry in lock.models.items()} == {
+        name: estimated_cost(MIXED_SIZES[int(name[1:])], 1) for name in mine}
+    # The lock's cost wins over the estimate from the bytes now: a built model shrinks to 10 bytes but is costed
+    # as built until it is built again.
+    built = mine[0]
+    (root / f"models/{built}/model.pb").write_bytes(b"x" * 10)
+    stale = [name for name, _ in cold if name == built or name not in mine]  # tfjs.yaml order
+    by_lock = split([(n, lock.models[n].cost if n == built else dict(cold)[n]) for n in stale], 2)
+    by_bytes = split([(n, estimated_cost(10, None) if n == built else dict(cold)[n]) for n in stale], 2)
+    assert by_lock != by_bytes  # the project is chosen so that the two differ
     rows = json.loads(stand_in_cli(root, "plan", "--json", "--shards", "2").stdout)["include"]
-    assert rows == [{"shard": "1/2", "models": ["m1", "m2"]}, {"shard": "2/2", "models": ["m3", "m4", "m5"]}]
+    assert [row["models"] for row in rows] == by_lock
 
 
 def test_fanout_flags_that_make_no_sense_are_user_errors(project: Path) -> None:
@@ -103,3 +144,18 @@ def test_an_ordinary_build_records_cost_and_a_rebuild_writes_the_same_bytes(proj
     assert all(entry.cost for entry in read_lock(project / "tfjs.lock").models.values())
     run_build(project, force=True)
     assert (project / "tfjs.lock").read_bytes() == first
+
+
+def test_restoring_many_models_writes_tfjs_lock_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The assemble step restores every model: one lock write in all, not one per model (each writes the whole
+    lock, so n restores cost O(n^2)); the lock it writes is the one-machine build's, byte for byte."""
+    root = mixed_project(tmp_path / "p")
+    run_build(root)
+    built = (root / "tfjs.lock").read_bytes()
+    copy = copy_project(root, tmp_path / "copy")
+    shutil.copytree(root / ".tfjs-build" / "cache", copy / ".tfjs-build" / "cache")
+    writes: list[int] = []
+    monkeypatch.setattr(builder, "write_lock", lambda path, lock: writes.append(len(lock.models)) or write_lock(path, lock))
+    summary = run_build(copy, fanout=Fanout(restore_only=True))
+    assert summary.restored == [f"m{i}" for i in range(len(MIXED_SIZES))] and summary.exit_code == 0
+    assert writes == [len(MIXED_SIZES)] and (copy / "tfjs.lock").read_bytes() == built

@@ -6,6 +6,9 @@ final place -> stored in the cache -> swapped into place (one atomic rename
 exchange on Linux) -> its lock entry written (the whole lock, atomically). Killed
 before the swap: old output and old lock entry stand. Killed between swap and lock:
 the output no longer matches the lock, so the next build restores it from the cache.
+Restored models are locked together, once all are in place: a kill before that leaves
+outputs the lock does not describe yet, which the next build restores again (a copy,
+where one whole-lock write per model made restoring n models O(n^2) in lock writes).
 
 A source edited while its model converts must not be locked under the fingerprint
 planned before the edit (the lock and the cache would pair the old fingerprint with
@@ -50,7 +53,7 @@ from tfjs_build.engine.placement import (
 )
 from tfjs_build.engine.plan import Step, current_plan
 from tfjs_build.engine.progress import Progress
-from tfjs_build.engine.shards import ORDINARY, Fanout, input_bytes, shard_of, split_steps
+from tfjs_build.engine.shards import ORDINARY, Fanout, estimated_cost, input_bytes, shard_of, split_steps
 from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_USER_ERROR, EnvironmentFault, environment_fault
 from tfjs_build.project import READ_ONLY_ERRNOS
 from tfjs_build.terminal import Console
@@ -97,7 +100,7 @@ def lock_entry(step: Step, model: ModelConfig, result: ConvertResult, facts: Out
         quantization=dict(sorted(result.quantization.items())),
         accuracy=result.accuracy,
         rewrites=tuple(result.rewrites),
-        cost=input_bytes(step.inputs),
+        cost=estimated_cost(input_bytes(step.inputs), len(result.weights)),
         verified=result.verified,
     )
 
@@ -115,15 +118,17 @@ class _Build:
         self._remote: Remote | None = None
         self._remote_broken = False
 
-    def commit(self, name: str, entry: LockEntry, tmp: Path) -> None:
-        """Swap the built folder into place, then record it in the lock."""
+    def commit(self, name: str, entry: LockEntry, tmp: Path, lock_now: bool = True) -> None:
+        """Swap the built folder into place, then record it in the lock (``lock_now=False``: at the next
+        ``write_lock``, which restores use: one lock write for all of them, not one per model)."""
         try:
             place(tmp, self.config.model_output_dir(name), self.owned(name))
         except ForeignFilesError:  # files appeared since refuse_foreign looked: keep them, drop ours
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         self.entries[name] = entry
-        self.write_lock()
+        if lock_now:
+            self.write_lock()
 
     def owned(self, name: str) -> tuple[str, ...]:
         """The files of ``name``'s output folder that its current lock entry says a build wrote."""
@@ -180,7 +185,7 @@ class _Build:
         if entry is None:
             shutil.rmtree(tmp)
             return False
-        self.commit(step.model, entry, tmp)
+        self.commit(step.model, entry, tmp, lock_now=False)  # _run writes the lock after the restores
         self.summary.restored.append(step.model)
         self.console.info(f"{step.model}: restored from cache")
         return True
@@ -316,6 +321,8 @@ def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_f
                 run.summary.failed.append((step.model, _not_cached(step.model, groups), EXIT_CHECK_FAILED))
             else:
                 to_convert.append(step)
+    if run.summary.restored:
+        run.write_lock()
     if to_convert:
         if convert_fn is None:  # the real converter: without the tensorflow extra, stop before any worker starts
             require_tensorflow(f"converting {', '.join(s.model for s in to_convert)}")

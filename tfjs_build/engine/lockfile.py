@@ -80,8 +80,8 @@ class LockEntry:
     quantization: dict[str, DtypeBytes] = field(default_factory=dict)  # by source dtype
     accuracy: AccuracyFigures | None = None
     rewrites: tuple[str, ...] = ()
-    # Bytes of the model's local input files at its build: the deterministic cost a fan-out balances shards on
-    # (engine/shards.py); not seconds, so that the lock stays byte-identical from machine to machine.
+    # Expected build milliseconds from a formula of its inputs' bytes and its weight tensors (shards.estimated_cost):
+    # a fan-out balances shards on it; not measured seconds, so that the lock is byte-identical on every machine.
     cost: int | None = None
     # Per backend, TF.js's outputs against TensorFlow's when the build verified it (tfjs.yaml's verify).
     verified: dict[str, AccuracyFigures] | None = None

@@ -7,12 +7,13 @@ every clone of the commit sees alike: the stale models, their costs, N. It is th
 greedy longest-processing-time rule: models by cost, largest first (ties by name),
 each to the shard with the least cost so far (ties to the lowest shard number).
 
-The cost is ``LockEntry.cost``: the bytes of the model's local input files when it was
-last built (written by the build). It is a proxy for build time, chosen because it is
-deterministic: wall-clock seconds differ on every machine and run, and tfjs.lock must
-be byte-identical whether one machine built it or a fan-out assembled it. A model the
-lock does not know yet costs its input bytes now; one with neither (a URL source never
-built) costs the mean of the others.
+The cost is ``LockEntry.cost``, written by the build from ``estimated_cost``: the estimated
+milliseconds a runner spends on the model after its own start (TensorFlow's import is paid
+once per runner, not per model). It is a formula, not the measured seconds, because it must be
+deterministic: wall-clock seconds differ on every machine and run, and tfjs.lock must be
+byte-identical whether one machine built it or a fan-out assembled it. A model the lock does
+not know yet is estimated from its input bytes now; one with no local input either (a URL
+source never built) costs the mean of the others.
 """
 
 from __future__ import annotations
@@ -56,12 +57,28 @@ def input_bytes(inputs: ModelInputs) -> int:
     return sum(stamp.signature[2] for stamp in inputs.stamps.values())
 
 
-def model_costs(models: Sequence[tuple[str, LockEntry | None, int]]) -> list[tuple[str, int]]:
-    """(name, cost) for each (name, lock entry or None, input bytes now), in the order given."""
-    known = [entry.cost if entry is not None and entry.cost else now for _, entry, now in models]
-    positive = [cost for cost in known if cost > 0]
-    fallback = sum(positive) // len(positive) if positive else 1
-    return [(name, cost if cost > 0 else fallback) for (name, _, _), cost in zip(models, known, strict=True)]
+# The cost formula's constants: milliseconds of one model's build on a runner whose TensorFlow is loaded.
+# Fitted by least squares to the seconds bench/fanout.py measures (16 Keras models, 0.05-28 MB, 2-12
+# layers, one worker), which prints the fit again beside these, and how well the formula predicts.
+PER_MODEL_MS = 65  # load, trace, freeze, Grappler, passes, write, measure: the work every model has
+PER_MIB_MS = 50  # reading, hashing, packing and compressing the weights, per MiB of input files
+PER_TENSOR_MS = 20  # per weight tensor the model has (graph passes grow with the layers)
+UNBUILT_TENSORS = 8  # a model never built: its weight tensors are known only once a converter has read it
+
+
+def estimated_cost(input_bytes: int, tensors: int | None) -> int:
+    """A model's expected build milliseconds (after the runner's start): the one cost formula."""
+    count = UNBUILT_TENSORS if tensors is None else tensors
+    return round(PER_MODEL_MS + PER_MIB_MS * input_bytes / (1 << 20) + PER_TENSOR_MS * count)
+
+
+def model_costs(models: Sequence[tuple[str, LockEntry | None, int | None]]) -> list[tuple[str, int]]:
+    """(name, cost) for each (name, lock entry or None, input bytes now or None for no local input), in order."""
+    known = [entry.cost if entry is not None and entry.cost else None if now is None else estimated_cost(now, None)
+             for _, entry, now in models]
+    given = [cost for cost in known if cost is not None]
+    fallback = sum(given) // len(given) if given else 1
+    return [(name, fallback if cost is None else cost) for (name, _, _), cost in zip(models, known, strict=True)]
 
 
 def split(costs: Sequence[tuple[str, int]], count: int) -> list[list[str]]:
@@ -108,6 +125,7 @@ ORDINARY = Fanout()
 
 
 def split_steps(steps: Sequence[Step], lock: Lock, count: int) -> list[list[str]]:
-    """``split`` of the stale steps, each costed by its lock entry or its input bytes now."""
+    """``split`` of the stale steps, each costed by its lock entry or else estimated from its input bytes now."""
     stale = [step for step in steps if not step.fresh]
-    return split(model_costs([(s.model, lock.models.get(s.model), input_bytes(s.inputs)) for s in stale]), count)
+    rows = [(s.model, lock.models.get(s.model), input_bytes(s.inputs) if s.inputs.stamps else None) for s in stale]
+    return split(model_costs(rows), count)
