@@ -1,7 +1,7 @@
 """A stand-in for the GitHub Actions expression language (NOT GitHub's evaluator): what our workflows use.
 
 Literals ('str', numbers, true/false/null), context paths (``steps.run.outputs.exit-code``,
-``github.event.pull_request.base.sha``, ``x['y']``), ``! == != && ||``, parentheses, and
+``github.event.pull_request.base.sha``, ``x['y']``, ``fromJSON(s).include[0]``), ``! == != && ||``, parentheses, and
 the functions fromJSON, toJSON, format, contains, startsWith, endsWith, hashFiles and the
 status checks success(), failure(), always(), cancelled(). An unknown context, function or
 syntax raises, so a workflow using more than this is noticed rather than misread.
@@ -135,7 +135,7 @@ class Evaluator:
             else:
                 key, tokens = self._or(tokens[1:])
                 tokens = tokens[1:]
-            value = value.get(to_string(key)) if isinstance(value, dict) else None
+            value = _index(value, key)
         return value, tokens
 
     def _call(self, name: str, tokens: list) -> tuple[Any, list]:
@@ -176,6 +176,15 @@ class Evaluator:
         for path in files:
             outer.update(hashlib.sha256(Path(path).read_bytes()).digest())
         return outer.hexdigest()
+
+
+def _index(value: Any, key: Any) -> Any:
+    """``value.key`` / ``value[key]``: an object's property, an array's element (by number), else null."""
+    if isinstance(value, dict):
+        return value.get(to_string(key))
+    if isinstance(value, list) and isinstance(key, float) and key.is_integer() and 0 <= key < len(value):
+        return value[int(key)]
+    return None
 
 
 def _loose(value: Any) -> Any:

@@ -3,8 +3,10 @@
 What it does as the real runner does: ``if:`` conditions and ``${{ }}`` expressions
 (gha_expressions.py), ``run:`` steps in ``bash --noprofile --norc -eo pipefail`` with the
 runner's files and variables (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH, GITHUB_ENV,
-RUNNER_TEMP, ...), composite actions with their inputs, defaults and outputs, and skipping
-the steps after a failure. The marketplace actions are stand-ins: actions/checkout clones a
+RUNNER_TEMP, ...) and the workflow's, job's and step's ``env:`` (inherited by composite actions'
+steps), composite actions with their inputs, defaults and outputs, skipping the steps after a
+failure, and the job's ``outputs:`` (whole workflows, with needs and matrices: gha_workflow.py).
+The marketplace actions are stand-ins: actions/checkout clones a
 local repository (always the full history), actions/cache keeps entries in a folder (exact key,
 else the newest entry under a restore-keys prefix; saved after the job, as its post step does),
 actions/setup-python only records the version (the runner's python3 is used),
@@ -39,6 +41,8 @@ class Job:
     summary: str = ""
     artifacts: dict[str, Path] = field(default_factory=dict)
     setup_python: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)  # the job's ``outputs:``, for jobs that need it
+    workspace: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -106,16 +110,18 @@ class Runner:
     """One runner machine: its temp folder, tool cache stand-ins, and the local actions it can ``uses:``."""
 
     def __init__(self, root: Path, env: dict[str, str], actions: dict[str, Path], cache: CacheStandIn,
-                 input_overrides: dict[str, str] | None = None) -> None:
+                 input_overrides: dict[str, str] | None = None, secrets: dict[str, str] | None = None) -> None:
         self.root = root
         self.env = env
         self.actions = actions  # "OWNER/tfjs-build" -> folder holding action.yml
         self.cache = cache
         self.input_overrides = input_overrides or {}  # forced inputs of our action (say so in the test)
+        self.secrets = secrets or {}  # besides GITHUB_TOKEN
         self.temp = root / "runner-temp"
 
     def run_job(self, workflow: Path, job_id: str, event_name: str, event: dict[str, Any], source_repo: Path,
-                sha: str, ref: str = "refs/heads/main") -> Job:
+                sha: str, ref: str = "refs/heads/main", contexts: dict[str, Any] | None = None) -> Job:
+        """One job (one matrix combination); ``contexts``: ``needs`` and ``matrix`` (gha_workflow.py)."""
         data = yaml.safe_load(workflow.read_text(encoding="utf-8"))
         spec = data["jobs"][job_id]
         for folder in (self.temp, self.root / "artifacts"):  # RUNNER_TEMP is emptied between jobs; artifacts are per run
@@ -128,16 +134,21 @@ class Runner:
         event_path.write_text(json.dumps(event), encoding="utf-8")
         run = _JobRun(self, workspace, event_path, source_repo, {"event_name": event_name, "event": event,
                       "sha": sha, "ref": ref, "token": self.env.get("GITHUB_TOKEN", ""),
-                      "repository": self.env["GITHUB_REPOSITORY"], "workspace": str(workspace)})
+                      "repository": self.env["GITHUB_REPOSITORY"], "workspace": str(workspace)}, contexts or {})
         env = {**data.get("env", {}), **spec.get("env", {})}
-        run.steps(spec["steps"], {"env": env}, action_path=None)
+        steps = run.steps(spec["steps"], {"env": env}, action_path=None)
         run.post()
+        ev = run.evaluator({"env": env, "steps": steps})
+        run.job.outputs = {k: ev.interpolate(to_string(v)) for k, v in (spec.get("outputs") or {}).items()}
+        run.job.workspace = workspace
         return run.job
 
 
 class _JobRun:
-    def __init__(self, runner: Runner, workspace: Path, event_path: Path, source_repo: Path, github: dict[str, Any]):
+    def __init__(self, runner: Runner, workspace: Path, event_path: Path, source_repo: Path, github: dict[str, Any],
+                 job_contexts: dict[str, Any]):
         self.runner = runner
+        self.job_contexts = job_contexts  # needs, matrix: visible to every expression of the job
         self.workspace = workspace
         self.event_path = event_path
         self.source_repo = source_repo
@@ -151,7 +162,8 @@ class _JobRun:
 
     def evaluator(self, contexts: dict[str, Any]) -> Evaluator:
         base = {"github": self.github, "runner": {"os": "Linux", "temp": str(self.runner.temp)},
-                "secrets": {"GITHUB_TOKEN": self.github["token"]}, "env": {}, "inputs": {}, "steps": {}}
+                "secrets": {**self.runner.secrets, "GITHUB_TOKEN": self.github["token"]}, "env": {}, "inputs": {},
+                "steps": {}, **self.job_contexts}
         return Evaluator({**base, **contexts}, self.workspace, self.status)
 
     def steps(self, steps: list[dict[str, Any]], contexts: dict[str, Any], action_path: Path | None) -> dict[str, Any]:
@@ -165,7 +177,9 @@ class _JobRun:
                 step.outcome = "success"
                 try:
                     if "uses" in spec:
-                        step.outputs = self.uses(spec, ev, action_path)
+                        env = {k: ev.interpolate(to_string(v)) for k, v in {**contexts.get("env", {}),
+                                                                             **spec.get("env", {})}.items()}
+                        step.outputs = self.uses(spec, ev, action_path, env)
                     else:
                         step.outputs = self.run(spec, ev, contexts, action_path, step)
                 except StepFailed as exc:
@@ -204,11 +218,12 @@ class _JobRun:
                "RUNNER_TEMP": str(self.runner.temp), "GITHUB_REPOSITORY": self.github["repository"]}
         return env | ({"GITHUB_ACTION_PATH": str(action_path)} if action_path else {})
 
-    def uses(self, spec: dict[str, Any], ev: Evaluator, action_path: Path | None) -> dict[str, str]:
+    def uses(self, spec: dict[str, Any], ev: Evaluator, action_path: Path | None, env: dict[str, str]) -> dict[str, str]:
+        """``env``: the workflow's, job's and step's variables, which a composite action's steps inherit."""
         name, _, _version = spec["uses"].partition("@")
         given = {k: ev.interpolate(to_string(v)) for k, v in (spec.get("with") or {}).items()}
         if name in self.runner.actions:
-            return self.composite(self.runner.actions[name], given)
+            return self.composite(self.runner.actions[name], given, env)
         if name == "actions/checkout":
             self.checkout(given)
             return {}
@@ -233,7 +248,7 @@ class _JobRun:
         subprocess.run(["git", "checkout", "-q", self.github["sha"]], cwd=self.workspace, check=True,
                        capture_output=True, env=self.runner.env)
 
-    def composite(self, folder: Path, given: dict[str, str]) -> dict[str, str]:
+    def composite(self, folder: Path, given: dict[str, str], env: dict[str, str]) -> dict[str, str]:
         action = yaml.safe_load((folder / "action.yml").read_text(encoding="utf-8"))
         assert action["runs"]["using"] == "composite"
         unknown = set(given) - set(action["inputs"])
@@ -242,7 +257,7 @@ class _JobRun:
         inputs = {k: given.get(k, ev.interpolate(to_string(v.get("default", "")))) for k, v in action["inputs"].items()}
         inputs |= self.runner.input_overrides
         before = len(self.job.steps)
-        steps = self.steps(action["runs"]["steps"], {"inputs": inputs}, action_path=folder)
+        steps = self.steps(action["runs"]["steps"], {"inputs": inputs, "env": env}, action_path=folder)
         ev = self.evaluator({"inputs": inputs, "steps": steps})
         outputs = {k: ev.interpolate(to_string(v["value"])) for k, v in action.get("outputs", {}).items()}
         if any(s.outcome == "failure" for s in self.job.steps[before:]):

@@ -1,4 +1,5 @@
-"""examples/github/*.yml run as written under the simulated runner (gha_runner.py), on a real git repository.
+"""examples/github/*.yml run as written under the simulated runner (gha_runner.py; whole workflows with needs
+and matrices: gha_workflow.py, a stand-in for GitHub's scheduler), on a real git repository.
 
 The runner image has tfjs-build[tensorflow] preinstalled and our action's ``install`` input is
 forced to false (test_action.py tests the install step itself); every other step, input and
@@ -15,9 +16,12 @@ import pytest
 from action_env import REPO_ROOT, REPOSITORY, preinstalled_python, pull_request_event, runner_env
 from built_project import Project
 from gha_runner import CacheStandIn, Runner
+from gha_workflow import WorkflowRun
 from hidden_tensorflow import hide_tensorflow
 from hook_repo import git
 from no_tensorflow import poison_tensorflow
+from projects import snapshot
+from s3_server import running_moto
 
 EXAMPLES = REPO_ROOT / "examples" / "github"
 DIGITS = REPO_ROOT / "examples" / "quickstart" / "models" / "digits.keras"
@@ -97,3 +101,137 @@ def test_build_workflow_restores_from_the_kept_cache_and_publish_workflow_output
     [release] = github.state.releases.values()
     assert release["tag_name"] == f"digits-{digest}" and not release["draft"]
     assert f"- digits: {published['digits']['url']}" in tag.summary
+
+
+FANOUT_MODELS = {"digits": "format: graph", "digits-layers": "format: layers", "digits-u8": "quantize: uint8"}
+
+
+def _fanout_repo(root: Path, endpoint: str) -> None:
+    """Three real Keras models; the remote cache and the publish target are buckets of the S3-API server."""
+    (root / "models").mkdir(parents=True)
+    shutil.copy(DIGITS, root / "models" / "digits.keras")
+    models = "".join(f"  {name}:\n    source: models/digits.keras\n    {keys}\n" for name, keys in FANOUT_MODELS.items())
+    (root / "tfjs.yaml").write_text(f"""\
+version: 1
+models:
+{models}cache:
+  remote: s3://team-cache/tfjs
+  endpoint_url: {endpoint}
+  region: us-east-1
+  addressing_style: path
+  access_key_id_env: CACHE_KEY_ID
+  secret_access_key_env: CACHE_SECRET
+publish:
+  cdn: {{type: s3, bucket: models-cdn, endpoint_url: "{endpoint}", region: us-east-1, addressing_style: path}}
+""", encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_fanout_workflow_plans_builds_each_shard_on_its_own_runner_and_assembles_a_one_machine_build(
+        tmp_path, github, monkeypatch):
+    """examples/github/fanout.yml as a whole workflow run (gha_workflow.py, a stand-in for GitHub's scheduler):
+    the plan job's matrix starts one build job per shard, each on a machine of its own (own clone, own local
+    cache, real conversions), sharing the remote cache (moto's S3 API on 127.0.0.1); the assemble job, with
+    TensorFlow poisoned, restores every model, passes the workflow's own `git diff --exit-code -- tfjs.lock`,
+    checks and publishes. Its tfjs.lock and outputs are the developer's one-machine build, byte for byte."""
+    import boto3
+
+    from tfjs_build.cli import main
+
+    with running_moto() as endpoint:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="k",
+                          aws_secret_access_key="s")
+        for bucket in ("team-cache", "models-cdn"):
+            s3.create_bucket(Bucket=bucket)
+        repo = tmp_path / "repo"
+        _fanout_repo(repo, endpoint)
+        monkeypatch.setenv("TFJS_BUILD_CACHE_PUSH", "0")  # the developer's build reads the remote, never fills it
+        assert main(["-C", str(repo), "-q", "build"]) == 0
+        monkeypatch.delenv("TFJS_BUILD_CACHE_PUSH")
+        one_machine = snapshot(repo)
+        sha = commit(repo, "three models, tfjs.lock from a one-machine build")
+        poison = poison_tensorflow(tmp_path)
+        secrets = {"CACHE_KEY_ID": "fanout-key", "CACHE_SECRET": "fanout-s3cr3t", "AWS_ACCESS_KEY_ID": "k",
+                   "AWS_SECRET_ACCESS_KEY": "s"}
+
+        def machine(name: str) -> Runner:  # TensorFlow exists only on the build jobs' machines
+            github.state.repo = REPOSITORY
+            path = tmp_path / "no-poison" if name.startswith("build") else poison.pythonpath
+            env = runner_env(preinstalled_python(tmp_path / "image-bin"), path, github.url)
+            return Runner(tmp_path / "machines" / name, env, {"OWNER/tfjs-build": REPO_ROOT},
+                          CacheStandIn(tmp_path / "actions-cache"), {"install": "false"}, secrets)
+
+        workflow = WorkflowRun(EXAMPLES / "fanout.yml", machine, "push", {"ref": "refs/heads/main"}, repo, sha)
+        results = workflow.run()
+        cached = {o["Key"] for o in s3.list_objects_v2(Bucket="team-cache").get("Contents", [])}
+        published = {o["Key"] for o in s3.list_objects_v2(Bucket="models-cdn").get("Contents", [])}
+
+    assert {job: r.result for job, r in results.items()} == {"plan": "success", "build": "success",
+                                                             "assemble": "success"}, _logs(results)
+    matrix = json.loads(results["plan"].outputs["matrix"])["include"]
+    assert [row["shard"] for row in matrix] == ["1/4", "2/4", "3/4"]  # 3 models: one row per non-empty group
+    builds = results["build"].runs
+    assert [workflow.name("build", combination) for combination, _ in builds] == ["build 1/4", "build 2/4", "build 3/4"]
+    built = [json.loads(next(s for s in job.steps if s.outputs.get("built")).outputs["built"]) for _, job in builds]
+    assert built == [row["models"] for row in matrix]  # each runner converted its own group, nothing else
+    assert len({job.workspace for _, job in builds}) == 3 and not poison.imported
+    lock = json.loads(one_machine["tfjs.lock"])["models"]
+    assert {f"tfjs/ac/{e['fingerprint']}" for e in lock.values()} <= cached  # every shard pushed its models
+    [(_, assemble)] = results["assemble"].runs
+    restored = next(s for s in assemble.steps if "restored" in s.outputs).outputs
+    assert (json.loads(restored["built"]), sorted(json.loads(restored["restored"]))) == ([], sorted(FANOUT_MODELS))
+    assert assemble.step("The committed tfjs.lock is the one the build wrote").outcome == "success"
+    assert assemble.workspace is not None and snapshot(assemble.workspace) == one_machine
+    assert {key.split("/")[0] for key in published} == set(FANOUT_MODELS)  # published on the push to main
+
+
+def _logs(results) -> str:
+    return "\n".join(f"--- {job} {combination}\n{run.log}" for job, r in results.items() for combination, run in r.runs)
+
+
+STAND_IN_WORKFLOW = """\
+jobs:
+  plan:
+    outputs: {matrix: "${{ steps.p.outputs.m }}"}
+    steps:
+      - id: p
+        run: echo 'm={"include":[{"shard":"1/2"},{"shard":"2/2"}]}' >> "$GITHUB_OUTPUT"
+  build:
+    needs: plan
+    if: fromJSON(needs.plan.outputs.matrix).include[1]
+    strategy: {matrix: "${{ fromJSON(needs.plan.outputs.matrix) }}"}
+    name: build ${{ matrix.shard }}
+    steps:
+      - run: echo "$SHARD" > here && test "$SHARD" != 2/2
+        env: {SHARD: "${{ matrix.shard }}"}
+  never:
+    needs: plan
+    if: fromJSON(needs.plan.outputs.matrix).include[2]
+    steps: [{run: "false"}]
+  after:
+    needs: [build, never]
+    if: ${{ !cancelled() && needs.build.result == 'failure' && needs.never.result == 'skipped' }}
+    steps: [{run: "true"}]
+  skipped-after-failure:
+    needs: build
+    steps: [{run: "true"}]
+"""
+
+
+def test_the_workflow_stand_in_orders_jobs_by_needs_and_runs_a_matrix_from_a_job_output(tmp_path):
+    """gha_workflow.py itself, on a workflow of shell steps: a matrix from fromJSON of a needs output, each
+    combination on its own machine, array indexing in an if:, a failed combination failing its job, a job
+    skipped by its if:, and the implicit success() of a job whose need failed."""
+    workflow = tmp_path / "wf.yml"
+    workflow.write_text(STAND_IN_WORKFLOW, encoding="utf-8")
+    env = runner_env(preinstalled_python(tmp_path / "image-bin"), tmp_path / "nothing", "http://127.0.0.1:9")
+    cache = CacheStandIn(tmp_path / "actions-cache")
+    run = WorkflowRun(workflow, lambda name: Runner(tmp_path / name, env, {}, cache), "push", {}, tmp_path, "0" * 40)
+    results = run.run()
+    assert {job: r.result for job, r in results.items()} == {
+        "plan": "success", "build": "failure", "never": "skipped", "after": "success", "skipped-after-failure": "skipped"}
+    assert [(combination, job.ok) for combination, job in results["build"].runs] == [({"shard": "1/2"}, True),
+                                                                                     ({"shard": "2/2"}, False)]
+    spaces = [job.workspace for _, job in results["build"].runs]
+    assert [(w / "here").read_text().strip() for w in spaces if w] == ["1/2", "2/2"] and len(set(spaces)) == 2
+    assert [run.name("build", c) for c, _ in results["build"].runs] == ["build 1/2", "build 2/2"]
