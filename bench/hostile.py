@@ -84,8 +84,9 @@ def fuzz(examples: int, seed: int) -> Tally:
 
 def remote_faults(root: Path) -> dict[str, int]:
     """Each hostile-server fault once while fetching and once while pushing (the test suite's list)."""
-    from engine_project import copy_project, run_build, snapshot
     from hostile_server import Fault, hostile_cache
+    from projects import copy_project, snapshot
+    from stand_in_runs import run_build
     from test_engine_remote_faults import FAULT_DEADLINE, FETCH_FAULTS, HONEST_DEADLINE, PUSH_FAULTS, secret_url, with_remote
 
     from tfjs_build.engine.remote_cache import DEADLINE_ENV, TOKEN_ENV
@@ -171,7 +172,7 @@ def _captured(action, env: dict[str, str] | None = None) -> str:
 
 
 def _template(root: Path) -> Path:
-    from engine_project import DATA_FILE, age, write_config
+    from projects import DATA_FILE, age, write_pair_config
 
     for name, size in (("alpha", 200_000), ("beta", 50_000)):
         folder = root / "models" / name
@@ -179,13 +180,13 @@ def _template(root: Path) -> Path:
         (folder / "saved_model.pb").write_bytes(name.encode() * 100)
         (folder / "variables" / "variables.index").write_bytes(b"index-" + name.encode())
         (folder / DATA_FILE).write_bytes(bytes(range(256)) * (size // 256))
-    write_config(root)
+    write_pair_config(root)
     age(root)
     return root
 
 
 def _built(project: Path) -> Path:
-    from engine_project import run_build
+    from stand_in_runs import run_build
 
     assert not run_build(project).failed
     return project

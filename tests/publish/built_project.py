@@ -12,12 +12,9 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfjs_build import CONVERTER_VERSION
+from projects import record_build
+
 from tfjs_build.cli import main
-from tfjs_build.config import load_config
-from tfjs_build.engine.fingerprint import ModelInputs
-from tfjs_build.engine.lockfile import Lock, LockEntry, OutputFile, read_lock, write_lock
-from tfjs_build.engine.plan import current_plan
 from tfjs_build.tfjs_format.shards import shard_name
 
 
@@ -51,29 +48,8 @@ class Project:
 
     def build_files(self, name: str, files: dict[str, bytes]) -> dict[str, bytes]:
         """Write ``files`` as NAME's output folder and record them in tfjs.lock, as a build would."""
-        out = self.root / "dist" / "tfjs" / name
-        out.mkdir(parents=True, exist_ok=True)
-        for old in out.iterdir():
-            old.unlink()
-        for file_name, data in files.items():
-            (out / file_name).write_bytes(data)
-        config = load_config(self.root / "tfjs.yaml")
-        lock_path = self.root / "tfjs.lock"
-        models = dict(read_lock(lock_path).models)
-        inputs = current_plan(config, Lock({}), [name])[0].inputs  # what a real build would record
-        models[name] = lock_entry(config.model(name).output_settings(), files, inputs)
-        write_lock(lock_path, Lock(models))
-        return files
+        return record_build(self.root, name, files)
 
     def publish(self, *args: str) -> int:
         return main(["-C", str(self.root), "publish", *args])
 
-
-def lock_entry(settings: dict, files: dict[str, bytes], inputs: ModelInputs) -> LockEntry:
-    outputs = tuple(OutputFile(path=n, size=len(d), sha256=hashlib.sha256(d).hexdigest()) for n, d in sorted(files.items()))
-    return LockEntry(
-        fingerprint=inputs.fingerprint, converter=CONVERTER_VERSION, inputs=dict(inputs.digests), settings=settings,
-        files=outputs,
-        size=sum(len(d) for d in files.values()), transfer=0, transfer_brotli=None,
-        shards=len(files) - 1, params=1, ops=(),
-    )
