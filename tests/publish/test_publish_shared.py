@@ -161,6 +161,11 @@ def test_prune_keeps_the_newest_and_removes_only_what_no_kept_version_uses(proje
     would = [line.split()[2] for line in out.splitlines() if "would delete" in line]
     assert [w.rsplit("/", 1)[1] for w in would] == [f"model-{v1}.json", name_of(shards(3)[0])]
 
+    assert project.publish("--prune", "2", "--dry-run", "--json") == 0
+    report = json.loads(capsys.readouterr().out)["models"][0]
+    assert (report["kept"], report["removed"]) == ([v2, v3], [v1])
+    assert [key.rsplit("/", 1)[1] for key in report["deleted"]] == [w.rsplit("/", 1)[1] for w in would]
+
     assert project.publish("--prune", "2") == 0
     after = store.objects()
     assert set(before) - set(after) == {f"alpha/model-{v1}.json", f"alpha/{name_of(shards(3)[0])}"}
