@@ -81,18 +81,10 @@ class Evaluator:
         return tokens
 
     def _or(self, tokens: list) -> tuple[Any, list]:
-        value, tokens = self._and(tokens)
-        while tokens and tokens[0] == ("op", "||"):
-            right, tokens = self._and(tokens[1:])
-            value = value if truthy(value) else right
-        return value, tokens
+        return _chain(tokens, "||", self._and, lambda left, right: left if truthy(left) else right)
 
     def _and(self, tokens: list) -> tuple[Any, list]:
-        value, tokens = self._compare(tokens)
-        while tokens and tokens[0] == ("op", "&&"):
-            right, tokens = self._compare(tokens[1:])
-            value = right if truthy(value) else value
-        return value, tokens
+        return _chain(tokens, "&&", self._compare, lambda left, right: right if truthy(left) else left)
 
     def _compare(self, tokens: list) -> tuple[Any, list]:
         left, tokens = self._unary(tokens)
@@ -194,3 +186,13 @@ def _loose(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
     return float(value) if isinstance(value, (int, float)) else value
+
+
+def _chain(tokens: list, op: str, operand: Callable[[list], tuple[Any, list]],
+           combine: Callable[[Any, Any], Any]) -> tuple[Any, list]:
+    """``operand (op operand)*`` folded left to right by ``combine``: GitHub's || and && give one of the operands."""
+    value, tokens = operand(tokens)
+    while tokens and tokens[0] == ("op", op):
+        right, tokens = operand(tokens[1:])
+        value = combine(value, right)
+    return value, tokens
