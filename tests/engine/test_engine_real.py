@@ -4,15 +4,13 @@ restored from the cache, and run in real TF.js against TensorFlow's own outputs.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import stand_in_converter
+from cli_process import run_cli
 from projects import age, snapshot
 
 from tfjs_build.config import load_config
@@ -100,8 +98,7 @@ def test_cli_build_keeps_the_good_model_when_another_fails(real_project: Path) -
     with open(real_project / "tfjs.yaml", "a", encoding="utf-8") as config:
         config.write("  broken:\n    source: models/broken\n")
     age(real_project)
-    result = subprocess.run([sys.executable, "-m", "tfjs_build", "-C", str(real_project), "build"],
-                            capture_output=True, text=True, timeout=600, env={**os.environ, "NO_COLOR": "1"})
+    result = run_cli("-C", str(real_project), "build", env={"NO_COLOR": "1"}, timeout=600)
     assert result.returncode == 2, result.stderr
     assert "error: broken: " in result.stderr and "Traceback" not in result.stderr
     # TensorFlow's C++ start-up chatter stays in the worker's log, out of the build's output.

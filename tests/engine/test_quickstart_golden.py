@@ -9,11 +9,10 @@ the output, rebuild the quickstart and commit its new tfjs.lock in the same comm
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import run_cli
 
 from tfjs_build.engine.lockfile import parse_lock, render_lock
 
@@ -24,8 +23,7 @@ QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 def test_quickstart_builds_to_the_committed_lock(tmp_path: Path) -> None:
     project = tmp_path / "quickstart"
     shutil.copytree(QUICKSTART, project, ignore=shutil.ignore_patterns("dist", ".tfjs-build", "tfjs.lock"))
-    result = subprocess.run([sys.executable, "-m", "tfjs_build", "--no-color", "-C", str(project), "build"],
-                            capture_output=True, text=True, timeout=600)
+    result = run_cli("--no-color", "-C", str(project), "build", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     built = (project / "tfjs.lock").read_text(encoding="utf-8")
     committed = (QUICKSTART / "tfjs.lock").read_text(encoding="utf-8")

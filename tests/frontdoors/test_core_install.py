@@ -7,12 +7,12 @@ engine tests' stand-in converter (tests/engine/stand_in_converter.py), in this p
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_process import run_cli
 from hidden_tensorflow import hide_tensorflow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
@@ -34,9 +34,8 @@ def stand_in_build(root: Path) -> None:
 
 
 def core_cli(root: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(hide_tensorflow(tmp_path)), "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "tfjs_build", "-C", str(root), *args],
-                          env=env, capture_output=True, text=True, timeout=120)
+    return run_cli("-C", str(root), *args, env={"PYTHONPATH": str(hide_tensorflow(tmp_path)), "NO_COLOR": "1"},
+                   timeout=120)
 
 
 def test_a_build_whose_stale_models_are_all_cached_needs_no_tensorflow(root, tmp_path):

@@ -3,11 +3,11 @@ and a frozen graph's proposed outputs read from its GraphDef without TensorFlow.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
+
+from cli_process import run_cli
 
 from tfjs_build.config import load_config
 from tfjs_build.sources.graph_outputs import proposed_outputs
@@ -42,9 +42,7 @@ def frozen_graph(path: Path) -> None:
 
 
 def init(root: Path, poison) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(poison.pythonpath), "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "tfjs_build", "init"], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return run_cli("init", cwd=root, env={"PYTHONPATH": str(poison.pythonpath), "NO_COLOR": "1"}, timeout=120)
 
 
 def test_init_names_models_after_their_folders_and_lists_each_once(tmp_path, poisoned_tensorflow):

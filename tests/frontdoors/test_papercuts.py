@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 from action_env import REPO_ROOT
+from cli_process import run_cli
 
 from tfjs_build.cli import main
 
@@ -60,7 +59,7 @@ def test_diff_outside_git_says_drop_base_only_when_base_was_given(project, capsy
 
 
 def test_plan_help_says_what_it_prints():
-    listing = subprocess.run([sys.executable, "-m", "tfjs_build", "--help"], capture_output=True, text=True).stdout
+    listing = run_cli("--help").stdout
     line = next(line for line in listing.splitlines() if line.strip().startswith("plan"))
     assert "one per line" in line and "as JSON" not in line
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from cli_process import run_cli
 
 from tfjs_build.checks.accuracy import compare_outputs, sample_inputs
 from tfjs_build.config import load_config
@@ -136,8 +135,7 @@ def test_rebuild_chooses_the_same_and_the_lock_records_it(
     locks = []
     for run in ("first", "second"):
         project = _project(tmp_path / run, classifier[0], "auto", limit)
-        done = subprocess.run([sys.executable, "-m", "tfjs_build", "--no-color", "-C", str(project), "build"],
-                              capture_output=True, text=True, timeout=900)
+        done = run_cli("--no-color", "-C", str(project), "build", timeout=900)
         assert done.returncode == 0, done.stdout + done.stderr
         locks.append((project / "tfjs.lock").read_text())  # each project has its own cache: both converted
     assert locks[0] == locks[1]

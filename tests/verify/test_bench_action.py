@@ -9,7 +9,6 @@ TF.js times the models on cpu and wasm.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ sys.path[:0] = [str(TESTS / "frontdoors"), str(TESTS / "publish")]
 
 from action_env import pull_request_event  # noqa: E402
 from built_project import Project  # noqa: E402
+from cli_process import run_cli  # noqa: E402
 from github_standin import StandIn  # noqa: E402
 from test_action import ActionRun  # noqa: E402
 
@@ -70,8 +70,8 @@ def test_a_backend_tfjs_cannot_run_fails_alone_and_the_rest_is_recorded(tmp_path
     for name, model in (("strings", regex_graph_model(tmp_path / "s", pattern="a+", rewrite="<>")),
                         ("dynamic", where_graph_model(tmp_path / "d"))):
         project.build_files(name, {path.name: path.read_bytes() for path in model.iterdir()})
-    done = subprocess.run([sys.executable, "-m", "tfjs_build", "--no-color", "-C", str(root), "bench", "--backend",
-                           "cpu,wasm", "--runs", "3", "--warmup", "0"], capture_output=True, text=True, timeout=600)
+    done = run_cli("--no-color", "-C", str(root), "bench", "--backend", "cpu,wasm", "--runs", "3", "--warmup", "0",
+                   timeout=600)
     assert done.returncode == 2, done.stdout + done.stderr
     [error] = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
     assert "tfjs.yaml:3:3: models.strings.backends: " in error
