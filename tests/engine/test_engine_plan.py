@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from projects import DATA_FILE, age, copy_project, write_pair_config
+from projects import DATA_FILE, age, built_entry, copy_project, write_pair_config
 from stand_in_runs import run_build
 
 import tfjs_build
@@ -161,7 +161,7 @@ def test_unknown_model_name_is_a_user_error_with_a_hint(project: Path) -> None:
 
 
 def test_url_source_is_planned_from_its_pinned_sha256_without_downloading(tmp_path: Path) -> None:
-    from tfjs_build.engine.lockfile import Lock, LockEntry
+    from tfjs_build.engine.lockfile import Lock
     from tfjs_build.engine.plan import stale_reasons
 
     config_text = "version: 1\nmodels:\n  remote:\n    source: https://models.invalid/m.tar.gz\n    sha256: {}\n"
@@ -170,9 +170,7 @@ def test_url_source_is_planned_from_its_pinned_sha256_without_downloading(tmp_pa
     [step] = current_plan(config, Lock({}))  # models.invalid never resolves: no network is touched
     assert step.reasons == ("new model",) and step.inputs.digests == {"source": "a" * 64}
     model = config.models[0]
-    entry = LockEntry(fingerprint=step.inputs.fingerprint, converter=tfjs_build.CONVERTER_VERSION,
-                      inputs=step.inputs.digests, settings=model.output_settings(), files=(), size=0,
-                      transfer=0, transfer_brotli=None, shards=0, params=0, ops=())
+    entry = built_entry(config, "remote", {})
     (tmp_path / "tfjs.yaml").write_text(config_text.format("b" * 64))
     [step] = current_plan(load_config(tmp_path / "tfjs.yaml"), Lock({"remote": entry}))
     assert step.reasons == ("config changed: sha256", "source changed: https://models.invalid/m.tar.gz")
