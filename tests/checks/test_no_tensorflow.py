@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from cli_process import run_cli
@@ -46,16 +45,12 @@ def test_check_of_50_models_runs_without_tensorflow(project: Project, poisoned_t
     })
     env = {"PYTHONPATH": str(poisoned_tensorflow.pythonpath), "NO_COLOR": "1"}
 
-    start = time.perf_counter()
     result = run_cli("-C", str(project.root), "check", "--html", "report.html", env=env, timeout=120)
-    elapsed = time.perf_counter() - start
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert not poisoned_tensorflow.imported
     assert result.stdout.count(" ok\n") == MODELS
     assert "50 models, all checks passed" in result.stdout
-    print(f"\ncheck of {MODELS} models (no tensorflow): {elapsed:.2f} s wall")
-    assert elapsed < 30, f"check took {elapsed:.1f} s"
 
 
 def test_the_stand_in_tensorflow_does_explode(poisoned_tensorflow: PoisonedTensorflow) -> None:
