@@ -20,6 +20,7 @@ from tfjs_build.util.units import format_size
 
 if TYPE_CHECKING:
     from tfjs_build.cli import Context
+    from tfjs_build.publish.base import Planned
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,12 +59,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 continue
             if args.dry_run:
                 ctx.console.out(f"{target.name}: {bundle.model} {bundle.digest} (dry run, nothing uploaded)")
-                for item in planned:
-                    headers = f", {item.cache_control}" if item.cache_control else ""
-                    size = "adds this version" if item.size is None else f"{item.size} bytes"
-                    ctx.console.out(f"  would upload {item.destination} ({size}{headers})")
-                if not all(item.cache_control for item in planned):
-                    ctx.console.out("  (Cache-Control is the origin's to set: an upload carries no stored headers)")
+                _print_plan(ctx, planned)
                 continue
             outcome = publisher.publish(bundle, ctx.console.detail)
             results[-1] |= {"url": outcome.location, "uploaded": len(outcome.uploaded), "skipped": len(outcome.skipped),
@@ -79,6 +75,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         ctx.console.out(json.dumps({"target": target.name, "dry_run": args.dry_run, "models": results}, indent=2))
     return EXIT_OK
+
+
+def _print_plan(ctx: Context, planned: list[Planned]) -> None:
+    for item in planned:
+        headers = f", {item.cache_control}" if item.cache_control else ""
+        size = "adds this version" if item.size is None else f"{item.size} bytes"
+        ctx.console.out(f"  would upload {item.destination} ({size}{headers})")
+    if not all(item.cache_control for item in planned):
+        ctx.console.out("  (Cache-Control is the origin's to set: an upload carries no stored headers)")
 
 
 def prune(ctx: Context, target: PublishTarget, models: list[str], args: argparse.Namespace) -> int:
