@@ -63,6 +63,22 @@ def test_credentials_and_signed_query_in_the_url_reach_the_server_only(project, 
     assert not (nginx.root / "private/signed").is_file()
 
 
+def test_prune_through_a_url_with_credentials_and_a_signed_query_prints_neither(project, nginx, capsys):
+    base = nginx.url.replace("http://", f"http://{BASIC}@") + f"/private/pruned?sig={SIGNATURE}"
+    project.write_config(origin_yaml(base), models=("alpha",))
+    for seed in (1, 2):
+        project.build_shards("alpha", [bytes([seed]) * 500])
+        assert project.publish() == 0
+    printed(capsys)
+    assert project.publish("--prune", "1", "--dry-run") == 0
+    assert project.publish("--prune", "1", "-v") == 0
+    out = printed(capsys)
+    assert_no_secret(out, PASSWORD, SIGNATURE, "publisher")
+    assert f"  would delete {nginx.url}/private/pruned/alpha/model-" in out and f"  - {nginx.url}/private/pruned/" in out
+    deletes = [p for p in nginx.requests("DELETE") if p.startswith("/private/pruned")]
+    assert len(deletes) == 2 and all(p.endswith(f"?sig={SIGNATURE}") for p in deletes), deletes
+
+
 ECHO = json.dumps({
     "message": f"Problems parsing JSON \x1b[31m(you sent Authorization: Bearer {TOKEN}; "
                "see https://user:pw-in-doc@docs.example/rest?token=doc-secret)",
