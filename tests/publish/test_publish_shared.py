@@ -162,7 +162,7 @@ def test_prune_keeps_the_newest_and_removes_only_what_no_kept_version_uses(proje
     assert [w.rsplit("/", 1)[1] for w in would] == [f"model-{v1}.json", name_of(shards(3)[0])]
 
     assert project.publish("--prune", "2", "--dry-run", "--json") == 0
-    report = json.loads(capsys.readouterr().out)["models"][0]
+    report = json.loads(capsys.readouterr().out)["pruned"][0]
     assert (report["kept"], report["removed"]) == ([v2, v3], [v1])
     assert [key.rsplit("/", 1)[1] for key in report["deleted"]] == [w.rsplit("/", 1)[1] for w in would]
 

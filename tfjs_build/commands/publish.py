@@ -106,8 +106,9 @@ def prune(ctx: Context, target: PublishTarget, models: list[str], args: argparse
     finally:
         publisher.close()
     if args.json:
+        # "pruned", not "models": readers of publish's JSON (the Action's `published` output) see no version here
         ctx.console.out(json.dumps({"target": target.name, "dry_run": args.dry_run, "prune": args.prune,
-                                    "models": results}, indent=2))
+                                    "pruned": results}, indent=2))
     return EXIT_OK
 
 
