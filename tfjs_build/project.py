@@ -18,6 +18,7 @@ from pathlib import Path
 LOCK_NAME = "tfjs.lock"
 BENCH_NAME = "tfjs.bench.json"  # committed benchmark record (tfjs-build bench)
 STATE_DIR_NAME = ".tfjs-build"
+DEFAULT_CACHE_DIR = f"{STATE_DIR_NAME}/cache"  # cache.dir's default, relative to the project
 _GITIGNORE = "# tfjs-build's local state: stat cache, build lock, cache\n*\n"
 # util.atomic.atomic_path writes tfjs.lock through mkstemp(prefix=".tfjs.lock.", suffix=".tmp"): 8 characters of
 # mkstemp's alphabet between. Only such names are ever removed as leftovers of a killed write.
@@ -39,7 +40,7 @@ class ProjectPaths:
         self.parse_cache = self.state_dir / "parsed-config.json"  # tfjs.yaml as read, by its text's sha256
         self.build_mutex = self.state_dir / "build.lock"
         self.work_dir = self.state_dir / "work"  # scratch folders of running conversions, one per model
-        self.default_cache_dir = self.state_dir / "cache"
+        self.default_cache_dir = root / DEFAULT_CACHE_DIR
 
     def ensure_state_dir(self) -> Path:
         """Create .tfjs-build/ with its .gitignore (so it is never committed) unless it is there; raises OSError."""

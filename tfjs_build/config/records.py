@@ -42,7 +42,7 @@ from tfjs_build.config.kinds import (
 )
 from tfjs_build.errors import ConfigError
 from tfjs_build.hints import did_you_mean, display_path
-from tfjs_build.project import STATE_DIR_NAME, ProjectPaths
+from tfjs_build.project import DEFAULT_CACHE_DIR, ProjectPaths
 from tfjs_build.sources.detect import INPUT_FORMATS
 
 CONFIG_NAME = "tfjs.yaml"
@@ -200,7 +200,7 @@ class PublishTarget:
 
 @dataclass(frozen=True)
 class CacheConfig:
-    dir: Path = field(metadata=key(ProjectPath(), default=f"{STATE_DIR_NAME}/cache"))
+    dir: Path = field(metadata=key(ProjectPath(), default=DEFAULT_CACHE_DIR))
     max_size: int = field(default=5 * GiB, metadata=key(Size(1, TiB)))
     remote: str | None = field(default=None, metadata=key(Url(
         "an http(s):// URL of a GET/PUT store or s3://BUCKET/PREFIX", ("https://", "http://", "s3://"))))
