@@ -21,6 +21,17 @@ def add_shards(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--shards", type=shard_count, metavar="N", help=help_text)
 
 
+def add_switches(parser: argparse.ArgumentParser, switches: dict[str, str]) -> None:
+    """On/off options (``--force``, ``--dry-run``, ...): option -> help text."""
+    for option, help_text in switches.items():
+        parser.add_argument(option, action="store_true", help=help_text)
+
+
+def add_json(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--json``: ``what`` as JSON on stdout, for CI steps to parse (messages and progress stay on stderr)."""
+    add_switches(parser, {"--json": f"print {what} as JSON on stdout"})
+
+
 def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tfjs_build.commands import add_models
+from tfjs_build.commands import add_models, add_switches
 from tfjs_build.errors import EXIT_OK, EXIT_USER_ERROR
 from tfjs_build.terminal import Console
 
@@ -43,8 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=count(MIN_RUNS), default=20, metavar="N", help="timed runs (default: 20)")
     parser.add_argument("--warmup", type=count(0), default=3, metavar="K",
                         help="discarded warm-up runs after the first inference (default: 3)")
-    parser.add_argument("--calibrate", action="store_true",
-                        help="also time a fixed reference workload and report latencies as multiples of it (Nx)")
+    add_switches(parser, {"--calibrate": "also time a fixed reference workload and report latencies as multiples of it (Nx)"})
     parser.add_argument("--format", choices=("table", "json", "markdown"), default="table",
                         help="table (default), json, or markdown (job summary / PR comment)")
     parser.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from tfjs_build.commands import add_models, add_shards, positive_int
+from tfjs_build.commands import add_json, add_models, add_shards, add_switches, positive_int
 from tfjs_build.errors import TfjsBuildError
 from tfjs_build.hints import display_path
 from tfjs_build.terminal import Console
@@ -30,17 +30,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_models(parser, "build")
     parser.add_argument("-j", "--jobs", type=positive_int, metavar="N",
                         help="convert up to N models at once (default: number of CPUs)")
-    parser.add_argument("--force", action="store_true",
-                        help="convert even fresh models, without using the cache")
     parser.add_argument("--shard", type=shard_spec, metavar="I/N",
                         help="build only group I of the stale models split N ways by cost, as `plan --shards N` "
                              "lists them (one CI runner of a fan-out)")
-    parser.add_argument("--restore-only", action="store_true",
-                        help="never convert: restore every stale model from the local or remote cache, exit 1 "
-                             "naming those neither holds (the assemble job of a fan-out; needs no TensorFlow)")
+    add_switches(parser, {
+        "--force": "convert even fresh models, without using the cache",
+        "--restore-only": "never convert: restore every stale model from the local or remote cache, exit 1 naming "
+                          "those neither holds (the assemble job of a fan-out; needs no TensorFlow)",
+    })
     add_shards(parser, "with --restore-only: the fan-out's N, so a missing model's message names its shard")
-    parser.add_argument("--json", action="store_true",
-                        help='print {"fresh", "restored", "built", "failed"} as JSON on stdout (progress goes to stderr)')
+    add_json(parser, '{"fresh", "restored", "built", "failed"}')
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tfjs_build import __version__
+from tfjs_build.commands import add_switches
 from tfjs_build.config import MODEL_NAME, load_config
 from tfjs_build.errors import EXIT_OK, TfjsBuildError
 from tfjs_build.hints import display_path
@@ -52,7 +53,7 @@ models:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", nargs="?", type=Path, default=Path("."),
                         help="folder to scan for models (default: the project folder)")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing tfjs.yaml")
+    add_switches(parser, {"--force": "overwrite an existing tfjs.yaml"})
     parser.add_argument("--output-dir", default="dist/tfjs", help="where built models go (default: dist/tfjs)")
 
 

@@ -21,7 +21,7 @@ import shlex
 import sys
 from typing import TYPE_CHECKING
 
-from tfjs_build.commands import add_models, add_shards
+from tfjs_build.commands import add_json, add_models, add_shards, add_switches
 from tfjs_build.config import CONFIG_NAME
 from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK, TfjsBuildError
 
@@ -33,12 +33,11 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_models(parser, "consider")
-    parser.add_argument("--json", action="store_true", help="print a CI matrix: {\"include\": [...]}")
+    add_json(parser, 'a CI matrix ({"include": [...]})')
     add_shards(parser, "with --json: split the stale models into N groups of near-equal cost, one matrix row "
                        "per group ({\"shard\": \"I/N\", \"models\": [...]}), for `build --shard I/N`")
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 when tfjs.lock is out of date with tfjs.yaml or the sources, saying why on stderr "
-                             "(built outputs are not looked at; the tfjs-build-fresh hook)")
+    add_switches(parser, {"--check": "exit 1 when tfjs.lock is out of date with tfjs.yaml or the sources, saying why on "
+                                     "stderr (built outputs are not looked at; the tfjs-build-fresh hook)"})
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:

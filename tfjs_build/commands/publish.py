@@ -12,6 +12,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from tfjs_build.commands import add_json, add_switches
 from tfjs_build.config import Config, PublishTarget
 from tfjs_build.engine.lockfile import read_lock
 from tfjs_build.errors import EXIT_OK, ConfigError
@@ -26,13 +27,11 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("names", nargs="*", metavar="[TARGET] MODEL",
                         help="a target from `publish:` (optional when there is one), then models (default: all)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print every upload (destination, size, Cache-Control) without contacting the target")
+    add_switches(parser, {"--dry-run": "print every upload (destination, size, Cache-Control) without contacting the target"})
     parser.add_argument("--prune", type=_keep, metavar="KEEP",
                         help="upload nothing; remove versions beyond the newest KEEP (never the one latest.json names) "
                              "and the shards no kept version uses; with --dry-run, list them")
-    parser.add_argument("--json", action="store_true",
-                        help="print the result as JSON: every model's digest, its URL and its files' URLs (for CI)")
+    add_json(parser, "every model's digest, its URL and its files' URLs")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from tfjs_build.commands import add_models
+from tfjs_build.commands import add_json, add_models
 
 if TYPE_CHECKING:
     from tfjs_build.cli import Context
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_models(parser, "show")
-    parser.add_argument("--json", action="store_true", help="print JSON: one object per model")
+    add_json(parser, "one object per model")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
