@@ -3,7 +3,10 @@
 A stand-in for a broken or malicious bazel-remote / WebDAV server, on 127.0.0.1. Machine A
 builds and pushes through it honestly; then ``server.fault = Fault(...)`` makes every
 matching request (method, and a path part such as ``/cas/``) fail in one of ``KINDS``,
-and machine B builds through it. ``server.log`` records every request line received.
+and machine B builds through it. ``server.log`` records every request line received, and
+``server.max_in_flight`` the most requests it was answering at once; with ``server.gather = N`` each
+GET of an entry waits (at most GATHER_WAIT seconds) until N requests are in flight, so that a client
+fetching one entry at a time shows as never more than one in flight.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ KINDS = (
     "wrong-entry",     # the entry of another fingerprint
 )
 TRICKLE_GAP = 0.3
+GATHER_WAIT = 3.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,9 @@ class HostileCache(ThreadingHTTPServer):
         self.fault: Fault | None = None
         self.log: list[str] = []
         self.stopping = threading.Event()
+        self.gather = 0
+        self.in_flight = self.max_in_flight = 0
+        self.flight = threading.Condition()
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a handler that reset its own connection fails on the way out: expected, not news
@@ -84,6 +91,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _handle(self) -> None:
+        server = self.server
+        with server.flight:
+            server.in_flight += 1
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            server.flight.notify_all()
+            if self.command == "GET" and "/ac/" in self.path:
+                server.flight.wait_for(lambda: server.in_flight >= server.gather, timeout=GATHER_WAIT)
+        try:
+            self._answer_or_fault()
+        finally:
+            with server.flight:
+                server.in_flight -= 1
+
+    def _answer_or_fault(self) -> None:
         self.server.log.append(f"{self.command} {self.path}")
         body = self.rfile.read(int(self.headers.get("Content-Length", 0))) if self.command == "PUT" else b""
         fault = self.server.fault

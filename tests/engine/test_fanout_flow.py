@@ -192,3 +192,18 @@ def test_a_read_only_runner_reads_but_never_writes(tmp_path: Path, store: Store,
     summary = json.loads(result.stdout)
     assert summary["restored"] == ["m0"] and summary["built"] == ["m1"]
     assert store.objects() == before
+
+
+def test_the_assembler_fetches_the_models_from_the_remote_at_once(tmp_path: Path) -> None:
+    """The assemble step's requests overlap (Remote.fetch_all) instead of waiting out one round trip each: the
+    stand-in server holds each entry request until three are in flight (or GATHER_WAIT passes)."""
+    with hostile_cache() as server:
+        yaml = f"cache:\n  remote: {server.url}\n"
+        built = mixed_project(tmp_path / "r1", extra=yaml)
+        assert runner(built, "build").returncode == 0
+        server.gather = 3
+        clone = mixed_project(tmp_path / "assemble", extra=yaml)
+        result = runner(clone, "build", "--restore-only", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["restored"] == [f"m{i}" for i in range(6)]
+    assert server.max_in_flight >= 3 and snapshot(clone) == snapshot(built)

@@ -117,6 +117,7 @@ class _Build:
         self.summary = BuildSummary()
         self._remote: Remote | None = None
         self._remote_broken = False
+        self._remote_lacks: set[str] = set()  # fingerprints ``prefetch`` asked the remote for and it lacked
 
     def commit(self, name: str, entry: LockEntry, tmp: Path, lock_now: bool = True) -> None:
         """Swap the built folder into place, then record it in the lock (``lock_now=False``: at the next
@@ -172,9 +173,18 @@ class _Build:
         if self._remote is not None:
             self._remote.close()
 
+    def prefetch(self, steps: list[Step]) -> None:
+        """Fetch the stale models the local cache lacks from the remote all at once (Remote.fetch_all), so that
+        ``restore`` finds them here; an assemble step restores every model, and the fetches' round trips overlap."""
+        wanted = [s.inputs.fingerprint for s in steps if not s.fresh and not self.cache.has_entry(s.inputs.fingerprint)]
+        if wanted and self.config.cache.remote is not None:
+            found = self.with_remote(lambda remote: remote.fetch_all(wanted))
+            self._remote_lacks.update(set(wanted) - (found or set()))
+
     def restore(self, step: Step) -> bool:
         fingerprint = step.inputs.fingerprint
-        if not self.cache.has_entry(fingerprint) and not self.with_remote(lambda r: r.fetch(fingerprint)):
+        if not self.cache.has_entry(fingerprint) and (fingerprint in self._remote_lacks
+                                                      or not self.with_remote(lambda r: r.fetch(fingerprint))):
             return False
         tmp = temp_dir(self.config.output_dir, step.model)
         try:
@@ -309,6 +319,8 @@ def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_f
             del run.entries[name]
         run.write_lock()
     to_convert = []
+    if not force:
+        run.prefetch(steps)
     for step in steps:
         if step.fresh:
             run.summary.fresh.append(step.model)

@@ -30,7 +30,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import requests
@@ -47,6 +47,7 @@ BUDGET_FACTOR = 5  # the whole build spends at most this many deadlines on the r
 CONNECT_TIMEOUT = 5.0  # a host that drops packets fails fast
 FIRST_BYTE_TIMEOUT = 10.0  # a server that accepts and says nothing fails before the deadline
 MAX_ENTRY_BYTES = 64 << 20
+FETCHERS = 8  # models fetch_all fetches at once: a fetch waits on the remote's latency, not on this machine
 _BLOCK = 1 << 16
 _END = object()  # the last part of an exchange
 T = TypeVar("T")
@@ -150,6 +151,27 @@ class RemoteCache:
     def fetch(self, fingerprint: str) -> bool:
         """Copy the entry for ``fingerprint`` and its blobs into the local cache; False if the remote lacks it."""
         return self._guarded(lambda: self._fetch(fingerprint))
+
+    def fetch_all(self, fingerprints: Sequence[str]) -> set[str]:
+        """``fetch`` each fingerprint: those the remote had. The first alone (a broken remote fails one request,
+        as before), then the rest FETCHERS at a time: an assemble step restores every model from the remote, and
+        one after another its requests would wait out one round trip each. The first failure (in
+        ``fingerprints`` order) is raised once every fetch has ended; fetches that start after it send nothing."""
+        from concurrent.futures import ThreadPoolExecutor  # only when fetching: a no-op build never does
+
+        def attempt(fingerprint: str) -> bool | RemoteCacheError:
+            try:
+                return self.fetch(fingerprint)
+            except RemoteCacheError as exc:
+                return exc
+
+        found = {fingerprint for fingerprint in fingerprints[:1] if self.fetch(fingerprint)}
+        with ThreadPoolExecutor(max(1, min(FETCHERS, len(fingerprints) - 1))) as pool:
+            outcomes = list(pool.map(attempt, fingerprints[1:]))
+        for outcome in outcomes:
+            if isinstance(outcome, RemoteCacheError):
+                raise outcome
+        return found | {fingerprint for fingerprint, got in zip(fingerprints[1:], outcomes, strict=True) if got}
 
     def push(self, entry: LockEntry) -> None:
         """Upload the blobs the remote lacks, then the entry."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tfjs_build.config.records import CacheConfig
@@ -37,6 +37,10 @@ class S3RemoteCache(RemoteCache):
         self.bucket, self.prefix = bucket, f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         self.cache = cache
         self._client: Any = None
+
+    def fetch_all(self, fingerprints: Sequence[str]) -> set[str]:
+        self._guarded(self._connect)  # one client, made before the fetching threads share it (boto3's are thread-safe)
+        return super().fetch_all(fingerprints)
 
     def close(self) -> None:
         super().close()

@@ -10,6 +10,7 @@ must not write to the shared cache): ``push`` then sends nothing at all.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Protocol
 
 from tfjs_build.config.records import CacheConfig
@@ -24,6 +25,8 @@ _YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 class Remote(Protocol):
     def fetch(self, fingerprint: str) -> bool: ...
 
+    def fetch_all(self, fingerprints: Sequence[str]) -> set[str]: ...
+
     def push(self, entry: LockEntry) -> None: ...
 
     def close(self) -> None: ...
@@ -37,6 +40,9 @@ class _ReadOnly:
 
     def fetch(self, fingerprint: str) -> bool:
         return self.remote.fetch(fingerprint)
+
+    def fetch_all(self, fingerprints: Sequence[str]) -> set[str]:
+        return self.remote.fetch_all(fingerprints)
 
     def push(self, entry: LockEntry) -> None:
         pass
