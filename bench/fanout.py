@@ -1,7 +1,7 @@
 """Fan-out figures (issue 11): how well ``plan --shards N`` balances real builds, the modelled wall time of a
 build split over N = 1, 2, 4 CI runners, and the assemble step (``build --restore-only``) against one machine.
 
-Real conversions, not stand-ins: 16 Keras models (MLPs and conv nets, 2-12 layers, 0.05-28 MB) are built
+Real conversions, not stand-ins: 16 Keras models (MLPs and conv nets, 2-12 layers, 0.05-20 MB) are built
 by the real CLI with ``-j 1``, as one runner builds its group. Each model's seconds come from the build
 itself: with one worker, models convert one after another and each one's cache entry is written when it is
 done, so the gaps between the entries' mtimes are the models' build seconds. The first model of a build
@@ -17,9 +17,11 @@ Their balance (largest shard / mean shard, on measured seconds) is shown beside 
 set can do: the exact optimum (branch and bound) and the lower bound max(1, largest model / mean shard).
 The cost formula (``tfjs_build.engine.shards.estimated_cost``) is checked against the measured seconds
 (correlation, and a least-squares fit of the same terms for comparison with its constants). Then the
-assemble step, right after each of the four builds (so both see the same load on a shared machine): a fresh
-copy whose local cache holds that build's entries (as after the shards pushed), TensorFlow poisoned; its
-time over the build's, the median of the four.
+assemble step, right after each of the four builds (so both see the same load on a shared machine), twice:
+a fresh copy whose local cache holds that build's entries, and one whose local cache is empty and whose
+tfjs.yaml names an S3 remote cache holding them (moto's S3-API server on 127.0.0.1, on this same machine: no
+network latency, but boto3 and every request); TensorFlow poisoned; its time over the build's, the median
+of the four.
 
     .venv/bin/python bench/fanout.py [--keep DIR]
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import statistics
@@ -38,11 +41,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fanout_figures import Assemble, Measured, print_assemble, print_cost_fit, print_splits  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from fanout_figures import LOCAL, REMOTE, Assemble, Measured, print_assemble, print_cost_fit, print_splits  # noqa: E402
+from s3_server import running_moto  # noqa: E402  (the tests' S3-API server on 127.0.0.1)
+
+KEYS = {"K": "bench-key", "S": "bench-secret"}  # moto takes any credentials
 
 # (kind, width or channels, layers): weights ~ layers * width^2 floats (MLP), layers * 9 * channels^2 (conv)
 SPECS = (("mlp", 64, 2), ("mlp", 64, 12), ("mlp", 256, 3), ("mlp", 256, 8), ("mlp", 512, 4), ("mlp", 1024, 2),
-         ("mlp", 1024, 4), ("mlp", 1536, 3), ("cnn", 16, 3), ("cnn", 16, 12), ("cnn", 32, 6), ("cnn", 64, 4),
+         ("mlp", 1024, 4), ("mlp", 1280, 3), ("cnn", 16, 3), ("cnn", 16, 12), ("cnn", 32, 6), ("cnn", 64, 4),
          ("cnn", 64, 10), ("cnn", 128, 3), ("cnn", 128, 8), ("cnn", 256, 4))
 
 
@@ -104,21 +111,43 @@ def timed_build(root: Path) -> tuple[float, dict[str, float]]:
 
 
 def measure(base: Path, work: Path, names: list[str]) -> Measured:
-    """Four rounds, each a -j 1 build (in four orders) then an assemble from its cache. Each model's seconds
-    without the runner's start: the median of the builds where it was not first; the start: the median."""
+    """Four rounds, each a -j 1 build (in four orders), then assembles from its local cache and from the S3 remote.
+    Each model's seconds without the runner's start: the median of the builds where it was not first; the start:
+    the median."""
     cli(fresh_copy(base, work / "warmup", names[:1]), "build", "-j", "1")  # disk caches, .pyc
     half = len(names) // 2
     orders = (names, names[half:] + names[:half], names[::-1], (names[half:] + names[:half])[::-1])
     poison = poisoned_tensorflow(work)
-    runs, assembles = [], []
-    for i, order in enumerate(orders):
-        runs.append((order, *timed_build(fresh_copy(base, work / f"run{i}", order))))
-        assembles.append(assemble(base, work / f"run{i}", work / f"assemble{i}", poison))
+    runs, assembles = [], {LOCAL: [], REMOTE: []}
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
+    with running_moto() as endpoint:
+        for i, order in enumerate(orders):
+            runs.append((order, *timed_build(fresh_copy(base, work / f"run{i}", order))))
+            if i == 0:
+                remote = upload_cache(work / "run0" / ".tfjs-build" / "cache", endpoint)
+            assembles[LOCAL].append(assemble(base, work / f"run{i}", work / f"assemble{i}", poison, None))
+            assembles[REMOTE].append(assemble(base, work / f"run{i}", work / f"assemble-s3-{i}", poison, remote))
     seconds = {name: statistics.median(gaps[name] for order, _, gaps in runs if order[0] != name) for name in names}
     startup = statistics.median(wall - sum(seconds.values()) for _, wall, _ in runs)
     lock = json.loads((work / "run0" / "tfjs.lock").read_text(encoding="utf-8"))["models"]
     return Measured(names, seconds, startup, [wall for _, wall, _ in runs], lock,
                     {name: (base / "models" / f"{name}.keras").stat().st_size for name in names}, assembles)
+
+
+def upload_cache(cache: Path, endpoint: str) -> str:
+    """The local cache's entries and blobs into a bucket of the S3-API server, in the remote cache's layout
+    (``ac/<fingerprint>``, ``cas/<sha256>``), as the shards' runners push them; the tfjs.yaml lines to read it."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEYS["K"],
+                          aws_secret_access_key=KEYS["S"])
+    client.create_bucket(Bucket="team-cache")
+    for blob in (cache / "blobs").glob("*/*"):
+        client.put_object(Bucket="team-cache", Key=f"tfjs/cas/{blob.name}", Body=blob.read_bytes())
+    for entry in (cache / "entries").glob("*/*.json"):
+        client.put_object(Bucket="team-cache", Key=f"tfjs/ac/{entry.stem}", Body=entry.read_bytes())
+    return (f"cache:\n  remote: s3://team-cache/tfjs\n  endpoint_url: {endpoint}\n  region: us-east-1\n"
+            "  addressing_style: path\n  access_key_id_env: K\n  secret_access_key_env: S\n")
 
 
 def plans(base: Path, work: Path, m: Measured) -> dict[str, tuple[dict[str, int], dict[int, list[list[str]]]]]:
@@ -147,15 +176,20 @@ def poisoned_tensorflow(work: Path) -> tuple[str, Path]:
     return str(package.parent), mark
 
 
-def assemble(base: Path, built: Path, root: Path, poison: tuple[str, Path]) -> Assemble:
-    """build --restore-only on a fresh copy of ``built`` holding only its cache (as after the shards pushed;
-    no stat cache, no parsed config: a fresh clone), with TensorFlow poisoned."""
+def assemble(base: Path, built: Path, root: Path, poison: tuple[str, Path], remote: str | None) -> Assemble:
+    """build --restore-only on a fresh copy of ``built`` (no stat cache, no parsed config: a fresh clone), with
+    TensorFlow poisoned: its local cache holds ``built``'s entries (as if the shards had pushed to it) or, with
+    ``remote`` (tfjs.yaml lines), it is empty and every model comes from the remote."""
     shutil.copytree(base / "models", root / "models")
     shutil.copy(built / "tfjs.yaml", root / "tfjs.yaml")
-    shutil.copytree(built / ".tfjs-build" / "cache", root / ".tfjs-build" / "cache")
+    if remote is None:
+        shutil.copytree(built / ".tfjs-build" / "cache", root / ".tfjs-build" / "cache")
+    else:
+        with open(root / "tfjs.yaml", "a", encoding="utf-8") as config:
+            config.write(remote)
     os.sync()  # the copies' writes done, as the build's were (fresh_copy) before it started
     pythonpath, mark = poison
-    env = {"PYTHONPATH": os.pathsep.join(filter(None, [pythonpath, os.environ.get("PYTHONPATH")]))}
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [pythonpath, os.environ.get("PYTHONPATH")])), **KEYS}
     seconds, result = cli(root, "build", "--restore-only", "--json", env=env)
     return Assemble(seconds, len(json.loads(result.stdout)["restored"]), mark.exists(),
                     (root / "tfjs.lock").read_bytes() == (built / "tfjs.lock").read_bytes())

@@ -58,8 +58,8 @@ def input_bytes(inputs: ModelInputs) -> int:
 
 
 # The cost formula's constants: milliseconds of one model's build on a runner whose TensorFlow is loaded.
-# Fitted by least squares to the seconds bench/fanout.py measures (16 Keras models, 0.05-28 MB, 2-12
-# layers, one worker), which prints the fit again beside these, and how well the formula predicts.
+# The mean of three least-squares fits to the per-model seconds bench/fanout.py measured (16 Keras models,
+# 0.05-28 MB, 2-12 layers, one worker); the bench prints its own fit beside these, and how well they predict.
 PER_MODEL_MS = 65  # load, trace, freeze, Grappler, passes, write, measure: the work every model has
 PER_MIB_MS = 50  # reading, hashing, packing and compressing the weights, per MiB of input files
 PER_TENSOR_MS = 20  # per weight tensor the model has (graph passes grow with the layers)
