@@ -110,9 +110,8 @@ def digest_files(paths: Iterable[Path], stats: StatCache) -> dict[Path, str]:
 
 def stamp_and_digest_files(paths: Iterable[Path], stats: StatCache) -> tuple[dict[Path, str], dict[Path, Stamp]]:
     """``digest_files``, plus each file's stamp, taken from the very stat the digest was looked up or hashed by."""
-    digests: dict[Path, str] = {}
     stamps: dict[Path, Stamp] = {}
-    misses: list[tuple[Path, os.stat_result]] = []
+    stated: list[tuple[Path, os.stat_result]] = []
     for path in paths:
         looked_ns = time.time_ns()
         try:
@@ -120,6 +119,15 @@ def stamp_and_digest_files(paths: Iterable[Path], stats: StatCache) -> tuple[dic
         except OSError as exc:
             raise SourceError(f"{path}: cannot read: {exc.strerror}") from None
         stamps[path] = Stamp(signature(stat), racy=stat.st_ctime_ns > looked_ns - RACY_NS)
+        stated.append((path, stat))
+    return digest_stated(stated, stats), stamps
+
+
+def digest_stated(stated: list[tuple[Path, os.stat_result]], stats: StatCache) -> dict[Path, str]:
+    """``digest_files`` for files already stat-ed by the caller (a folder scan): one stat per file in all."""
+    digests: dict[Path, str] = {}
+    misses: list[tuple[Path, os.stat_result]] = []
+    for path, stat in stated:
         known = stats.lookup(path, stat)
         if known is None:
             misses.append((path, stat))
@@ -130,7 +138,7 @@ def stamp_and_digest_files(paths: Iterable[Path], stats: StatCache) -> tuple[dic
     for (path, stat), digest in zip(misses, _hash_all([path for path, _ in misses]), strict=True):
         stats.record(path, stat, digest)
         digests[path] = digest
-    return digests, stamps
+    return digests
 
 
 def _hash_all(paths: list[Path]) -> list[str]:

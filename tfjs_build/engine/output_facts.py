@@ -9,11 +9,12 @@ optional ``brotli`` module is installed).
 from __future__ import annotations
 
 import hashlib
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfjs_build.engine.fingerprint import digest_files, list_files  # its HASH_NAME is sha256, as the lock's
+from tfjs_build.engine.fingerprint import digest_stated, list_files  # its HASH_NAME is sha256, as the lock's
 from tfjs_build.engine.lockfile import OutputFile
 from tfjs_build.engine.stat_cache import StatCache
 
@@ -76,20 +77,27 @@ class OutputMismatch:
 
 def output_mismatch(folder: Path, expected: tuple[OutputFile, ...], stats: StatCache) -> OutputMismatch | None:
     """None when ``folder`` holds exactly the locked files with the locked sha256 (read through the stat cache,
-    so unchanged files are not hashed again), else how it differs. Status and check both ask this."""
-    if not folder.is_dir():
+    so unchanged files are not hashed again), else how it differs. Status and check both ask this.
+
+    One scan of the folder and one stat per file: a no-op build asks this of every model. The lock's files
+    are all top-level names (LockEntry refuses anything else), so the folder's own entries are all there is."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = {entry.name: entry for entry in scan}
+    except (FileNotFoundError, NotADirectoryError):
         return OutputMismatch("output missing", "is not a model folder (a file in its place?)")
-    absent = {f.path for f in expected if not (folder / f.path).is_file()}  # a FIFO or folder is never opened
-    present = [f for f in expected if f.path not in absent]
-    wrong = {f.path for f in present if (folder / f.path).stat().st_size != f.size}
+    found = {f.path: entries[f.path] for f in expected if f.path in entries and entries[f.path].is_file()}
+    absent = {f.path for f in expected if f.path not in found}  # a FIFO or folder is never opened
+    sizes = {name: entry.stat() for name, entry in found.items()}
+    wrong = {f.path for f in expected if f.path in sizes and sizes[f.path].st_size != f.size}
     if not wrong:
-        digests = digest_files([folder / f.path for f in present], stats)
-        wrong = {f.path for f in present if digests[folder / f.path] != f.sha256}
+        digests = digest_stated([(Path(entry.path), sizes[name]) for name, entry in found.items()], stats)
+        wrong = {f.path for f in expected if f.path in found and digests[Path(found[f.path].path)] != f.sha256}
     if absent or wrong:
         named = _names([f.path for f in expected if f.path in absent | wrong])
         return OutputMismatch("output missing" if absent else "output modified",
                               f"{named} missing or not as recorded in tfjs.lock")
-    if extra := sorted(set(list_files(folder)) - {f.path for f in expected}):
+    if extra := sorted(set(entries) - {f.path for f in expected}):
         return OutputMismatch("output modified", f"holds {_names(extra)}, which tfjs.lock does not list")
     return None
 

@@ -17,7 +17,6 @@ import errno
 import fcntl
 import os
 import shutil
-import tempfile
 from collections.abc import Collection, Iterator
 from itertools import islice
 from pathlib import Path
@@ -111,6 +110,8 @@ def place(tmp: Path, final: Path, owned: Collection[str] = ()) -> None:
 
 
 def temp_dir(parent: Path, name: str) -> Path:
+    import tempfile  # here: a no-op build makes no folder
+
     parent.mkdir(parents=True, exist_ok=True)
     path = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.tmp-"))
     path.chmod(DIR_MODE)

@@ -37,6 +37,7 @@ class StatCache:
         self.algorithm = algorithm
         self.started_ns = time.time_ns()
         self._pending: dict[str, tuple[int, int, int, int, str]] = {}
+        self._rows: dict[str, tuple[int, int, int, int, str]] | None = None  # the table, read on the first lookup
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -62,9 +63,10 @@ class StatCache:
 
     def lookup(self, path: Path, stat: os.stat_result) -> str | None:
         """The recorded digest if ``path`` still has exactly the recorded stat, else None."""
-        row = self._db.execute(
-            "SELECT size, mtime_ns, inode, ctime_ns, digest FROM files WHERE path = ?", (str(path),)
-        ).fetchone()
+        if self._rows is None:  # one query for all rows: a no-op build looks up every file of the project
+            self._rows = {row[0]: row[1:] for row in self._db.execute(
+                "SELECT path, size, mtime_ns, inode, ctime_ns, digest FROM files")}
+        row = self._rows.get(str(path))
         if row is None or tuple(row[:4]) != _key(stat):
             return None
         return row[4]

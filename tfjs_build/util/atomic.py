@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +26,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     For writers that stream (downloads, copies into the cache); whole contents go
     through ``atomic_write_bytes``.
     """
+    import tempfile  # here: a run that writes nothing (a no-op build) need not import it
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
