@@ -16,7 +16,8 @@ input bytes now) and a rebuild (a shared setting changed, so every model is stal
 Their balance (largest shard / mean shard, on measured seconds) is shown beside the best any split of this
 set can do: the exact optimum (branch and bound) and the lower bound max(1, largest model / mean shard).
 The cost formula (``tfjs_build.engine.shards.estimated_cost``) is checked against the measured seconds
-(correlation, and a least-squares fit of the same terms for comparison with its constants). Then the
+(correlation, and a least-squares fit of the same terms for comparison with its constants), and its verify
+term against one more build (a small model unverified, then verified on one, two, three backends). Then the
 assemble step, right after each of the four builds (so both see the same load on a shared machine), twice:
 a fresh copy whose local cache holds that build's entries, and one whose local cache is empty and whose
 tfjs.yaml names an S3 remote cache holding them (moto's S3-API server on 127.0.0.1, on this same machine: no
@@ -42,7 +43,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from fanout_figures import LOCAL, REMOTE, Assemble, Measured, print_assemble, print_cost_fit, print_splits  # noqa: E402
+from fanout_figures import (  # noqa: E402
+    LOCAL,
+    REMOTE,
+    Assemble,
+    Measured,
+    print_assemble,
+    print_cost_fit,
+    print_splits,
+    print_verify,
+)
 from s3_server import running_moto  # noqa: E402  (the tests' S3-API server on 127.0.0.1)
 
 KEYS = {"K": "bench-key", "S": "bench-secret"}  # moto takes any credentials
@@ -150,6 +160,25 @@ def upload_cache(cache: Path, endpoint: str) -> str:
             "  addressing_style: path\n  access_key_id_env: K\n  secret_access_key_env: S\n")
 
 
+VERIFIED = {"warm-up": "format: graph", "plain": "format: layers",  # the first model pays the runner's start
+            "cpu": "format: layers\n    verify: true\n    backends: [cpu]",
+            "wasm": "format: layers\n    verify: true\n    backends: [cpu, wasm]",
+            "webgl": "format: layers\n    verify: true\n    backends: [cpu, wasm, webgl]"}
+
+
+def measure_verify(base: Path, work: Path) -> dict[str, float]:
+    """tfjs.yaml's verify, per backend: one -j 1 build of a small model unverified, then verified on cpu, on
+    cpu + wasm, on cpu + wasm + webgl; each backend's seconds are the difference from the one before."""
+    root = work / "verify"
+    (root / "models").mkdir(parents=True)
+    shutil.copy(base / "models" / "mlp64x2.keras", root / "models" / "m.keras")
+    models = "".join(f"  {name}:\n    source: models/m.keras\n    {keys}\n" for name, keys in VERIFIED.items())
+    (root / "tfjs.yaml").write_text(f"version: 1\nmodels:\n{models}", encoding="utf-8")
+    _, gaps = timed_build(root)
+    order = list(VERIFIED)[1:]
+    return {backend: gaps[backend] - gaps[before] for before, backend in zip(order[:-1], order[1:], strict=True)}
+
+
 def plans(base: Path, work: Path, m: Measured) -> dict[str, tuple[dict[str, int], dict[int, list[list[str]]]]]:
     """The real splits for N = 1, 2, 4, with the costs they balanced: on a cold project (no tfjs.lock), and on
     a rebuild (every model stale, costed from tfjs.lock)."""
@@ -204,6 +233,7 @@ def main() -> int:
     names = make_models(base)
     measured = measure(base, work, names)
     print_cost_fit(measured)
+    print_verify(measure_verify(base, work))
     print_splits(measured, plans(base, work, measured))
     print_assemble(measured)
     if not args.keep:

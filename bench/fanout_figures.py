@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tfjs_build.engine.shards import PER_MIB_MS, PER_MODEL_MS, PER_TENSOR_MS, estimated_cost
+from tfjs_build.engine.shards import PER_MIB_MS, PER_MODEL_MS, PER_TENSOR_MS, VERIFY_MS, estimated_cost
 
 MIB = 1 << 20
 LOCAL, REMOTE = "from the local cache", "from the S3 remote (moto on 127.0.0.1)"
@@ -75,6 +75,11 @@ def print_cost_fit(m: Measured) -> None:
     fit, *_ = np.linalg.lstsq(terms, np.array(seconds) * 1000, rcond=None)
     print(f"least squares on this run (ms): per model {fit[0]:.0f}, per MiB {fit[1]:.1f}, per tensor {fit[2]:.1f}"
           f"; the engine's formula: {PER_MODEL_MS}, {PER_MIB_MS}, {PER_TENSOR_MS}")
+
+
+def print_verify(extra: dict[str, float]) -> None:
+    print("verify (tfjs.yaml's verify: true), seconds each backend adds to a small model's build, measured "
+          f"(the formula's VERIFY_MS): {', '.join(f'{b} {s:.2f} s ({VERIFY_MS[b] / 1000:.2f})' for b, s in extra.items())}")
 
 
 def optimal_makespan(loads: Sequence[float], count: int, budget: int = 2_000_000) -> tuple[float, bool]:

@@ -15,6 +15,7 @@ import pytest
 from projects import MIXED_SIZES, copy_project, mixed_project
 from stand_in_runs import run_build, stand_in_cli
 
+from tfjs_build.config import load_config
 from tfjs_build.engine import build as builder
 from tfjs_build.engine.lockfile import read_lock, write_lock
 from tfjs_build.engine.shards import (
@@ -22,6 +23,7 @@ from tfjs_build.engine.shards import (
     PER_MODEL_MS,
     PER_TENSOR_MS,
     UNBUILT_TENSORS,
+    VERIFY_MS,
     Fanout,
     ShardSpec,
     balance,
@@ -30,6 +32,7 @@ from tfjs_build.engine.shards import (
     parse_shard,
     shard_of,
     split,
+    verified_backends,
 )
 
 
@@ -84,7 +87,7 @@ def test_small_models_are_spread_by_count_not_packed_by_bytes() -> None:
     """At small sizes a build is mostly per-model work; bytes alone would put the largest model alone on one
     runner and the seven others (half the work, if the work is mostly fixed) on another."""
     sizes = {f"m{i}": 1024 << i for i in range(8)}  # 1 KB .. 128 KB
-    groups = split(model_costs([(name, None, size) for name, size in sizes.items()]), 4)
+    groups = split(model_costs([(name, None, size, ()) for name, size in sizes.items()]), 4)
     assert sorted(len(group) for group in groups) == [2, 2, 2, 2]
     assert sorted(len(group) for group in split(list(sizes.items()), 4)) != [2, 2, 2, 2]  # what bytes did
 
@@ -94,10 +97,27 @@ def test_costs_come_from_the_lock_then_the_formula_on_input_bytes_then_the_mean(
         def __init__(self, cost: int | None) -> None:
             self.cost = cost
 
-    rows = [("locked", Entry(900), 10), ("old-lock", Entry(None), 300), ("new", None, 100), ("url", None, None)]
+    rows = [("locked", Entry(900), 10, ()), ("old-lock", Entry(None), 300, ()), ("new", None, 100, ("webgl",)),
+            ("url", None, None, ())]
     costed = model_costs(rows)
-    assert costed[:3] == [("locked", 900), ("old-lock", estimated_cost(300, None)), ("new", estimated_cost(100, None))]
+    assert costed[:3] == [("locked", 900), ("old-lock", estimated_cost(300, None)),
+                          ("new", estimated_cost(100, None, ("webgl",)))]
     assert costed[3] == ("url", sum(cost for _, cost in costed[:3]) // 3)
+
+
+def test_a_model_verified_in_tfjs_costs_its_backends_and_gets_a_runner_to_itself(tmp_path: Path) -> None:
+    """tfjs.yaml's verify runs the model in TF.js on each backend after converting (Chromium for webgl): seconds
+    that dwarf a small model's conversion, so such a model is split off from the others, in the plan and in the
+    lock's cost alike."""
+    assert estimated_cost(0, 0, ("cpu", "webgl")) == PER_MODEL_MS + VERIFY_MS["cpu"] + VERIFY_MS["webgl"]
+    root = mixed_project(tmp_path / "p", sizes=(1000,) * 4)
+    config = (root / "tfjs.yaml").read_text(encoding="utf-8")
+    (root / "tfjs.yaml").write_text(config.replace("  m2:\n", "  m2:\n    verify: true\n"), encoding="utf-8")
+    rows = json.loads(stand_in_cli(root, "plan", "--json", "--shards", "2").stdout)["include"]
+    assert [row["models"] for row in rows] == [["m2"], ["m0", "m1", "m3"]]
+    settings = load_config(root / "tfjs.yaml")
+    assert verified_backends(settings.model("m2")) == settings.model("m2").backends
+    assert verified_backends(settings.model("m0")) == ()
 
 
 def test_plan_shards_and_build_shard_agree_and_the_lock_records_the_cost(tmp_path: Path, conversions) -> None:

@@ -27,6 +27,7 @@ from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_OK, TfjsBuildError
 
 if TYPE_CHECKING:
     from tfjs_build.cli import Context
+    from tfjs_build.config import Config
     from tfjs_build.engine.lockfile import Lock
     from tfjs_build.engine.plan import Step
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.shards and not args.json:
         raise TfjsBuildError("--shards N prints a CI matrix: add --json")
     if args.json:
-        matrix = {"include": shard_rows(stale, lock, args.shards) if args.shards else
+        matrix = {"include": shard_rows(stale, lock, args.shards, config) if args.shards else
                   [{"model": s.model, "reasons": "; ".join(s.reasons)} for s in stale]}
         ctx.console.out(json.dumps(matrix, sort_keys=True, separators=(",", ":")))
     elif not args.check:
@@ -67,11 +68,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_CHECK_FAILED
 
 
-def shard_rows(stale: list[Step], lock: Lock, count: int) -> list[dict[str, object]]:
+def shard_rows(stale: list[Step], lock: Lock, count: int, config: Config) -> list[dict[str, object]]:
     """One matrix row per non-empty group (GitHub runs a job per row; an empty group has nothing to build)."""
     from tfjs_build.engine.shards import ShardSpec, split_steps
 
-    groups = split_steps(stale, lock, count)
+    groups = split_steps(stale, lock, count, config)
     return [{"shard": str(ShardSpec(i + 1, count)), "models": group} for i, group in enumerate(groups) if group]
 
 

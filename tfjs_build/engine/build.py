@@ -53,7 +53,15 @@ from tfjs_build.engine.placement import (
 )
 from tfjs_build.engine.plan import Step, current_plan
 from tfjs_build.engine.progress import Progress
-from tfjs_build.engine.shards import ORDINARY, Fanout, estimated_cost, input_bytes, shard_of, split_steps
+from tfjs_build.engine.shards import (
+    ORDINARY,
+    Fanout,
+    estimated_cost,
+    input_bytes,
+    shard_of,
+    split_steps,
+    verified_backends,
+)
 from tfjs_build.errors import EXIT_CHECK_FAILED, EXIT_USER_ERROR, EnvironmentFault, environment_fault
 from tfjs_build.project import READ_ONLY_ERRNOS
 from tfjs_build.terminal import Console
@@ -100,7 +108,7 @@ def lock_entry(step: Step, model: ModelConfig, result: ConvertResult, facts: Out
         quantization=dict(sorted(result.quantization.items())),
         accuracy=result.accuracy,
         rewrites=tuple(result.rewrites),
-        cost=estimated_cost(input_bytes(step.inputs), len(result.weights)),
+        cost=estimated_cost(input_bytes(step.inputs), len(result.weights), verified_backends(model)),
         verified=result.verified,
     )
 
@@ -309,7 +317,7 @@ def _run(run: _Build, names: list[str], force: bool, jobs: int | None, convert_f
     remove_leftovers(config.output_dir, config.paths)
     run.cache.remove_leftovers()
     steps = current_plan(config, Lock(dict(run.entries)), names, force)
-    groups = split_steps(steps, Lock(dict(run.entries)), fanout.count) if fanout.count else []
+    groups = split_steps(steps, Lock(dict(run.entries)), fanout.count, config) if fanout.count else []
     if fanout.shard is not None:  # only this runner's group: the other runners build the rest
         mine = groups[fanout.shard.index - 1]
         steps = [step for step in steps if step.fresh or step.model in mine]

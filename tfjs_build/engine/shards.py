@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tfjs_build.config import Config, ModelConfig
 from tfjs_build.engine.fingerprint import ModelInputs
 from tfjs_build.engine.lockfile import Lock, LockEntry
 from tfjs_build.engine.plan import Step
@@ -64,21 +65,35 @@ PER_MODEL_MS = 65  # load, trace, freeze, Grappler, passes, write, measure: the 
 PER_MIB_MS = 50  # reading, hashing, packing and compressing the weights, per MiB of input files
 PER_TENSOR_MS = 20  # per weight tensor the model has (graph passes grow with the layers)
 UNBUILT_TENSORS = 8  # a model never built: its weight tensors are known only once a converter has read it
+# tfjs.yaml's verify: per backend the model is run on in TF.js after converting (a node process for cpu and
+# wasm, Chromium for webgl), measured by bench/fanout.py on a small Keras model.
+VERIFY_MS = {"cpu": 650, "wasm": 600, "webgl": 5200}
 
 
-def estimated_cost(input_bytes: int, tensors: int | None) -> int:
-    """A model's expected build milliseconds (after the runner's start): the one cost formula."""
+def estimated_cost(input_bytes: int, tensors: int | None, verified: Sequence[str] = ()) -> int:
+    """A model's expected build milliseconds (after the runner's start): the one cost formula. ``verified``:
+    the backends its build runs it on (``verified_backends``)."""
     count = UNBUILT_TENSORS if tensors is None else tensors
-    return round(PER_MODEL_MS + PER_MIB_MS * input_bytes / (1 << 20) + PER_TENSOR_MS * count)
+    proof = sum(VERIFY_MS[backend] for backend in verified)
+    return round(PER_MODEL_MS + PER_MIB_MS * input_bytes / (1 << 20) + PER_TENSOR_MS * count + proof)
 
 
-def model_costs(models: Sequence[tuple[str, LockEntry | None, int | None]]) -> list[tuple[str, int]]:
-    """(name, cost) for each (name, lock entry or None, input bytes now or None for no local input), in order."""
-    known = [entry.cost if entry is not None and entry.cost else None if now is None else estimated_cost(now, None)
-             for _, entry, now in models]
+def verified_backends(model: ModelConfig) -> tuple[str, ...]:
+    """The backends a build of ``model`` runs it on in TF.js (its ``backends`` when ``verify`` is on)."""
+    return model.backends if model.verify.enabled else ()
+
+
+CostRow = tuple[str, LockEntry | None, int | None, Sequence[str]]  # name, lock entry, input bytes now, verified
+
+
+def model_costs(models: Sequence[CostRow]) -> list[tuple[str, int]]:
+    """(name, cost) for each (name, lock entry or None, input bytes now or None for no local input, verified
+    backends), in order: the lock's cost, else the formula on the bytes now, else the mean of the others."""
+    known = [entry.cost if entry is not None and entry.cost else None if now is None else
+             estimated_cost(now, None, verified) for _, entry, now, verified in models]
     given = [cost for cost in known if cost is not None]
     fallback = sum(given) // len(given) if given else 1
-    return [(name, fallback if cost is None else cost) for (name, _, _), cost in zip(models, known, strict=True)]
+    return [(row[0], fallback if cost is None else cost) for row, cost in zip(models, known, strict=True)]
 
 
 def split(costs: Sequence[tuple[str, int]], count: int) -> list[list[str]]:
@@ -124,8 +139,8 @@ class Fanout:
 ORDINARY = Fanout()
 
 
-def split_steps(steps: Sequence[Step], lock: Lock, count: int) -> list[list[str]]:
+def split_steps(steps: Sequence[Step], lock: Lock, count: int, config: Config) -> list[list[str]]:
     """``split`` of the stale steps, each costed by its lock entry or else estimated from its input bytes now."""
-    stale = [step for step in steps if not step.fresh]
-    rows = [(s.model, lock.models.get(s.model), input_bytes(s.inputs) if s.inputs.stamps else None) for s in stale]
+    rows: list[CostRow] = [(s.model, lock.models.get(s.model), input_bytes(s.inputs) if s.inputs.stamps else None,
+                            verified_backends(config.model(s.model))) for s in steps if not s.fresh]
     return split(model_costs(rows), count)
