@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,32 @@ publish:
 """, encoding="utf-8")
 
 
+def _developer_build(repo: Path, monkeypatch) -> tuple[dict[str, bytes], str]:
+    """The developer's one-machine build (it reads the remote but fills nothing) and its commit, outputs ignored
+    as .gitignore says: (tfjs.lock and the outputs, the commit)."""
+    from tfjs_build.cli import main
+
+    monkeypatch.setenv("TFJS_BUILD_CACHE_PUSH", "0")
+    assert main(["-C", str(repo), "-q", "build"]) == 0
+    monkeypatch.delenv("TFJS_BUILD_CACHE_PUSH")
+    return snapshot(repo), commit(repo, "three models, tfjs.lock from a one-machine build")
+
+
+def _machines(tmp_path: Path, github, poison: Path) -> Callable[[str], Runner]:
+    """A fresh runner per job: TensorFlow only on the build jobs' machines (``poison`` on the others' path)."""
+    secrets = {"CACHE_KEY_ID": "fanout-key", "CACHE_SECRET": "fanout-s3cr3t", "AWS_ACCESS_KEY_ID": "k",
+               "AWS_SECRET_ACCESS_KEY": "s"}
+
+    def machine(name: str) -> Runner:
+        github.state.repo = REPOSITORY
+        env = runner_env(preinstalled_python(tmp_path / "image-bin"),
+                         tmp_path / "no-poison" if name.startswith("build") else poison, github.url)
+        return Runner(tmp_path / "machines" / name, env, {"OWNER/tfjs-build": REPO_ROOT},
+                      CacheStandIn(tmp_path / "actions-cache"), {"install": "false"}, secrets)
+
+    return machine
+
+
 @pytest.mark.slow
 def test_fanout_workflow_plans_builds_each_shard_on_its_own_runner_and_assembles_a_one_machine_build(
         tmp_path, github, monkeypatch):
@@ -136,8 +163,6 @@ def test_fanout_workflow_plans_builds_each_shard_on_its_own_runner_and_assembles
     checks and publishes. Its tfjs.lock and outputs are the developer's one-machine build, byte for byte."""
     import boto3
 
-    from tfjs_build.cli import main
-
     with running_moto() as endpoint:
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="k",
                           aws_secret_access_key="s")
@@ -145,23 +170,10 @@ def test_fanout_workflow_plans_builds_each_shard_on_its_own_runner_and_assembles
             s3.create_bucket(Bucket=bucket)
         repo = tmp_path / "repo"
         _fanout_repo(repo, endpoint)
-        monkeypatch.setenv("TFJS_BUILD_CACHE_PUSH", "0")  # the developer's build reads the remote, never fills it
-        assert main(["-C", str(repo), "-q", "build"]) == 0
-        monkeypatch.delenv("TFJS_BUILD_CACHE_PUSH")
-        one_machine = snapshot(repo)
-        sha = commit(repo, "three models, tfjs.lock from a one-machine build")
+        one_machine, sha = _developer_build(repo, monkeypatch)
         poison = poison_tensorflow(tmp_path)
-        secrets = {"CACHE_KEY_ID": "fanout-key", "CACHE_SECRET": "fanout-s3cr3t", "AWS_ACCESS_KEY_ID": "k",
-                   "AWS_SECRET_ACCESS_KEY": "s"}
-
-        def machine(name: str) -> Runner:  # TensorFlow exists only on the build jobs' machines
-            github.state.repo = REPOSITORY
-            path = tmp_path / "no-poison" if name.startswith("build") else poison.pythonpath
-            env = runner_env(preinstalled_python(tmp_path / "image-bin"), path, github.url)
-            return Runner(tmp_path / "machines" / name, env, {"OWNER/tfjs-build": REPO_ROOT},
-                          CacheStandIn(tmp_path / "actions-cache"), {"install": "false"}, secrets)
-
-        workflow = WorkflowRun(EXAMPLES / "fanout.yml", machine, "push", {"ref": "refs/heads/main"}, repo, sha)
+        workflow = WorkflowRun(EXAMPLES / "fanout.yml", _machines(tmp_path, github, poison.pythonpath), "push",
+                               {"ref": "refs/heads/main"}, repo, sha)
         results = workflow.run()
         cached = {o["Key"] for o in s3.list_objects_v2(Bucket="team-cache").get("Contents", [])}
         published = {o["Key"] for o in s3.list_objects_v2(Bucket="models-cdn").get("Contents", [])}
