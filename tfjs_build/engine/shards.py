@@ -12,8 +12,8 @@ milliseconds a runner spends on the model after its own start (TensorFlow's impo
 once per runner, not per model). It is a formula, not the measured seconds, because it must be
 deterministic: wall-clock seconds differ on every machine and run, and tfjs.lock must be
 byte-identical whether one machine built it or a fan-out assembled it. A model the lock does
-not know yet is estimated from its input bytes now; one with no local input either (a URL
-source never built) costs the mean of the others.
+not know yet is estimated by the same formula from its input bytes now and its config; one with
+no local input either (a URL source never built) costs the mean of the others.
 """
 
 from __future__ import annotations
