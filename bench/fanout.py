@@ -10,21 +10,23 @@ four times, in four orders (tfjs.yaml as is, rotated by half, and both reversed)
 the median of the builds where it was not first. The runner's start-up is a build's wall time minus its
 models' seconds (the lock writes and the exit included), the median of the four builds.
 
-A shard's modelled time is one runner's start-up plus its models' seconds; the fan-out's wall time is its
-slowest shard. The splits are the real ones, twice: a cold project (no tfjs.lock: each model costed by its
-input bytes now) and a rebuild (a shared setting changed, so every model is stale and costed from the lock).
-Their balance (largest shard / mean shard, on measured seconds) is shown beside the best any split of this
-set can do: the exact optimum (branch and bound) and the lower bound max(1, largest model / mean shard).
-The cost formula (``tfjs_build.engine.shards.estimated_cost``) is checked against the measured seconds
-(correlation, and a least-squares fit of the same terms for comparison with its constants), and its verify
-term against one more build (a small model unverified, then verified on one, two, three backends). Then the
-assemble step, right after each of the four builds (so both see the same load on a shared machine), twice:
-a fresh copy whose local cache holds that build's entries, and one whose local cache is empty and whose
-tfjs.yaml names an S3 remote cache holding them (moto's S3-API server on 127.0.0.1, on this same machine: no
-network latency, but boto3 and every request); TensorFlow poisoned; its time over the build's, the median
-of the four.
+A shard's modelled time is one runner's start-up plus its models' seconds; the fan-out's wall time is the plan
+command, then its slowest shard, then the assemble step (from the S3 remote), one after another as the
+workflow's jobs run; each CI job's own start (checkout, setup-python, install) is not measured here and is 0
+unless ``--job-start`` says otherwise. The splits are the real ones, twice: a cold project (no tfjs.lock: each
+model costed by its input bytes now) and a rebuild (a shared setting changed, so every model is stale and
+costed from the lock). Their balance (largest shard / mean shard, on measured seconds) is shown beside the
+best any split of this set can do: the exact optimum (branch and bound) and the lower bound max(1, largest
+model / mean shard). The cost formula (``tfjs_build.engine.shards.estimated_cost``) is checked against the
+measured seconds (correlation, and a least-squares fit of the same terms for comparison with its constants),
+and its verify term against one more build (a small model unverified, then verified on one, two, three
+backends). Then the assemble step, right after each of the four builds (so both see the same load on a shared
+machine), twice: a fresh copy whose local cache holds that build's entries, and one whose local cache is empty
+and whose tfjs.yaml names an S3 remote cache holding them (moto's S3-API server on 127.0.0.1, on this same
+machine: no network latency, but boto3 and every request); TensorFlow poisoned; its time over the build's, the
+median of the four.
 
-    .venv/bin/python bench/fanout.py [--keep DIR]
+    .venv/bin/python bench/fanout.py [--keep DIR] [--job-start SECONDS]
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from fanout_figures import (  # noqa: E402
     REMOTE,
     Assemble,
     Measured,
+    Plans,
     print_assemble,
     print_cost_fit,
     print_splits,
@@ -179,9 +182,9 @@ def measure_verify(base: Path, work: Path) -> dict[str, float]:
     return {backend: gaps[backend] - gaps[before] for before, backend in zip(order[:-1], order[1:], strict=True)}
 
 
-def plans(base: Path, work: Path, m: Measured) -> dict[str, tuple[dict[str, int], dict[int, list[list[str]]]]]:
-    """The real splits for N = 1, 2, 4, with the costs they balanced: on a cold project (no tfjs.lock), and on
-    a rebuild (every model stale, costed from tfjs.lock)."""
+def plans(base: Path, work: Path, m: Measured) -> dict[str, Plans]:
+    """The real splits for N = 1, 2, 4, with the costs they balanced and the plan command's seconds: on a cold
+    project (no tfjs.lock), and on a rebuild (every model stale, costed from tfjs.lock)."""
     from tfjs_build.engine.shards import estimated_cost
 
     cold = fresh_copy(base, work / "cold")
@@ -191,9 +194,11 @@ def plans(base: Path, work: Path, m: Measured) -> dict[str, tuple[dict[str, int]
     for label, root, costs in (("cold (no tfjs.lock)", cold, {n: estimated_cost(m.input_bytes[n], None)
                                                               for n in m.names}),
                                ("rebuild (costs from tfjs.lock)", rebuild, {n: m.lock[n]["cost"] for n in m.names})):
-        found[label] = (costs, {n: [row["models"] for row in json.loads(cli(root, "plan", "--json", "--shards",
-                                                                            str(n))[1].stdout)["include"]]
-                                for n in (1, 2, 4)})
+        found[label] = Plans(costs, {}, {})
+        for count in (1, 2, 4):
+            seconds, result = cli(root, "plan", "--json", "--shards", str(count))
+            found[label].splits[count] = [row["models"] for row in json.loads(result.stdout)["include"]]
+            found[label].seconds[count] = seconds
     write_config(rebuild, m.names)
     return found
 
@@ -227,6 +232,8 @@ def assemble(base: Path, built: Path, root: Path, poison: tuple[str, Path], remo
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--job-start", type=float, default=0.0, metavar="SECONDS",
+                        help="add this to every CI job (checkout, Python, install: not measured here)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="fanout-bench-"))
     base = work / "base"
@@ -234,7 +241,7 @@ def main() -> int:
     measured = measure(base, work, names)
     print_cost_fit(measured)
     print_verify(measure_verify(base, work))
-    print_splits(measured, plans(base, work, measured))
+    print_splits(measured, plans(base, work, measured), args.job_start)
     print_assemble(measured)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

@@ -23,6 +23,13 @@ class Assemble:
 
 
 @dataclass
+class Plans:
+    costs: dict[str, int]  # the estimates the split balanced
+    splits: dict[int, list[list[str]]]  # N -> the groups plan --json --shards N printed (non-empty ones)
+    seconds: dict[int, float]  # N -> the plan command's wall time
+
+
+@dataclass
 class Measured:
     names: list[str]
     seconds: dict[str, float]  # each model's build seconds on a runner whose start is paid already
@@ -116,27 +123,38 @@ def optimal_makespan(loads: Sequence[float], count: int, budget: int = 2_000_000
     return best, nodes <= budget
 
 
-def print_splits(m: Measured, plans: dict[str, tuple[dict[str, int], dict[int, list[list[str]]]]]) -> None:
+def print_splits(m: Measured, plans: dict[str, Plans], job: float) -> None:
     seconds = [m.seconds[n] for n in m.names]
-    one = m.startup + sum(seconds)
+    one = job + m.startup + sum(seconds)
+    assemble = statistics.median(a.seconds for a in m.assembles[REMOTE])
     print(f"\none machine: {m.solo_wall:.2f} s measured (median of the four builds) = start-up {m.startup:.2f} s "
-          f"+ every model {one - m.startup:.2f} s")
-    for label, (costs, splits) in plans.items():
+          f"+ every model {sum(seconds):.2f} s; a CI job's own start: {job:.2f} s (--job-start)")
+    for label, plan in plans.items():
         print(f"\n{label}:")
-        print("N  models per shard  modelled wall  speed-up  balance  optimum  lower bound  balance on cost")
-        for count, groups in splits.items():
+        print("N  models per shard  largest shard  fan-out wall  speed-up  balance  optimum  lower bound  "
+              "balance on cost")
+        for count, groups in plan.splits.items():
             loads = [sum(m.seconds[n] for n in group) for group in groups] + [0.0] * (count - len(groups))
-            planned = [sum(costs[n] for n in group) for group in groups] + [0] * (count - len(groups))
-            mean = sum(loads) / count
-            wall = m.startup + max(loads)
-            optimum, exact = optimal_makespan(seconds, count)
-            sizes = "/".join(str(len(g)) for g in groups)
-            print(f"{count}  {sizes:16s} {wall:10.2f} s {one / wall:8.2f}x {max(loads) / mean:8.3f} "
-                  f"{'' if exact else '<='}{optimum / mean:7.3f} {max(1.0, max(seconds) / mean):11.3f} "
-                  f"{max(planned) * count / sum(planned):15.3f}")
-    print("(balance: largest shard / mean shard on measured seconds, start-up excluded; optimum: the best split "
-          "of these seconds; lower bound: max(1, largest model / mean shard); balance on cost: on the estimates "
-          "the split was made from; modelled wall: a runner's start-up + its models' seconds, the largest shard)")
+            shard = job + m.startup + max(loads)
+            wall = shard if count == 1 else job + plan.seconds[count] + shard + job + assemble
+            print(f"{count}  {'/'.join(str(len(g)) for g in groups):16s} {shard:10.2f} s {wall:10.2f} s "
+                  f"{one / wall:8.2f}x {balance_columns(m, plan.costs, groups, count)}")
+    print("(largest shard: a CI job's start + a runner's start-up + its models' seconds; fan-out wall: the plan "
+          "job, the largest shard, the assemble job from the S3 remote, one after another (N = 1: one machine, "
+          "no plan or assemble job); balance: largest shard / mean shard on measured seconds, start-up "
+          "excluded; optimum: the best split of these seconds; lower bound: max(1, largest model / mean shard); "
+          "balance on cost: on the estimates the split was made from)")
+
+
+def balance_columns(m: Measured, costs: dict[str, int], groups: list[list[str]], count: int) -> str:
+    """Balance achieved on measured seconds, the best possible, the lower bound, and balance on the estimates."""
+    seconds = [m.seconds[n] for n in m.names]
+    loads = [sum(m.seconds[n] for n in group) for group in groups] + [0.0] * (count - len(groups))
+    planned = [sum(costs[n] for n in group) for group in groups] + [0] * (count - len(groups))
+    mean = sum(loads) / count
+    optimum, exact = optimal_makespan(seconds, count)
+    return (f"{max(loads) / mean:8.3f} {'' if exact else '<='}{optimum / mean:7.3f} "
+            f"{max(1.0, max(seconds) / mean):11.3f} {max(planned) * count / sum(planned):15.3f}")
 
 
 def print_assemble(m: Measured) -> None:
