@@ -207,3 +207,18 @@ def test_the_assembler_fetches_the_models_from_the_remote_at_once(tmp_path: Path
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["restored"] == [f"m{i}" for i in range(6)]
     assert server.max_in_flight >= 3 and snapshot(clone) == snapshot(built)
+
+
+def test_models_the_remote_lacks_are_asked_for_once_then_converted(tmp_path: Path) -> None:
+    with hostile_cache() as server:
+        yaml = f"cache:\n  remote: {server.url}\n"
+        half = mixed_project(tmp_path / "r1", extra=yaml)
+        assert runner(half, "build", "m0", "m1", "m2").returncode == 0
+        server.log.clear()
+        clone = mixed_project(tmp_path / "r2", extra=yaml)
+        result = runner(clone, "build", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["restored"], summary["built"]) == (["m0", "m1", "m2"], ["m3", "m4", "m5"])
+    asked = [line for line in server.log if line.startswith("GET") and "/ac/" in line]
+    assert len(asked) == len(set(asked)) == 6  # each entry once: a miss is not asked for again before converting
