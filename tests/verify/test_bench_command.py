@@ -32,7 +32,7 @@ def _record(project: Path) -> dict:
 
 def _assert_consistent(figures: dict, runs: int) -> None:
     """What must hold of any honest measurement, whatever the machine's speed."""
-    assert figures["runs"] == runs and 1 <= figures["rounds"] <= 3
+    assert figures["runs"] == runs and 1 <= figures["rounds"] <= 3 and figures["loops"] >= 1
     assert len(figures["round_medians"]) == figures["rounds"]
     assert figures["median_ms"] == min(figures["round_medians"])  # the quietest round is kept
     assert 0 < figures["median_ms"] <= figures["p90_ms"]

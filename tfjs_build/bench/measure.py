@@ -65,6 +65,7 @@ def figures(data: dict[str, Any], mode: str, options: BenchOptions) -> BackendBe
         peak_bytes=int(data["peakBytes"]), kernel_total_ms=ms(data["kernelTotalMs"]),
         kernels=tuple(KernelTime(k["name"], ms(k["ms"]), int(k["calls"])) for k in data["kernels"]),
         round_medians=tuple(ms(m) for m in data["roundMedians"]),
+        loops=int(data["loops"]),
         reference_ms=None if data["referenceMs"] is None else ms(data["referenceMs"]),
     )
 

@@ -37,7 +37,8 @@ class KernelTime(NamedTuple):
 
 @dataclass(frozen=True)
 class BackendBench:
-    """One model on one backend. Times in ms; the median and p90 are of the kept round of ``runs``."""
+    """One model on one backend. Times in ms; the median and p90 are of the kept round of ``runs`` samples, each
+    the mean of ``loops`` inferences (more than 1 for a model faster than bench.mjs's MIN_SAMPLE_MS)."""
 
     mode: str  # execute, executeAsync or predict
     runs: int
@@ -56,6 +57,7 @@ class BackendBench:
     kernels: tuple[KernelTime, ...]  # the slowest, by total time
     round_medians: tuple[float, ...] = ()
     reference_ms: float | None = None  # --calibrate: median of the fixed reference workload
+    loops: int = 1  # inferences per timed sample
 
     def in_reference(self, ms: float) -> float | None:
         """``ms`` as a multiple of the reference workload ("x" units), when calibrated."""

@@ -8,6 +8,10 @@ import { decodeTensor, inferOnce, load, timedRuns } from './runner_core.mjs';
 // matmul (about 2.4M + 2.1M multiply-adds), constant inputs (no data-dependent speed). Latencies
 // divided by its median are "x" units: what a model costs relative to this machine's speed.
 const REFERENCE = { image: [1, 32, 32, 16], filter: [3, 3, 16, 16], matrix: [128, 128] };
+// A timed sample lasts at least this long: faster work runs several times per sample (each run still
+// reads its outputs back) and the sample counts their mean. A sub-millisecond run is otherwise at the
+// mercy of timer granularity and of any single interruption (two runs in a row differed by 12%).
+const MIN_SAMPLE_MS = 5;
 // tf.profile also lists the op scopes that wrap kernels (fusedConv2d__op around FusedConv2D on
 // cpu and wasm); counting both would count the same time twice.
 const OP_SCOPE = /__op$/;
@@ -30,15 +34,25 @@ export function summarize(times) {
   return { medianMs: mid, p90Ms: p90, madMs: median(sorted.map((t) => Math.abs(t - mid))), spread: p90 / mid, times };
 }
 
-// Rounds of `runs` timed inferences until one's spread is within maxSpread (at most maxRounds);
-// the round with the lowest median is kept: noise from other processes only ever adds time.
-async function timedRounds(once, opts) {
+// The warm-up runs (discarded), timed to choose how many runs make one sample of MIN_SAMPLE_MS.
+export async function warmUp(once, warmup) {
+  const times = await timedRuns(once, Math.max(1, warmup));
+  return Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(median(times), 1e-3)));
+}
+
+// Rounds of `runs` timed samples (each the mean of `loops` inferences) until one's spread is within
+// maxSpread (at most maxRounds); the round with the lowest median is kept: noise from other processes
+// only ever adds time.
+export async function timedRounds(once, loops, opts) {
+  const sample = async () => {
+    for (let i = 0; i < loops; i++) await once();
+  };
   const rounds = [];
   do {
-    rounds.push(summarize(await timedRuns(once, opts.runs)));
+    rounds.push(summarize((await timedRuns(sample, opts.runs)).map((t) => t / loops)));
   } while (rounds.at(-1).spread > opts.maxSpread && rounds.length < opts.maxRounds);
   const best = rounds.reduce((a, b) => (b.medianMs < a.medianMs ? b : a));
-  return { ...best, rounds: rounds.length, roundMedians: rounds.map((r) => r.medianMs) };
+  return { ...best, loops, rounds: rounds.length, roundMedians: rounds.map((r) => r.medianMs) };
 }
 
 // One inference under tf.profile: peak engine bytes and the kernels that took the most time.
@@ -66,8 +80,7 @@ async function referenceMs(tf, opts) {
     await y.data();
     y.dispose();
   };
-  for (let i = 0; i < opts.warmup; i++) await once();
-  const timed = await timedRounds(once, opts);
+  const timed = await timedRounds(once, await warmUp(once, opts.warmup), opts);
   tf.dispose([x, w, a]);
   return timed.medianMs;
 }
@@ -128,8 +141,7 @@ export async function bench(tf, req, codec) {
     const [mode, firstMs] = await measure(() => inferOnce(tf, model, inputs, req));
     const settled = { ...req, executeAsync: mode === 'executeAsync' };
     const once = () => inferOnce(tf, model, inputs, settled);
-    for (let i = 0; i < opts.warmup; i++) await once();
-    const timed = await timedRounds(once, opts);
+    const timed = await timedRounds(once, await warmUp(once, opts.warmup), opts);
     const residentBytes = tf.memory().numBytes;
     const profile = await profileOnce(tf, once, opts.topKernels);
     const reference = opts.calibrate ? await referenceMs(tf, opts) : null;
