@@ -53,9 +53,10 @@ def bench_in_tfjs(model_dir: Path, inputs: dict[str, np.ndarray], backend: str, 
 
 
 def figures(data: dict[str, Any], mode: str, options: BenchOptions) -> BackendBench:
-    """The record of bench.mjs's answer, times rounded to the microsecond (the file is committed)."""
+    """The record of bench.mjs's answer, times to 4 significant digits (the file is committed; a mean over
+    many runs per sample can be well below a microsecond's resolution)."""
     def ms(value: float) -> float:
-        return round(float(value), 3)
+        return float(f"{float(value):.4g}")
 
     return BackendBench(
         mode=mode, runs=options.runs, warmup=options.warmup, rounds=int(data["rounds"]),

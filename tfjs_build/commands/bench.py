@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cpu, wasm (node) and/or webgl (headless Chromium); default: the model's backends")
     parser.add_argument("--runs", type=count(MIN_RUNS), default=20, metavar="N", help="timed runs (default: 20)")
     parser.add_argument("--warmup", type=count(0), default=3, metavar="K",
-                        help="discarded warm-up runs after the first inference (default: 3; at least one runs: it sizes the "
-                             "timed samples)")
+                        help="discarded warm-up runs after the first inference (default: 3; warm-up also lasts at "
+                             "least 2 s, for V8 to finish optimising)")
     add_switches(parser, {"--calibrate": "also time a fixed reference workload and report latencies as multiples of it (Nx)"})
     parser.add_argument("--format", choices=("table", "json", "markdown"), default="table",
                         help="table (default), json, or markdown (job summary / PR comment)")

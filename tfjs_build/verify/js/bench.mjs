@@ -10,8 +10,13 @@ import { decodeTensor, inferOnce, load, timedRuns } from './runner_core.mjs';
 const REFERENCE = { image: [1, 32, 32, 16], filter: [3, 3, 16, 16], matrix: [128, 128] };
 // A timed sample lasts at least this long: faster work runs several times per sample (each run still
 // reads its outputs back) and the sample counts their mean. A sub-millisecond run is otherwise at the
-// mercy of timer granularity and of any single interruption (two runs in a row differed by 12%).
-const MIN_SAMPLE_MS = 5;
+// mercy of timer granularity and of any single interruption (the quickstart's 0.09 ms on wasm: medians
+// of two runs in a row differed by up to 40% with single-run samples, by 16% at most with 25 ms ones).
+const MIN_SAMPLE_MS = 25;
+// Warm-up lasts at least this long, whatever --warmup says: V8 keeps optimising TF.js's JavaScript
+// for many runs: after 3 warm-ups the quickstart ran at 0.3 ms on wasm and was still getting faster
+// from round to round; after 0.5 s still faster; after 2 s steady at 0.09 ms.
+const MIN_WARMUP_MS = 2000;
 // tf.profile also lists the op scopes that wrap kernels (fusedConv2d__op around FusedConv2D on
 // cpu and wasm); counting both would count the same time twice.
 const OP_SCOPE = /__op$/;
@@ -34,10 +39,16 @@ export function summarize(times) {
   return { medianMs: mid, p90Ms: p90, madMs: median(sorted.map((t) => Math.abs(t - mid))), spread: p90 / mid, times };
 }
 
-// The warm-up runs (discarded), timed to choose how many runs make one sample of MIN_SAMPLE_MS.
+// The discarded warm-up runs: at least `warmup` of them and MIN_WARMUP_MS in all; the last few, warm,
+// choose how many runs make one sample of MIN_SAMPLE_MS.
 export async function warmUp(once, warmup) {
-  const times = await timedRuns(once, Math.max(1, warmup));
-  return Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(median(times), 1e-3)));
+  const times = [];
+  const start = performance.now();
+  while (times.length < Math.max(1, warmup) || performance.now() - start < MIN_WARMUP_MS) {
+    times.push(...(await timedRuns(once, 1)));
+  }
+  const warm = median(times.slice(-Math.max(3, warmup)));
+  return Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(warm, 1e-3)));
 }
 
 // Rounds of `runs` timed samples (each the mean of `loops` inferences) until one's spread is within
