@@ -4,10 +4,12 @@
 // The figures (median, p90, MAD) are computed here only; Python records what comes back.
 import { decodeTensor, inferOnce, load, timedRuns } from './runner_core.mjs';
 
-// The fixed reference workload of --calibrate: a 3x3 conv of 16 channels over 32x32 and a 128x128
-// matmul (about 2.4M + 2.1M multiply-adds), constant inputs (no data-dependent speed). Latencies
-// divided by its median are "x" units: what a model costs relative to this machine's speed.
-const REFERENCE = { image: [1, 32, 32, 16], filter: [3, 3, 16, 16], matrix: [128, 128] };
+// The fixed reference workload of --calibrate: a 3x3 conv of 32 channels over 64x64 and a 256x256
+// matmul (about 38M + 17M multiply-adds), constant inputs (no data-dependent speed). Latencies
+// divided by its median are "x" units: what a model costs relative to this machine's speed. Large
+// enough that kernels, not per-call overhead, take its time: at a tenth of this size (0.3 ms on
+// wasm) its median moved 10% from one process to the next; now 3.4 ms on wasm, 5% at most.
+const REFERENCE = { image: [1, 64, 64, 32], filter: [3, 3, 32, 32], matrix: [256, 256] };
 // A timed sample lasts at least this long: faster work runs several times per sample (each run still
 // reads its outputs back) and the sample counts their mean. A sub-millisecond run is otherwise at the
 // mercy of timer granularity and of any single interruption (the quickstart's 0.09 ms on wasm: medians
