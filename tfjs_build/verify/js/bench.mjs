@@ -147,6 +147,8 @@ export async function bench(tf, req, codec) {
   try {
     const [ready, initMs] = await measure(() => initBackend(tf, req.backend));
     if (!ready) throw new Error(`backend '${req.backend}' failed to initialise`);
+    stage = 'calibrate';  // first, as the machine's yardstick: before the model's memory and kernels are in play
+    const reference = opts.calibrate ? await referenceMs(tf, opts) : null;
     stage = 'load';
     const [model, loadMs] = await measure(() => load(tf, req));
     stage = 'execute';
@@ -157,7 +159,6 @@ export async function bench(tf, req, codec) {
     const timed = await timedRounds(once, await warmUp(once, opts.warmup), opts);
     const residentBytes = tf.memory().numBytes;
     const profile = await profileOnce(tf, once, opts.topKernels);
-    const reference = opts.calibrate ? await referenceMs(tf, opts) : null;
     const figures = { initMs, loadMs, firstMs, ...timed, residentBytes, ...profile, referenceMs: reference,
       env: await environment(tf) };
     return { ok: true, backend: tf.getBackend(), mode, outputs: [asOutput(codec, figures)] };
