@@ -58,6 +58,7 @@ class BackendBench:
     round_medians: tuple[float, ...] = ()
     reference_ms: float | None = None  # --calibrate: median of the fixed reference workload
     loops: int = 1  # inferences per timed sample
+    process_medians: tuple[float, ...] = ()  # the median of each fresh process; the lowest one's figures are kept
 
     def in_reference(self, ms: float) -> float | None:
         """``ms`` as a multiple of the reference workload ("x" units), when calibrated."""

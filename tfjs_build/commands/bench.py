@@ -37,6 +37,8 @@ def count(low: int) -> Callable[[str], int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from tfjs_build.bench.measure import PROCESSES  # only `tfjs-build bench` builds this parser
+
     add_models(parser, "benchmark")
     parser.add_argument("--backend", type=backend_list, action="append", metavar="B[,B...]",
                         help="cpu, wasm (node) and/or webgl (headless Chromium); default: the model's backends")
@@ -44,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=count(0), default=3, metavar="K",
                         help="discarded warm-up runs after the first inference (default: 3; warm-up also lasts at "
                              "least 2 s, for V8 to finish optimising)")
+    parser.add_argument("--processes", type=count(1), default=PROCESSES, metavar="P",
+                        help=f"fresh processes per model and backend, the lowest median kept (default: {PROCESSES})")
     add_switches(parser, {"--calibrate": "also time a fixed reference workload and report latencies as multiples of it (Nx)"})
     parser.add_argument("--format", choices=("table", "json", "markdown"), default="table",
                         help="table (default), json, or markdown (job summary / PR comment)")
@@ -58,7 +62,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from tfjs_build.bench.run import bench_models
 
     backends = list(dict.fromkeys(b for group in args.backend for b in group)) if args.backend else None
-    options = BenchOptions(runs=args.runs, warmup=args.warmup, calibrate=args.calibrate)
+    options = BenchOptions(runs=args.runs, warmup=args.warmup, calibrate=args.calibrate, processes=args.processes)
     # Progress goes to stderr (stdout is the table, JSON or markdown); for a document only with -v, since the
     # Action puts stderr beside the markdown in the PR comment.
     quieter = 0 if args.format == "table" else 1
