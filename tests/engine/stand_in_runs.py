@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import stand_in_converter
+from cli_process import as_from_a_terminal
 
 from tfjs_build.config import load_config
 from tfjs_build.engine.build import BuildSummary, build
@@ -49,7 +50,7 @@ def stand_in_cli(root: Path, *args: str, env: dict[str, str] | None = None, pyth
 
 def stand_in_cli_process(root: Path, *args: str, env: dict[str, str]) -> subprocess.Popen:
     """``stand_in_cli`` started in a session of its own (a terminal's foreground group, for Ctrl-C), not awaited."""
-    return subprocess.Popen([sys.executable, str(HERE / "stand_in_cli.py"), "--no-color", "-C", str(root), *args],
+    return subprocess.Popen(as_from_a_terminal(str(HERE / "stand_in_cli.py"), "--no-color", "-C", str(root), *args),
                             env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 

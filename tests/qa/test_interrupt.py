@@ -7,17 +7,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from cli_process import as_from_a_terminal
 from projects import quickstart, snapshot
 from qa_cli import group_ends
 
 
 def _build(project: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tfjs_build", "--no-color", "-C", str(project), "build", *args],
+    return subprocess.Popen(as_from_a_terminal("-m", "tfjs_build", "--no-color", "-C", str(project), "build", *args),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
