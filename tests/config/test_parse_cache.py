@@ -70,7 +70,8 @@ def test_only_a_few_texts_are_kept(project: Path, state: ProjectPaths) -> None:
 
 
 @pytest.mark.parametrize("garbage", [b"", b"{not json", b"[1, 2]", b'{"KEY": {"data": 1, "values": 3, "keys": {}}}',
-                                     b'{"KEY": {"data": {}, "values": {"a": [1]}, "keys": {}}}', b"\xff\xfe"])
+                                     b'{"KEY": {"data": {}, "values": {"a": [1]}, "keys": {}}}', b"\xff\xfe",
+                                     b"[" * 100_000 + b"]" * 100_000])
 def test_a_damaged_cache_is_ignored_and_replaced(project: Path, state: ProjectPaths, garbage: bytes) -> None:
     expected = _fresh(project, EVERY_KEY)
     key = parse_cache.text_key(textwrap.dedent(EVERY_KEY))

@@ -63,7 +63,7 @@ def store(project: Path, key: str, data: Any, values: Marks, keys: Marks) -> Non
 def _entries(path: Path) -> dict[str, Any]:
     try:
         entries = json.loads(path.read_bytes())
-    except (OSError, ValueError):  # missing, unreadable or corrupt: a cache starts afresh
+    except (OSError, ValueError, RecursionError):  # missing, unreadable, corrupt or absurdly nested: start afresh
         return {}
     return entries if isinstance(entries, dict) else {}
 
