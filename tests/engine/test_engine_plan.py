@@ -149,7 +149,7 @@ def test_digests_match_hashlib(tmp_path: Path) -> None:
         files.append(tmp_path / f"f{i}")
         files[-1].write_bytes(os.urandom(size))
     with StatCache(tmp_path / "stat.sqlite", "sha256") as stats:
-        digests = fingerprint.digest_files(files, stats)
+        digests = fingerprint.stamp_and_digest_files(files, stats)[0]
     assert digests == {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 

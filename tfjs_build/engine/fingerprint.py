@@ -103,13 +103,9 @@ def signature(stat: os.stat_result) -> Signature:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
-def digest_files(paths: Iterable[Path], stats: StatCache) -> dict[Path, str]:
-    """Digest of each path: from the stat cache when its stat is unchanged, else hashed in parallel."""
-    return stamp_and_digest_files(paths, stats)[0]
-
-
 def stamp_and_digest_files(paths: Iterable[Path], stats: StatCache) -> tuple[dict[Path, str], dict[Path, Stamp]]:
-    """``digest_files``, plus each file's stamp, taken from the very stat the digest was looked up or hashed by."""
+    """Digest of each path (from the stat cache when its stat is unchanged, else hashed in parallel), and its stamp,
+    taken from the very stat the digest was looked up or hashed by."""
     stamps: dict[Path, Stamp] = {}
     stated: list[tuple[Path, os.stat_result]] = []
     for path in paths:
@@ -124,7 +120,7 @@ def stamp_and_digest_files(paths: Iterable[Path], stats: StatCache) -> tuple[dic
 
 
 def digest_stated(stated: list[tuple[Path, os.stat_result]], stats: StatCache) -> dict[Path, str]:
-    """``digest_files`` for files already stat-ed by the caller (a folder scan): one stat per file in all."""
+    """The digests of files already stat-ed by the caller (a folder scan: one stat per file in all)."""
     digests: dict[Path, str] = {}
     misses: list[tuple[Path, os.stat_result]] = []
     for path, stat in stated:
